@@ -1,0 +1,125 @@
+package cache
+
+import (
+	"context"
+	"math"
+	"sync"
+	"sync/atomic"
+
+	"github.com/hashicorp/golang-lru/v2/simplelru"
+	"golang.org/x/sync/singleflight"
+)
+
+// Bodies is a byte-bounded LRU of message bodies with single-flight loads.
+type Bodies struct {
+	max   int64
+	group singleflight.Group
+
+	mu    sync.Mutex // protects the following
+	lru   *simplelru.LRU[string, []byte]
+	bytes int64
+
+	hits, misses, loads atomic.Int64
+}
+
+// Stats is a snapshot of the cache's counters.
+type Stats struct {
+	Bytes, MaxBytes int64
+	Entries         int
+	Hits, Misses    int64
+	Loads           int64 // loader calls (one per single-flight group)
+}
+
+// New returns a cache holding at most maxBytes of bodies. A body larger
+// than maxBytes is served but not kept.
+func New(maxBytes int64) *Bodies {
+	b := &Bodies{max: maxBytes}
+	// The entry count is not the bound; bytes are (see add).
+	lru, err := simplelru.NewLRU[string, []byte](math.MaxInt32, func(_ string, v []byte) {
+		b.bytes -= int64(len(v))
+	})
+	if err != nil {
+		panic(err) // only for a non-positive size
+	}
+	b.lru = lru
+	return b
+}
+
+// Get returns a cached body.
+func (b *Bodies) Get(key string) ([]byte, bool) {
+	b.mu.Lock()
+	v, ok := b.lru.Get(key)
+	b.mu.Unlock()
+	if ok {
+		b.hits.Add(1)
+	}
+	return v, ok
+}
+
+// Peek is Get without counting a hit or refreshing recency.
+func (b *Bodies) Peek(key string) ([]byte, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.lru.Peek(key)
+}
+
+// GetOrLoad returns the cached body for key, or calls load once for all
+// concurrent callers of the same key and caches its result. load runs with
+// a context that outlives any one caller's; ctx only bounds this caller's
+// wait. Errors are not cached.
+func (b *Bodies) GetOrLoad(ctx context.Context, key string, load func(context.Context) ([]byte, error)) ([]byte, error) {
+	if v, ok := b.Get(key); ok {
+		return v, nil
+	}
+	b.misses.Add(1)
+	ch := b.group.DoChan(key, func() (any, error) {
+		// A caller that arrived between our miss and this call may
+		// have filled the cache already.
+		if v, ok := b.Peek(key); ok {
+			return v, nil
+		}
+		b.loads.Add(1)
+		v, err := load(context.WithoutCancel(ctx))
+		if err != nil {
+			return nil, err
+		}
+		b.add(key, v)
+		return v, nil
+	})
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return nil, r.Err
+		}
+		return r.Val.([]byte), nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (b *Bodies) add(key string, v []byte) {
+	n := int64(len(v))
+	if n > b.max {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if old, ok := b.lru.Peek(key); ok {
+		b.bytes -= int64(len(old))
+	}
+	b.lru.Add(key, v)
+	b.bytes += n
+	for b.bytes > b.max {
+		if _, _, ok := b.lru.RemoveOldest(); !ok {
+			break
+		}
+	}
+}
+
+// Stats returns the current figures.
+func (b *Bodies) Stats() Stats {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return Stats{Bytes: b.bytes, MaxBytes: b.max, Entries: b.lru.Len(),
+		Hits: b.hits.Load(), Misses: b.misses.Load(), Loads: b.loads.Load()}
+}

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"mailfs/fs"
+	"mailfs/imapback"
+)
+
+// backend adapts *imapback.Client to fs.Backend: it copies imapback's types
+// into the file system's and wraps each error with the fs sentinel of the
+// same meaning. fs and imapback never import each other.
+type backend struct {
+	c *imapback.Client
+}
+
+var _ fs.Backend = backend{}
+
+func (b backend) Mailboxes(ctx context.Context) ([]fs.Mailbox, error) {
+	list, err := b.c.Mailboxes(ctx)
+	if err != nil {
+		return nil, mapError(err)
+	}
+	out := make([]fs.Mailbox, len(list))
+	for i, mb := range list {
+		out[i] = fs.Mailbox{Name: mb.Name, Delim: mb.Delim, NoSelect: mb.NoSelect}
+	}
+	return out, nil
+}
+
+func (b backend) Messages(ctx context.Context, mailbox string) (*fs.Listing, error) {
+	l, err := b.c.Messages(ctx, mailbox)
+	if err != nil {
+		return nil, mapError(err)
+	}
+	out := &fs.Listing{UIDValidity: l.UIDValidity, Messages: make([]fs.Message, len(l.Messages))}
+	for i, m := range l.Messages {
+		out.Messages[i] = fs.Message{UID: m.UID, Flags: m.Flags, Size: m.Size, InternalDate: m.InternalDate, Subject: m.Subject}
+	}
+	return out, nil
+}
+
+func (b backend) Body(ctx context.Context, mailbox string, uidValidity, uid uint32) ([]byte, error) {
+	body, err := b.c.Body(ctx, mailbox, uidValidity, uid)
+	return body, mapError(err)
+}
+
+var errorMap = []struct{ from, to error }{
+	{imapback.ErrNotFound, fs.ErrNotFound},
+	{imapback.ErrExists, fs.ErrExists},
+	{imapback.ErrDenied, fs.ErrDenied},
+	{imapback.ErrAuth, fs.ErrDenied},
+	{imapback.ErrStale, fs.ErrStale},
+	{imapback.ErrQuota, fs.ErrQuota},
+	{imapback.ErrInvalid, fs.ErrInvalid},
+	{imapback.ErrUnsupported, fs.ErrUnsupported},
+	{imapback.ErrReadOnly, fs.ErrReadOnly},
+	{imapback.ErrUnavailable, fs.ErrUnavailable},
+	{imapback.ErrRefused, fs.ErrUnavailable},
+}
+
+// mapError keeps the original error (and its text, for logs) and adds the
+// fs sentinel. Context errors pass through untouched.
+func mapError(err error) error {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	for _, m := range errorMap {
+		if errors.Is(err, m.from) {
+			return fmt.Errorf("%w: %w", m.to, err)
+		}
+	}
+	return err
+}

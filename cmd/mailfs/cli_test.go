@@ -1,0 +1,230 @@
+package main
+
+import (
+	"bytes"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"mailfs/internal/sample"
+	"mailfs/internal/testenv"
+)
+
+// runCLI runs the mailfs binary to completion with the given password.
+func runCLI(t *testing.T, password string, args ...string) (code int, stderr string) {
+	t.Helper()
+	cmd := exec.Command(mailfsBin, args...)
+	cmd.Env = append(os.Environ(), "MAILFS_PASSWORD="+password)
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	done := make(chan error, 1)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("mailfs %v hung; stderr: %s", args, errb.String())
+	}
+	return cmd.ProcessState.ExitCode(), errb.String()
+}
+
+func TestCLIWrongPassword(t *testing.T) {
+	testenv.RequireFUSE(t)
+	eachServer(t, func(t *testing.T, s *server) {
+		const bad = "Wr0ng-Secret-p4ss"
+		code, stderr := runCLI(t, bad, "mount", "imap+insecure://"+s.user+"@"+s.addr, t.TempDir())
+		if code != exitAuth {
+			t.Errorf("exit %d, want %d; stderr: %s", code, exitAuth, stderr)
+		}
+		if !strings.Contains(stderr, "authentication failed") || !strings.Contains(stderr, s.user) || !strings.Contains(stderr, s.addr) {
+			t.Errorf("stderr does not say who failed where: %q", stderr)
+		}
+		if strings.Contains(stderr, bad) {
+			t.Errorf("stderr echoes the password: %q", stderr)
+		}
+		if n := strings.Count(strings.TrimSpace(stderr), "\n"); n != 0 {
+			t.Errorf("want one line, got %d: %q", n+1, stderr)
+		}
+	})
+}
+
+func TestCLIUnreachable(t *testing.T) {
+	testenv.RequireFUSE(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens here now
+	start := time.Now()
+	code, stderr := runCLI(t, "x", "mount", "--timeout=3s", "imap+insecure://bob@"+addr, t.TempDir())
+	if code != exitUnreachable || !strings.Contains(stderr, "cannot reach "+addr) {
+		t.Errorf("exit %d, stderr %q; want %d and 'cannot reach'", code, stderr, exitUnreachable)
+	}
+	if time.Since(start) > 10*time.Second {
+		t.Errorf("took %v", time.Since(start))
+	}
+
+	// A server that accepts but never greets: bounded by --timeout.
+	hole, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hole.Close()
+	go func() {
+		for {
+			c, err := hole.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	start = time.Now()
+	code, stderr = runCLI(t, "x", "mount", "--timeout=1s", "imap+insecure://bob@"+hole.Addr().String(), t.TempDir())
+	if code != exitUnreachable {
+		t.Errorf("silent server: exit %d, stderr %q", code, stderr)
+	}
+	if d := time.Since(start); d > 6*time.Second {
+		t.Errorf("silent server: gave up after %v with --timeout=1s", d)
+	}
+}
+
+func TestCLIBadMountPoint(t *testing.T) {
+	testenv.RequireFUSE(t)
+	s := startMem(t)
+	url := "imap+insecure://" + s.user + "@" + s.addr
+	file := filepath.Join(t.TempDir(), "file")
+	os.WriteFile(file, nil, 0o600)
+	busy := s.mount(t, imapbackConfig(), nil).dir
+	for name, mp := range map[string]string{
+		"missing":         filepath.Join(t.TempDir(), "nope"),
+		"not a directory": file,
+		"already mounted": busy,
+	} {
+		code, stderr := runCLI(t, s.pass, "mount", url, mp)
+		if code != exitMountPoint {
+			t.Errorf("%s: exit %d, want %d; stderr %q", name, code, exitMountPoint, stderr)
+		}
+	}
+	if code, stderr := runCLI(t, s.pass, "mount", "--cache-size=lots", url, t.TempDir()); code != exitUsage {
+		t.Errorf("bad flag: exit %d; %q", code, stderr)
+	}
+	if code, stderr := runCLI(t, s.pass, "mount", "imaps://"+s.addr, t.TempDir()); code != exitUsage || !strings.Contains(stderr, "no user name") {
+		t.Errorf("URL without user: exit %d; %q", code, stderr)
+	}
+}
+
+// startCLI starts `mailfs mount` in the background and waits for the mount.
+func startCLI(t *testing.T, s *server, dir string, extra ...string) (*exec.Cmd, *bytes.Buffer) {
+	t.Helper()
+	args := append([]string{"mount"}, extra...)
+	args = append(args, "imap+insecure://"+s.user+"@"+s.addr, dir)
+	cmd := exec.Command(mailfsBin, args...)
+	cmd.Env = append(os.Environ(), "MAILFS_PASSWORD="+s.pass)
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+			exec.Command(mailfsBin, "umount", "--lazy", dir).Run()
+		}
+	})
+	if !testenv.WaitMounted(dir, 15*time.Second) {
+		t.Fatalf("not mounted; stderr: %s", errb.String())
+	}
+	return cmd, &errb
+}
+
+func waitExit(t *testing.T, cmd *exec.Cmd, stderr *bytes.Buffer) int {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("mailfs did not exit; stderr: %s", stderr.String())
+	}
+	return cmd.ProcessState.ExitCode()
+}
+
+// TestCLIMountAndUnmount drives the binary: mount, read with shell tools,
+// then leave by `mailfs umount` and by SIGTERM; each exits 0, logs out,
+// and leaves no mount behind.
+func TestCLIMountAndUnmount(t *testing.T) {
+	testenv.RequireFUSE(t)
+	eachServer(t, func(t *testing.T, s *server) {
+		s.seedSample(t)
+		for _, how := range []string{"umount", "SIGTERM", "SIGINT"} {
+			t.Run(how, func(t *testing.T) {
+				dir := t.TempDir()
+				cmd, stderr := startCLI(t, s, dir)
+				out, err := exec.Command("grep", "-rl", sample.PlantedWord, dir).Output()
+				if err != nil || !strings.Contains(string(out), "Projects") {
+					t.Fatalf("grep through the binary's mount: %q %v", out, err)
+				}
+				if out, err := exec.Command("ls", "-l", filepath.Join(dir, "INBOX")).Output(); err != nil || !strings.Contains(string(out), "-rw-------") {
+					t.Fatalf("ls -l: %v\n%s", err, out)
+				}
+				switch how {
+				case "umount":
+					if code, msg := runCLI(t, "", "umount", dir); code != 0 {
+						t.Fatalf("mailfs umount: exit %d: %s", code, msg)
+					}
+				case "SIGTERM":
+					cmd.Process.Signal(syscall.SIGTERM)
+				case "SIGINT":
+					cmd.Process.Signal(syscall.SIGINT)
+				}
+				if code := waitExit(t, cmd, stderr); code != 0 {
+					t.Fatalf("exit %d; stderr: %s", code, stderr.String())
+				}
+				if testenv.IsMounted(dir) {
+					t.Fatal("still mounted")
+				}
+				if !strings.Contains(stderr.String(), "logging out") {
+					t.Errorf("no logout in log: %s", stderr.String())
+				}
+			})
+		}
+	})
+}
+
+// TestCLIDebugIMAPRedacts: the protocol trace shows commands but never
+// the password.
+func TestCLIDebugIMAPRedacts(t *testing.T) {
+	testenv.RequireFUSE(t)
+	eachServer(t, func(t *testing.T, s *server) {
+		s.seedSample(t)
+		dir := t.TempDir()
+		cmd, stderr := startCLI(t, s, dir, "--debug-imap")
+		if _, err := os.ReadFile(largestMessage(t, dir)); err != nil {
+			t.Fatal(err)
+		}
+		exec.Command(mailfsBin, "umount", dir).Run()
+		waitExit(t, cmd, stderr)
+		trace := stderr.String()
+		if !strings.Contains(trace, "UID FETCH") || !strings.Contains(trace, "BODY.PEEK[]") {
+			t.Fatalf("trace lacks the FETCH commands:\n%.2000s", trace)
+		}
+		if strings.Contains(trace, s.pass) {
+			t.Fatal("trace contains the password")
+		}
+		if !strings.Contains(trace, "redacted") {
+			t.Error("trace does not mark the redacted login")
+		}
+	})
+}

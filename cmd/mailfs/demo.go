@@ -1,0 +1,42 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"mailfs/imapback"
+	"mailfs/internal/demoserver"
+)
+
+// cmdDemo serves the sample account from an in-process IMAP server and
+// mounts it like any other account.
+func cmdDemo(args []string) error {
+	set, f := newMountFlags("demo")
+	if err := set.Parse(args); err != nil {
+		return fail(exitUsage, "%v (see mailfs help mount)", err)
+	}
+	if set.NArg() != 1 {
+		return fail(exitUsage, "usage: mailfs demo [flags] MOUNTPOINT")
+	}
+	if err := f.parse(); err != nil {
+		return fail(exitUsage, "%v", err)
+	}
+	log := newLogger(f.debug)
+	dir, err := checkMountPoint(set.Arg(0))
+	if err != nil {
+		return err
+	}
+	if err := checkFUSE(); err != nil {
+		return err
+	}
+	srv, err := demoserver.Start(demoserver.Options{User: "demo", Password: "demo", Seed: true})
+	if err != nil {
+		return fail(exitFailure, "starting the demo server: %v", err)
+	}
+	defer srv.Close()
+	ep, err := imapback.ParseURL("imap+insecure://demo@" + srv.Addr)
+	if err != nil {
+		return err
+	}
+	return serve(ep, "demo", dir, f, log, func() { fmt.Fprint(os.Stdout, banner(dir, srv.Addr)) })
+}

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/dustin/go-humanize"
+	"github.com/spf13/pflag"
+
+	"mailfs/fs"
+)
+
+// mountFlags are the options of mount and demo.
+type mountFlags struct {
+	readOnly        bool
+	connections     int
+	cacheSize       string
+	names           string
+	timeout         time.Duration
+	pollInterval    time.Duration
+	passwordCommand string
+	debug           bool
+	debugFUSE       bool
+	debugIMAP       bool
+
+	// Parsed forms.
+	cacheBytes int64
+	nameStyle  fs.NameStyle
+}
+
+func newMountFlags(cmd string) (*pflag.FlagSet, *mountFlags) {
+	f := &mountFlags{}
+	set := pflag.NewFlagSet(cmd, pflag.ContinueOnError)
+	set.SortFlags = false
+	set.BoolVar(&f.readOnly, "read-only", false, "never change anything on the server (EXAMINE only; writes fail with EROFS)")
+	set.IntVar(&f.connections, "connections", 3, "most IMAP connections to open at once")
+	set.StringVar(&f.cacheSize, "cache-size", "256MiB", "memory for cached message bodies (e.g. 64MiB, 1GiB)")
+	set.StringVar(&f.names, "names", "readable", "message file names: readable (DATE_TIME_SUBJECT_UID.eml) or uid (UID.eml)")
+	set.DurationVar(&f.timeout, "timeout", 30*time.Second, "longest wait for the server on any command before giving up with EIO")
+	set.DurationVar(&f.pollInterval, "poll-interval", 30*time.Second, "how long listings are served before asking the server again")
+	set.StringVar(&f.passwordCommand, "password-command", "", "command whose output is the password (e.g. 'pass show mail')")
+	set.BoolVar(&f.debug, "debug", false, "log mailfs's own decisions")
+	set.BoolVar(&f.debugFUSE, "debug-fuse", false, "log every kernel request")
+	set.BoolVar(&f.debugIMAP, "debug-imap", false, "log the IMAP protocol (credentials redacted)")
+	return set, f
+}
+
+// parse checks values and fills the parsed forms.
+func (f *mountFlags) parse() error {
+	n, err := humanize.ParseBytes(f.cacheSize)
+	if err != nil {
+		return fmt.Errorf("--cache-size %q: want a size such as 256MiB", f.cacheSize)
+	}
+	f.cacheBytes = int64(n)
+	if f.connections < 1 || f.connections > 32 {
+		return fmt.Errorf("--connections %d: want 1 to 32", f.connections)
+	}
+	if f.timeout <= 0 {
+		return fmt.Errorf("--timeout must be positive")
+	}
+	if f.pollInterval <= 0 {
+		return fmt.Errorf("--poll-interval must be positive")
+	}
+	if f.nameStyle, err = fs.ParseNameStyle(f.names); err != nil {
+		return err
+	}
+	return nil
+}

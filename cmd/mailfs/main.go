@@ -1,0 +1,87 @@
+// Command mailfs mounts an IMAP account as a folder of .eml files.
+//
+// This package is wiring only: flags and configuration in, imapback, cache
+// and fs connected, logging, signals and exit codes out. See README.md.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+)
+
+// Exit codes, documented in README.
+const (
+	exitOK          = 0
+	exitFailure     = 1 // anything not listed below
+	exitUsage       = 2 // bad command line
+	exitAuth        = 3 // the server rejected the credentials
+	exitUnreachable = 4 // cannot connect, TLS failure, no greeting
+	exitMountPoint  = 5 // mount point missing, not a directory, or in use
+	exitNoFUSE      = 6 // FUSE is not available on this machine
+)
+
+// exitError carries an exit code with the one line printed for it.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func fail(code int, format string, args ...any) error {
+	return &exitError{code: code, err: fmt.Errorf(format, args...)}
+}
+
+const usage = `mailfs mounts IMAP mail as a folder: mailboxes are directories, messages are .eml files.
+
+Usage:
+  mailfs mount [flags] URL MOUNTPOINT   mount an account; stays in the foreground until unmounted
+  mailfs demo [flags] MOUNTPOINT        mount an embedded demo server with sample mail
+  mailfs umount MOUNTPOINT              unmount
+  mailfs help [mount]                   this text, or the mount flags
+
+URL is imaps://user@host[:port] (TLS), imap://user@host[:port] (STARTTLS required)
+or imap+insecure://user@host[:port] (no TLS; for servers on this machine).
+The password comes from MAILFS_PASSWORD, --password-command, or a prompt.
+`
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	if len(args) == 0 {
+		fmt.Fprint(os.Stderr, usage)
+		return exitUsage
+	}
+	var err error
+	switch args[0] {
+	case "mount":
+		err = cmdMount(args[1:])
+	case "demo":
+		err = cmdDemo(args[1:])
+	case "umount", "unmount":
+		err = cmdUmount(args[1:])
+	case "help", "-h", "--help":
+		if len(args) > 1 && args[1] == "mount" {
+			fs, _ := newMountFlags("mount")
+			fmt.Print(usage, "\nFlags of mount and demo:\n", fs.FlagUsages())
+		} else {
+			fmt.Print(usage)
+		}
+		return exitOK
+	default:
+		err = fail(exitUsage, "unknown command %q (want mount, demo or umount)", args[0])
+	}
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintln(os.Stderr, "mailfs:", err)
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	return exitFailure
+}

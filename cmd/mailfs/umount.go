@@ -1,0 +1,67 @@
+package main
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/pflag"
+)
+
+func cmdUmount(args []string) error {
+	set := pflag.NewFlagSet("umount", pflag.ContinueOnError)
+	lazy := set.BoolP("lazy", "z", false, "detach now even if files are open; the mount goes away when they close")
+	if err := set.Parse(args); err != nil {
+		return fail(exitUsage, "%v", err)
+	}
+	if set.NArg() != 1 {
+		return fail(exitUsage, "usage: mailfs umount [--lazy] MOUNTPOINT")
+	}
+	dir, err := filepath.Abs(set.Arg(0))
+	if err != nil {
+		return fail(exitMountPoint, "%v", err)
+	}
+	return unmount(dir, *lazy)
+}
+
+// unmount works for a live mount and for one whose process was killed
+// (the kernel then answers ENOTCONN, but unmounting still works).
+func unmount(dir string, lazy bool) error {
+	if os.Geteuid() == 0 {
+		flags := 0
+		if lazy {
+			flags = syscall.MNT_DETACH
+		}
+		err := syscall.Unmount(dir, flags)
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, syscall.EINVAL):
+			return fail(exitMountPoint, "%s is not mounted", dir)
+		case errors.Is(err, syscall.EBUSY):
+			return fail(exitMountPoint, "%s is busy (a process has a file or its working directory there); close it, or use --lazy", dir)
+		case errors.Is(err, syscall.ENOENT):
+			return fail(exitMountPoint, "%s does not exist", dir)
+		default:
+			return fail(exitFailure, "unmount %s: %v", dir, err)
+		}
+	}
+	bin, err := exec.LookPath("fusermount3")
+	if err != nil {
+		if bin, err = exec.LookPath("fusermount"); err != nil {
+			return fail(exitNoFUSE, "fusermount3 not found: install it with apt-get install fuse3")
+		}
+	}
+	argv := []string{"-u", dir}
+	if lazy {
+		argv = []string{"-u", "-z", dir}
+	}
+	out, err := exec.Command(bin, argv...).CombinedOutput()
+	if err != nil {
+		return fail(exitMountPoint, "%s", strings.TrimSpace(string(out)))
+	}
+	return nil
+}

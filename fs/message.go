@@ -1,0 +1,134 @@
+package fs
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	gofs "github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+)
+
+// flagsXattr is the extended attribute holding a message's IMAP flags.
+const flagsXattr = "user.mail.flags"
+
+// msgNode is one message file. Its identity (mailbox, UIDVALIDITY, UID)
+// never changes; its attributes come from the mailbox's latest listing.
+type msgNode struct {
+	gofs.Inode
+	acct        *account
+	mb          *mailbox
+	uidValidity uint32
+	uid         uint32
+
+	mu   sync.Mutex // protects the following
+	last entry      // last known state, kept when the listing drops it
+}
+
+var (
+	_ = (gofs.NodeGetattrer)((*msgNode)(nil))
+	_ = (gofs.NodeOpener)((*msgNode)(nil))
+	_ = (gofs.NodeReader)((*msgNode)(nil))
+	_ = (gofs.NodeGetxattrer)((*msgNode)(nil))
+	_ = (gofs.NodeListxattrer)((*msgNode)(nil))
+)
+
+// state returns the freshest metadata of the message.
+func (n *msgNode) state() entry {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if e, ok := n.mb.current(n.uidValidity, n.uid); ok {
+		n.last = e
+	}
+	return n.last
+}
+
+func fillMessageAttr(a *account, e entry, ino uint64, out *fuse.Attr) {
+	out.Mode = syscall.S_IFREG | 0o600
+	out.Nlink = 1
+	out.Ino = ino
+	out.Size = uint64(e.Size)
+	out.Blocks = (out.Size + 511) / 512
+	out.Blksize = 4096
+	out.Owner = fuse.Owner{Uid: a.uid, Gid: a.gid}
+	t := e.InternalDate
+	out.SetTimes(&t, &t, &t)
+}
+
+// messageAttrTimeout: a size measured from the body is final, so the
+// kernel may keep it; a size only reported by the server may be wrong, so
+// the kernel asks again before trusting it for EOF (see Read).
+func messageAttrTimeout(a *account, e entry) time.Duration {
+	if e.sizeKnown {
+		return a.ttl
+	}
+	return 0
+}
+
+func (n *msgNode) Getattr(ctx context.Context, _ gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	e := n.state()
+	fillMessageAttr(n.acct, e, n.StableAttr().Ino, &out.Attr)
+	out.SetTimeout(messageAttrTimeout(n.acct, e))
+	return 0
+}
+
+// Open keeps the kernel's page cache across opens: a message's bytes never
+// change under its identity.
+func (n *msgNode) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint32, syscall.Errno) {
+	if flags&(syscall.O_WRONLY|syscall.O_RDWR|syscall.O_TRUNC|syscall.O_APPEND) != 0 {
+		return nil, 0, syscall.EROFS
+	}
+	return nil, fuse.FOPEN_KEEP_CACHE, 0
+}
+
+// Read serves from the body cache, fetching the whole body once on a miss.
+// When the body's length differs from the listed RFC822.SIZE, the size is
+// corrected here, before any reader reaches the old end: the kernel asks
+// for attributes again when a read crosses the size it knows (the attr
+// timeout of an unmeasured file is zero) and then sees the true length.
+func (n *msgNode) Read(ctx context.Context, _ gofs.FileHandle, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
+	body, err := n.body(ctx)
+	if err != nil {
+		return nil, toErrno(n.acct.log, "read "+n.mb.name, err)
+	}
+	if off >= int64(len(body)) {
+		return fuse.ReadResultData(nil), 0
+	}
+	end := min(off+int64(len(dest)), int64(len(body)))
+	return fuse.ReadResultData(body[off:end]), 0
+}
+
+func (n *msgNode) body(ctx context.Context) ([]byte, error) {
+	key := n.acct.bodyKey(n.mb.name, n.uidValidity, n.uid)
+	body, err := n.acct.bodies.GetOrLoad(ctx, key, func(ctx context.Context) ([]byte, error) {
+		return n.acct.backend.Body(ctx, n.mb.name, n.uidValidity, n.uid)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if n.mb.measured(n.uidValidity, n.uid, int64(len(body))) {
+		n.acct.log.Debug("server reported a wrong RFC822.SIZE; corrected", "mailbox", n.mb.name, "uid", n.uid, "size", len(body))
+	}
+	return body, nil
+}
+
+func (n *msgNode) Getxattr(ctx context.Context, attr string, dest []byte) (uint32, syscall.Errno) {
+	if attr != flagsXattr {
+		return 0, gofs.ENOATTR
+	}
+	v := strings.Join(n.state().Flags, " ")
+	if len(dest) < len(v) {
+		return uint32(len(v)), syscall.ERANGE
+	}
+	return uint32(copy(dest, v)), 0
+}
+
+func (n *msgNode) Listxattr(ctx context.Context, dest []byte) (uint32, syscall.Errno) {
+	v := flagsXattr + "\x00"
+	if len(dest) < len(v) {
+		return uint32(len(v)), syscall.ERANGE
+	}
+	return uint32(copy(dest, v)), 0
+}

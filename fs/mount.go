@@ -1,0 +1,80 @@
+package fs
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	gofs "github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+
+	"mailfs/cache"
+)
+
+// Options configure a mount.
+type Options struct {
+	Backend Backend
+	Bodies  *cache.Bodies
+	// Account identifies the account in inode numbers (e.g. user@host:993).
+	Account string
+	Names   NameStyle
+	// TTL is how long a listing or the mailbox tree is served before the
+	// server is asked again (--poll-interval). Default 30 s.
+	TTL    time.Duration
+	Logger *slog.Logger
+	// DebugFUSE logs every kernel request (--debug-fuse).
+	DebugFUSE bool
+	// FsName appears in mount(8) and df output.
+	FsName string
+}
+
+// negativeTimeout is how long the kernel remembers that a name does not
+// exist. Short: a message appended elsewhere must not stay hidden.
+const negativeTimeout = time.Second
+
+// Mount mounts the account at dir and returns the running server; call
+// Unmount (or Wait after an external unmount) to finish.
+func Mount(dir string, opts Options) (*fuse.Server, error) {
+	if opts.TTL <= 0 {
+		opts.TTL = 30 * time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Bodies == nil {
+		opts.Bodies = cache.New(256 << 20)
+	}
+	acct := &account{
+		id: opts.Account, backend: opts.Backend, bodies: opts.Bodies, log: opts.Logger,
+		style: opts.Names, ttl: opts.TTL, started: time.Now(),
+		uid: uint32(os.Getuid()), gid: uint32(os.Getgid()),
+		tree:      &tree{backend: opts.Backend, ttl: opts.TTL},
+		mailboxes: map[string]*mailbox{},
+	}
+	root := &dirNode{acct: acct, name: ""}
+	neg := negativeTimeout
+	fsName := opts.FsName
+	if fsName == "" {
+		fsName = "mailfs"
+	}
+	// Entry and attribute timeouts are left nil on purpose: every node
+	// sets its own (long for immutable bodies, zero for sizes the server
+	// reported but nobody measured yet); go-fuse would otherwise
+	// overwrite a deliberate zero with its default.
+	server, err := gofs.Mount(dir, root, &gofs.Options{
+		NegativeTimeout: &neg,
+		RootStableAttr:  &gofs.StableAttr{Ino: 1, Mode: fuse.S_IFDIR},
+		MountOptions: fuse.MountOptions{
+			FsName:       fsName,
+			Name:         "mailfs",
+			DirectMount:  os.Geteuid() == 0,
+			Debug:        opts.DebugFUSE,
+			MaxReadAhead: 128 << 10,
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("mount %s: %w", dir, err)
+	}
+	return server, nil
+}

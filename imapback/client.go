@@ -1,0 +1,145 @@
+package imapback
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/emersion/go-imap/v2"
+)
+
+// Client is one account: a pool of connections and what was learnt of the
+// server. Safe for concurrent use.
+type Client struct {
+	cfg   Config
+	pool  *pool
+	stats counters
+
+	mu   sync.Mutex // protects the following
+	caps []string
+}
+
+// Dial connects and authenticates once, so that a wrong password or an
+// unreachable server is reported before anything is mounted. That first
+// connection stays in the pool.
+func Dial(ctx context.Context, cfg Config) (*Client, error) {
+	cfg.setDefaults()
+	c := &Client{cfg: cfg}
+	c.pool = newPool(cfg.Connections, func(ctx context.Context) (*conn, error) {
+		cn, err := dial(ctx, &c.cfg, &c.stats)
+		if err != nil {
+			c.cfg.Logger.Warn("imap connect failed", "server", c.cfg.Endpoint.Addr(), "err", err)
+		}
+		return cn, err
+	})
+	cn, err := dial(ctx, &c.cfg, &c.stats)
+	if err != nil {
+		return nil, err
+	}
+	var caps []string
+	for cp := range cn.c.Caps() {
+		caps = append(caps, string(cp))
+	}
+	c.caps = caps
+	c.pool.prime(cn)
+	return c, nil
+}
+
+// Close says LOGOUT on every connection.
+func (c *Client) Close() error {
+	c.pool.close()
+	return nil
+}
+
+// Endpoint is the account's address (no password).
+func (c *Client) Endpoint() Endpoint { return c.cfg.Endpoint }
+
+// Capabilities is the server's CAPABILITY list after login.
+func (c *Client) Capabilities() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.caps...)
+}
+
+// Stats returns a snapshot of the counters.
+func (c *Client) Stats() Stats {
+	return Stats{
+		Dials:        c.stats.dials.Load(),
+		BodyFetches:  c.stats.bodyFetches.Load(),
+		ListFetches:  c.stats.listFetches.Load(),
+		BytesFetched: c.stats.bytesFetched.Load(),
+		Timeouts:     c.stats.timeouts.Load(),
+	}
+}
+
+// PoolSizes reports idle connections and connections in use.
+func (c *Client) PoolSizes() (idle, busy int) { return c.pool.sizes() }
+
+// with runs fn on a pooled connection that has mailbox selected (EXAMINE;
+// "" means no selection needed) and returns the connection afterwards.
+func (c *Client) with(ctx context.Context, mailbox string, fn func(cn *conn) error) error {
+	cn, err := c.pool.get(ctx, mailbox)
+	if err != nil {
+		return err
+	}
+	defer c.pool.put(cn)
+	if mailbox != "" && cn.selected != mailbox {
+		if err := cn.examine(ctx, mailbox); err != nil {
+			return err
+		}
+	}
+	return fn(cn)
+}
+
+// examine selects mailbox read-only and records its UIDVALIDITY.
+func (cn *conn) examine(ctx context.Context, mailbox string) (err error) {
+	var data *imap.SelectData
+	cn.selected = ""
+	err = cn.run(ctx, "EXAMINE "+mailbox, func() error {
+		data, err = cn.c.Select(mailbox, &imap.SelectOptions{ReadOnly: true}).Wait()
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	cn.selected, cn.uidValidity, cn.readOnly = mailbox, data.UIDValidity, true
+	cn.exists, cn.uidNext = data.NumMessages, uint32(data.UIDNext)
+	return nil
+}
+
+// Mailboxes lists every mailbox (LIST "" "*").
+func (c *Client) Mailboxes(ctx context.Context) ([]Mailbox, error) {
+	var out []Mailbox
+	err := c.with(ctx, "", func(cn *conn) error {
+		return cn.run(ctx, "LIST", func() error {
+			list, err := cn.c.List("", "*", nil).Collect()
+			if err != nil {
+				return err
+			}
+			for _, ld := range list {
+				out = append(out, toMailbox(ld))
+			}
+			return nil
+		})
+	})
+	return out, err
+}
+
+func toMailbox(ld *imap.ListData) Mailbox {
+	mb := Mailbox{Name: ld.Mailbox, Delim: ld.Delim}
+	for _, a := range ld.Attrs {
+		switch a {
+		case imap.MailboxAttrNoSelect, imap.MailboxAttrNonExistent:
+			mb.NoSelect = true
+		case imap.MailboxAttrAll, imap.MailboxAttrArchive, imap.MailboxAttrDrafts, imap.MailboxAttrFlagged,
+			imap.MailboxAttrJunk, imap.MailboxAttrSent, imap.MailboxAttrTrash:
+			mb.SpecialUse = string(a)
+		}
+	}
+	return mb
+}
+
+// errorf is fmt.Errorf with the op prefix this package uses.
+func errorf(op string, sentinel error, format string, args ...any) error {
+	return fmt.Errorf("%s: %w: %s", op, sentinel, fmt.Sprintf(format, args...))
+}

@@ -1,0 +1,117 @@
+package imapback
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync/atomic"
+	"time"
+
+	"github.com/emersion/go-imap/v2/imapclient"
+)
+
+// conn is one authenticated connection and what it has selected. A conn is
+// used by one goroutine at a time (the pool hands it out exclusively).
+type conn struct {
+	c       *imapclient.Client
+	raw     *activityConn
+	timeout time.Duration
+	stats   *counters
+
+	// Selected-mailbox state, valid while broken is false.
+	selected    string
+	uidValidity uint32
+	readOnly    bool
+	exists      uint32 // EXISTS at selection time
+	uidNext     uint32
+
+	broken bool // closed or not trustworthy: never reuse
+}
+
+// activityConn records when bytes last arrived, so that the deadline
+// measures silence rather than the length of a large transfer.
+type activityConn struct {
+	net.Conn
+	lastRead atomic.Int64 // unix nanoseconds
+}
+
+func (a *activityConn) Read(p []byte) (int, error) {
+	n, err := a.Conn.Read(p)
+	if n > 0 {
+		a.lastRead.Store(time.Now().UnixNano())
+	}
+	return n, err
+}
+
+// run executes fn, which sends one command and waits for its completion,
+// under a watchdog. When the server stays silent for the timeout, or ctx
+// ends, the watchdog closes the connection: go-imap then fails the pending
+// command and fn returns. The conn is marked broken and the error says why.
+func (cn *conn) run(ctx context.Context, op string, fn func() error) error {
+	if cn.broken {
+		return fmt.Errorf("%s: %w: connection closed", op, ErrUnavailable)
+	}
+	const (
+		running = iota
+		finished
+		aborted
+	)
+	var state atomic.Int32
+	var why error
+	stop := make(chan struct{})
+	start := time.Now().UnixNano()
+	go func() {
+		timer := time.NewTimer(cn.timeout)
+		defer timer.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-ctx.Done():
+				why = ctx.Err()
+			case <-timer.C:
+				last := max(cn.raw.lastRead.Load(), start)
+				if idle := time.Duration(time.Now().UnixNano() - last); idle < cn.timeout {
+					timer.Reset(cn.timeout - idle)
+					continue
+				}
+				why = fmt.Errorf("%s: %w: no answer for %v", op, ErrTimeout, cn.timeout)
+			}
+			if state.CompareAndSwap(running, aborted) {
+				cn.c.Close()
+			}
+			return
+		}
+	}()
+	err := fn()
+	close(stop)
+	if !state.CompareAndSwap(running, finished) {
+		cn.broken = true
+		if ctx.Err() == nil {
+			cn.stats.timeouts.Add(1)
+		}
+		return why
+	}
+	if err != nil {
+		err = classify(op, err)
+		if isConnectionError(err) {
+			cn.broken = true
+		}
+	}
+	return err
+}
+
+// isConnectionError reports whether err leaves the connection unusable.
+func isConnectionError(err error) bool {
+	return errors.Is(err, ErrUnavailable)
+}
+
+// close says LOGOUT (bounded by the timeout) and closes the socket.
+func (cn *conn) close() {
+	if !cn.broken {
+		_ = cn.run(context.Background(), "LOGOUT", func() error { return cn.c.Logout().Wait() })
+	}
+	cn.broken = true
+	cn.c.Close()
+}

@@ -1,0 +1,113 @@
+package imapback
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"mime"
+	"net/textproto"
+	"strings"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-message/charset"
+)
+
+// wordDecoder decodes RFC 2047 words in every charset go-message knows.
+var wordDecoder = &mime.WordDecoder{CharsetReader: charset.Reader}
+
+// nameHeaders are the only header fields a listing fetches: what a file
+// name needs. Anything more costs bytes per message on every listing.
+var nameHeaders = []string{"Subject"}
+
+// Messages lists a mailbox's messages with one pipelined
+// UID FETCH 1:* (UID FLAGS RFC822.SIZE INTERNALDATE BODY.PEEK[HEADER.FIELDS (SUBJECT)]).
+// Bodies and envelopes are never fetched here.
+func (c *Client) Messages(ctx context.Context, mailbox string) (*Listing, error) {
+	var l *Listing
+	err := c.with(ctx, "", func(cn *conn) error {
+		// Always re-select: EXAMINE reports the current EXISTS and
+		// UIDVALIDITY, which a listing must start from.
+		if err := cn.examine(ctx, mailbox); err != nil {
+			return err
+		}
+		l = &Listing{Mailbox: mailbox, UIDValidity: cn.uidValidity, UIDNext: cn.uidNext}
+		if cn.exists == 0 {
+			return nil
+		}
+		l.Messages = make([]Message, 0, cn.exists)
+		c.stats.listFetches.Add(1)
+		return cn.run(ctx, "UID FETCH (listing) "+mailbox, func() error {
+			return cn.fetchListing(l)
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+func (cn *conn) fetchListing(l *Listing) error {
+	section := &imap.FetchItemBodySection{
+		Specifier:    imap.PartSpecifierHeader,
+		HeaderFields: nameHeaders,
+		Peek:         true,
+	}
+	opts := &imap.FetchOptions{UID: true, Flags: true, RFC822Size: true, InternalDate: true,
+		BodySection: []*imap.FetchItemBodySection{section}}
+	all := imap.UIDSet{imap.UIDRange{Start: 1, Stop: 0}}
+	cmd := cn.c.Fetch(all, opts)
+	for msg := cmd.Next(); msg != nil; msg = cmd.Next() {
+		var m Message
+		for item := msg.Next(); item != nil; item = msg.Next() {
+			switch it := item.(type) {
+			case imapclientUID:
+				m.UID = uint32(it.UID)
+			case imapclientFlags:
+				m.Flags = flagStrings(it.Flags)
+			case imapclientSize:
+				m.Size = it.Size
+			case imapclientDate:
+				m.InternalDate = it.Time
+			case imapclientSection:
+				if it.Literal != nil {
+					hdr, err := io.ReadAll(it.Literal)
+					if err != nil {
+						cmd.Close()
+						return err
+					}
+					m.Subject = decodeSubject(hdr)
+				}
+			}
+		}
+		if m.UID != 0 {
+			l.Messages = append(l.Messages, m)
+		}
+	}
+	return cmd.Close()
+}
+
+func flagStrings(flags []imap.Flag) []string {
+	out := make([]string, len(flags))
+	for i, f := range flags {
+		out[i] = string(f)
+	}
+	return out
+}
+
+// decodeSubject reads the Subject out of a HEADER.FIELDS reply and decodes
+// RFC 2047 words. Undecodable text is returned as it came.
+func decodeSubject(hdr []byte) string {
+	if !bytes.HasSuffix(hdr, []byte("\r\n\r\n")) && !bytes.HasSuffix(hdr, []byte("\n\n")) {
+		hdr = append(hdr, "\r\n\r\n"...)
+	}
+	h, err := textproto.NewReader(bufio.NewReader(bytes.NewReader(hdr))).ReadMIMEHeader()
+	if err != nil && len(h) == 0 {
+		return ""
+	}
+	raw := strings.TrimSpace(h.Get("Subject"))
+	if dec, err := wordDecoder.DecodeHeader(raw); err == nil {
+		return dec
+	}
+	return raw
+}

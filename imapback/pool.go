@@ -1,0 +1,115 @@
+package imapback
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+)
+
+// counters back Stats; atomics so that hot paths take no lock.
+type counters struct {
+	dials, bodyFetches, listFetches, bytesFetched, timeouts atomic.Int64
+}
+
+// pool hands out connections exclusively, opens at most max of them, and
+// prefers one that already has the wanted mailbox selected.
+type pool struct {
+	slots chan struct{} // one token per connection that may exist
+	dial  func(ctx context.Context) (*conn, error)
+
+	mu     sync.Mutex // protects the following
+	idle   []*conn
+	closed bool
+}
+
+func newPool(max int, dial func(ctx context.Context) (*conn, error)) *pool {
+	return &pool{slots: make(chan struct{}, max), dial: dial}
+}
+
+// get returns a connection, ideally one with mailbox selected. It waits for
+// a free slot until ctx ends.
+func (p *pool) get(ctx context.Context, mailbox string) (*conn, error) {
+	select {
+	case p.slots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		<-p.slots
+		return nil, fmt.Errorf("%w: closed", ErrUnavailable)
+	}
+	if n := len(p.idle); n > 0 {
+		pick := n - 1
+		for i, cn := range p.idle {
+			if cn.selected == mailbox && mailbox != "" {
+				pick = i
+				break
+			}
+		}
+		cn := p.idle[pick]
+		p.idle = append(p.idle[:pick], p.idle[pick+1:]...)
+		p.mu.Unlock()
+		return cn, nil
+	}
+	p.mu.Unlock()
+	cn, err := p.dial(ctx)
+	if err != nil {
+		<-p.slots
+		return nil, err
+	}
+	return cn, nil
+}
+
+// put returns a connection; a broken one is closed and its slot freed.
+func (p *pool) put(cn *conn) {
+	p.mu.Lock()
+	closed := p.closed
+	if !cn.broken && !closed {
+		p.idle = append(p.idle, cn)
+		p.mu.Unlock()
+		<-p.slots
+		return
+	}
+	p.mu.Unlock()
+	if closed {
+		cn.close()
+	} else {
+		cn.c.Close()
+	}
+	<-p.slots
+}
+
+// prime adds an already-dialled connection (the one that checked the
+// credentials at start-up).
+func (p *pool) prime(cn *conn) {
+	p.slots <- struct{}{}
+	p.put(cn)
+}
+
+// close logs out of the idle connections; busy ones log out when returned.
+func (p *pool) close() {
+	p.mu.Lock()
+	p.closed = true
+	idle := p.idle
+	p.idle = nil
+	p.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, cn := range idle {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cn.close()
+		}()
+	}
+	wg.Wait()
+}
+
+// sizes reports idle connections and slots in use (busy or dialling).
+func (p *pool) sizes() (idle, busy int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.idle), len(p.slots)
+}
