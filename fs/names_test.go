@@ -62,18 +62,18 @@ func TestParseMessageUID(t *testing.T) {
 
 func TestEscapeMailboxPart(t *testing.T) {
 	for in, want := range map[string]string{
-		"INBOX":         "INBOX",
-		"Reçus":         "Reçus",
-		"a/b":           "a%2Fb",
-		".":             "%2E",
-		"..":            "%2E%2E",
-		"...":           "...",
-		"":              "%20",
-		"100% done":     "100% done",
-		"%41":           "%2541",
+		"INBOX":          "INBOX",
+		"Reçus":          "Reçus",
+		"a/b":            "a%2Fb",
+		".":              "%2E",
+		"..":             "%2E%2E",
+		"...":            "...",
+		"":               "%20",
+		"100% done":      "100% done",
+		"%41":            "%2541",
 		"nul\x00ctl\x01": "nul%00ctl%01",
-		"bad\xffbyte":   "bad%FFbyte",
-		"%20":           "%2520",
+		"bad\xffbyte":    "bad%FFbyte",
+		"%20":            "%2520",
 	} {
 		got := EscapeMailboxPart(in)
 		if got != want {
