@@ -99,7 +99,8 @@ func StartDovecot(t testing.TB) *Dovecot {
 	d.instance = instancePrefix + strconv.FormatInt(instanceSeq.Add(1), 10)
 	d.greeting = "mailfs test Dovecot " + d.instance + " ready."
 
-	dir, err := os.MkdirTemp(tempRoot(), "mailfs-dovecot-")
+	removeStaleDirs.Do(func() { removeStale(tempRoot()) })
+	dir, err := os.MkdirTemp(tempRoot(), dirPrefix+strconv.Itoa(os.Getpid())+"-")
 	if err != nil {
 		t.Fatalf("testenv: %v", err)
 	}
@@ -161,6 +162,33 @@ func tempRoot() string {
 		if p == "/" {
 			return root
 		}
+	}
+}
+
+// Instance dirs are named <tempRoot>/mailfs-dovecot-<pid of test binary>-*.
+const dirPrefix = "mailfs-dovecot-"
+
+var removeStaleDirs sync.Once
+
+// removeStale removes instance dirs left behind by test binaries that died
+// without running their cleanups (e.g. killed by a "go test" timeout; their
+// Dovecot got SIGTERM through Pdeathsig), unless a Dovecot still uses them.
+func removeStale(root string) {
+	dirs, _ := filepath.Glob(filepath.Join(root, dirPrefix+"*-*"))
+	for _, dir := range dirs {
+		pidStr, _, _ := strings.Cut(strings.TrimPrefix(filepath.Base(dir), dirPrefix), "-")
+		pid, err := strconv.Atoi(pidStr)
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join("/proc", pidStr)); err == nil {
+			continue // owner still running
+		}
+		conf := filepath.Join(dir, "dovecot.conf")
+		if len(findProcesses(func(cmdline string) bool { return strings.Contains(cmdline, conf) })) > 0 {
+			continue
+		}
+		os.RemoveAll(dir)
 	}
 }
 
