@@ -21,6 +21,8 @@ type account struct {
 	uid     uint32        // owner of every file
 	gid     uint32
 	started time.Time
+	// readOnly refuses every change with EROFS (--read-only).
+	readOnly bool
 
 	tree *tree
 
@@ -34,7 +36,7 @@ func (a *account) mailbox(name string) *mailbox {
 	defer a.mu.Unlock()
 	m, ok := a.mailboxes[name]
 	if !ok {
-		m = &mailbox{name: name, backend: a.backend, style: a.style, ttl: a.ttl, sizes: map[uint32]int64{}}
+		m = newMailbox(name, a.backend, a.style, a.ttl)
 		a.mailboxes[name] = m
 	}
 	return m

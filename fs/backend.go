@@ -16,6 +16,30 @@ type Backend interface {
 	// Body returns the full RFC 5322 bytes of one message without
 	// marking it \Seen. uidValidity is the one the UID was listed under.
 	Body(ctx context.Context, mailbox string, uidValidity, uid uint32) ([]byte, error)
+
+	// CreateMailbox creates (and subscribes to) a mailbox.
+	CreateMailbox(ctx context.Context, name string) error
+	// DeleteMailbox deletes a mailbox only if it holds no messages and
+	// has no children (else an error wrapping ErrNotEmpty).
+	DeleteMailbox(ctx context.Context, name string) error
+	// RenameMailbox renames a mailbox and with it its children.
+	RenameMailbox(ctx context.Context, from, to string) error
+	// Append stores a new message; a zero date lets the server choose.
+	Append(ctx context.Context, mailbox string, body []byte, flags []string, date time.Time) (Placed, error)
+	// SetFlags replaces a message's flags.
+	SetFlags(ctx context.Context, mailbox string, uidValidity, uid uint32, flags []string) error
+	// Remove deletes a message the way the user chose (--delete).
+	Remove(ctx context.Context, mailbox string, uidValidity, uid uint32) error
+	// Move moves a message to another mailbox; on failure the message
+	// still exists in at least one of them.
+	Move(ctx context.Context, from string, uidValidity, uid uint32, to string) (Placed, error)
+}
+
+// Placed is where a message went. UID is 0 when the server did not say.
+type Placed struct {
+	Mailbox     string
+	UIDValidity uint32
+	UID         uint32
 }
 
 // Mailbox is one mailbox as the backend names it.
@@ -52,4 +76,6 @@ var (
 	ErrInvalid     = errors.New("invalid")
 	ErrUnsupported = errors.New("not supported")
 	ErrReadOnly    = errors.New("read-only")
+	ErrNotEmpty    = errors.New("not empty")
+	ErrUnsafe      = errors.New("refused as unsafe on this server")
 )

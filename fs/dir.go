@@ -54,6 +54,15 @@ func (d *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (
 		return nil, syscall.ENOENT
 	}
 	mb := d.acct.mailbox(d.name)
+	if n := mb.localFile(name); n != nil {
+		ino := d.NewInode(ctx, n, gofs.StableAttr{Mode: syscall.S_IFREG})
+		n.mu.Lock()
+		n._fill(&out.Attr)
+		n.mu.Unlock()
+		out.SetEntryTimeout(0)
+		out.SetAttrTimeout(0)
+		return ino, 0
+	}
 	e, ok, err := mb.lookup(ctx, name)
 	if err != nil {
 		return nil, toErrno(d.acct.log, "lookup "+name, err)
@@ -79,12 +88,16 @@ func (d *dirNode) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
 		list = append(list, fuse.DirEntry{Name: n, Mode: syscall.S_IFDIR, Ino: d.acct.dirIno(f.children[n])})
 	}
 	if f.selectable {
-		entries, err := d.acct.mailbox(d.name).entries(ctx)
+		mb := d.acct.mailbox(d.name)
+		entries, err := mb.entries(ctx)
 		if err != nil {
 			return nil, toErrno(d.acct.log, "readdir", err)
 		}
 		for _, e := range entries {
 			list = append(list, fuse.DirEntry{Name: e.name, Mode: syscall.S_IFREG, Ino: d.acct.msgIno(d.name, e.uidValidity, e.UID)})
+		}
+		for _, name := range mb.localNames() {
+			list = append(list, fuse.DirEntry{Name: name, Mode: syscall.S_IFREG})
 		}
 	}
 	return gofs.NewListDirStream(list), 0

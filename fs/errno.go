@@ -21,6 +21,8 @@ var errnoTable = []struct {
 	{ErrInvalid, syscall.EINVAL},
 	{ErrUnsupported, syscall.ENOTSUP},
 	{ErrReadOnly, syscall.EROFS},
+	{ErrNotEmpty, syscall.ENOTEMPTY},
+	{ErrUnsafe, syscall.EPERM},
 	{ErrUnavailable, syscall.EIO},
 }
 
@@ -42,7 +44,7 @@ func toErrno(log *slog.Logger, op string, err error) syscall.Errno {
 	}
 	for _, e := range errnoTable {
 		if errors.Is(err, e.err) {
-			if e.errno == syscall.EIO {
+			if e.errno == syscall.EIO || e.errno == syscall.EPERM {
 				log.Warn(op+" failed", "err", err)
 			} else {
 				log.Debug(op+" failed", "err", err)

@@ -7,7 +7,9 @@ import (
 	"time"
 )
 
-// mailbox caches one mailbox's listing and the file names derived from it.
+// mailbox caches one mailbox's listing and the file names derived from it,
+// plus the changes this mount made since (so they show at once), and the
+// scratch files that live only in this mount.
 type mailbox struct {
 	name    string
 	backend Backend
@@ -21,8 +23,19 @@ type mailbox struct {
 	fetched time.Time
 	byUID   map[uint32]int    // UID -> index in listing.Messages
 	names   []string          // file name of listing.Messages[i]
+	byName  map[string]uint32 // file name -> UID, for listed, visible messages
+	gone    map[uint32]bool   // removed by this mount since the listing
 	sizes   map[uint32]int64  // sizes measured from fetched bodies
-	byName  map[string]uint32 // file name -> UID
+	aliases map[string]uint32 // scratch name -> UID of a message renamed to it
+	hidden  map[uint32]string // UID -> its alias while renamed away
+	renamed map[string]uint32 // old name -> UID of the version that replaced it
+	local   map[string]*localNode
+}
+
+func newMailbox(name string, b Backend, style NameStyle, ttl time.Duration) *mailbox {
+	return &mailbox{name: name, backend: b, style: style, ttl: ttl,
+		sizes: map[uint32]int64{}, aliases: map[string]uint32{}, hidden: map[uint32]string{},
+		gone: map[uint32]bool{}, local: map[string]*localNode{}, renamed: map[string]uint32{}}
 }
 
 // entry is a snapshot of one message, enough for attributes and reads.
@@ -33,7 +46,7 @@ type entry struct {
 	sizeKnown   bool // Size was measured from the body, not RFC822.SIZE
 }
 
-// snapshot returns the listing, refreshing it when older than the TTL.
+// refresh re-lists when the listing is older than the TTL.
 func (m *mailbox) refresh(ctx context.Context) error {
 	if m.fresh() {
 		return nil
@@ -53,22 +66,42 @@ func (m *mailbox) refresh(ctx context.Context) error {
 		}
 		return err
 	}
-	names := make([]string, len(l.Messages))
-	byUID := make(map[uint32]int, len(l.Messages))
-	byName := make(map[string]uint32, len(l.Messages))
-	for i, msg := range l.Messages {
-		names[i] = MessageName(m.style, msg.InternalDate, msg.Subject, msg.UID)
-		byUID[msg.UID] = i
-		byName[names[i]] = msg.UID
-	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.listing == nil || m.listing.UIDValidity != l.UIDValidity {
 		// A new UIDVALIDITY means every UID we knew is meaningless.
-		m.sizes = map[uint32]int64{}
+		m.sizes, m.aliases, m.hidden = map[uint32]int64{}, map[string]uint32{}, map[uint32]string{}
+		m.renamed = map[string]uint32{}
 	}
-	m.listing, m.fetched, m.names, m.byUID, m.byName = l, time.Now(), names, byUID, byName
+	m.listing, m.fetched, m.gone = l, time.Now(), map[uint32]bool{}
+	m._index()
 	return nil
+}
+
+// _index rebuilds the name and UID maps; m.mu must be held.
+func (m *mailbox) _index() {
+	msgs := m.listing.Messages
+	m.names = make([]string, len(msgs))
+	m.byUID = make(map[uint32]int, len(msgs))
+	m.byName = make(map[string]uint32, len(msgs))
+	for i, msg := range msgs {
+		m.names[i] = MessageName(m.style, msg.InternalDate, msg.Subject, msg.UID)
+		m.byUID[msg.UID] = i
+		if _, hidden := m.hidden[msg.UID]; !hidden {
+			m.byName[m.names[i]] = msg.UID
+		}
+	}
+	for alias, uid := range m.aliases {
+		if _, ok := m.byUID[uid]; !ok {
+			delete(m.aliases, alias)
+			delete(m.hidden, uid)
+		}
+	}
+	for old, uid := range m.renamed {
+		if _, ok := m.byUID[uid]; !ok {
+			delete(m.renamed, old)
+		}
+	}
 }
 
 func (m *mailbox) fresh() bool {
@@ -77,33 +110,70 @@ func (m *mailbox) fresh() bool {
 	return m.listing != nil && time.Since(m.fetched) < m.ttl
 }
 
-// lookup finds a message by file name.
+// invalidate makes the next access list again.
+func (m *mailbox) invalidate() {
+	m.mu.Lock()
+	m.fetched = time.Time{}
+	m.mu.Unlock()
+}
+
+// lookup finds a message by file name: its derived name, or the scratch
+// name it was renamed to.
 func (m *mailbox) lookup(ctx context.Context, name string) (entry, bool, error) {
-	if _, ok := ParseMessageUID(name); !ok {
-		return entry{}, false, nil
+	m.mu.Lock()
+	uid, aliased := m.aliases[name]
+	m.mu.Unlock()
+	if !aliased {
+		if _, ok := ParseMessageUID(name); !ok {
+			return entry{}, false, nil
+		}
 	}
 	if err := m.refresh(ctx); err != nil {
 		return entry{}, false, err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	uid, ok := m.byName[name]
-	if !ok {
+	if aliased {
+		uid, aliased = m.aliases[name]
+	}
+	if !aliased {
+		var ok bool
+		if uid, ok = m.byName[name]; !ok {
+			// A name an editor just saved over resolves to the new
+			// version, so "sed -i … f; cat f" works.
+			if uid, ok = m.renamed[name]; !ok {
+				return entry{}, false, nil
+			}
+		}
+	}
+	i, ok := m.byUID[uid]
+	if !ok || m.gone[uid] {
 		return entry{}, false, nil
 	}
-	return m._entry(m.byUID[uid]), true, nil
+	e := m._entry(i)
+	if aliased {
+		e.name = name
+	}
+	return e, true, nil
 }
 
-// entries lists every message.
+// entries lists every visible message, under the name it has now.
 func (m *mailbox) entries(ctx context.Context) ([]entry, error) {
 	if err := m.refresh(ctx); err != nil {
 		return nil, err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	out := make([]entry, len(m.listing.Messages))
-	for i := range out {
-		out[i] = m._entry(i)
+	out := make([]entry, 0, len(m.listing.Messages))
+	for i, msg := range m.listing.Messages {
+		if m.gone[msg.UID] {
+			continue
+		}
+		e := m._entry(i)
+		if alias, ok := m.hidden[msg.UID]; ok {
+			e.name = alias
+		}
+		out = append(out, e)
 	}
 	return out, nil
 }
@@ -113,7 +183,7 @@ func (m *mailbox) entries(ctx context.Context) ([]entry, error) {
 func (m *mailbox) current(uidValidity, uid uint32) (entry, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.listing == nil || m.listing.UIDValidity != uidValidity {
+	if m.listing == nil || m.listing.UIDValidity != uidValidity || m.gone[uid] {
 		return entry{}, false
 	}
 	i, ok := m.byUID[uid]
@@ -144,6 +214,138 @@ func (m *mailbox) measured(uidValidity, uid uint32, n int64) bool {
 	m.sizes[uid] = n
 	i, ok := m.byUID[uid]
 	return ok && m.listing.Messages[i].Size != n
+}
+
+// added shows a message this mount stored, without listing again. When
+// the server did not report the UID (no UIDPLUS) or the validity differs,
+// the next access lists instead.
+func (m *mailbox) added(p Placed, msg Message) string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if p.UID == 0 || m.listing == nil || m.listing.UIDValidity != p.UIDValidity {
+		m.fetched = time.Time{}
+		return ""
+	}
+	if _, dup := m.byUID[p.UID]; dup {
+		return m.names[m.byUID[p.UID]]
+	}
+	msg.UID = p.UID
+	m.listing.Messages = append(m.listing.Messages, msg)
+	name := MessageName(m.style, msg.InternalDate, msg.Subject, msg.UID)
+	m.names = append(m.names, name)
+	m.byUID[msg.UID] = len(m.listing.Messages) - 1
+	m.byName[name] = msg.UID
+	m.sizes[msg.UID] = msg.Size
+	return name
+}
+
+// removed forgets a message this mount deleted or moved away.
+func (m *mailbox) removed(uidValidity, uid uint32) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.listing == nil || m.listing.UIDValidity != uidValidity {
+		return
+	}
+	m.gone[uid] = true
+	if i, ok := m.byUID[uid]; ok {
+		delete(m.byName, m.names[i])
+	}
+	if alias, ok := m.hidden[uid]; ok {
+		delete(m.aliases, alias)
+		delete(m.hidden, uid)
+	}
+}
+
+// setFlags records flags this mount stored.
+func (m *mailbox) setFlags(uidValidity, uid uint32, flags []string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.listing == nil || m.listing.UIDValidity != uidValidity {
+		return
+	}
+	if i, ok := m.byUID[uid]; ok {
+		m.listing.Messages[i].Flags = flags
+	}
+}
+
+// hide shows a message under a scratch name (an editor renaming it to its
+// backup name); the server is not involved.
+func (m *mailbox) hide(uid uint32, alias string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if i, ok := m.byUID[uid]; ok {
+		delete(m.byName, m.names[i])
+	}
+	if old, ok := m.hidden[uid]; ok {
+		delete(m.aliases, old)
+	}
+	m.hidden[uid], m.aliases[alias] = alias, uid
+}
+
+// unhide gives a message its own name back.
+func (m *mailbox) unhide(uid uint32) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if alias, ok := m.hidden[uid]; ok {
+		delete(m.aliases, alias)
+		delete(m.hidden, uid)
+	}
+	if i, ok := m.byUID[uid]; ok && !m.gone[uid] {
+		m.byName[m.names[i]] = uid
+	}
+}
+
+// currentAny returns a message of the current listing by UID.
+func (m *mailbox) currentAny(uid uint32) (entry, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.listing == nil || m.gone[uid] {
+		return entry{}, false
+	}
+	i, ok := m.byUID[uid]
+	if !ok {
+		return entry{}, false
+	}
+	return m._entry(i), true
+}
+
+// replacedBy makes an old name resolve to the UID that replaced it.
+func (m *mailbox) replacedBy(oldName string, uid uint32) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if uid != 0 {
+		m.renamed[oldName] = uid
+	}
+}
+
+// hiddenUIDByName returns the UID of a message renamed away whose own name
+// is name (vim: rename f to f~, then create f).
+func (m *mailbox) hiddenUIDByName(name string) uint32 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for uid := range m.hidden {
+		if i, ok := m.byUID[uid]; ok && m.names[i] == name {
+			return uid
+		}
+	}
+	return 0
+}
+
+// localFile returns a scratch file by name.
+func (m *mailbox) localFile(name string) *localNode {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.local[name]
+}
+
+func (m *mailbox) localNames() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	names := make([]string, 0, len(m.local))
+	for n := range m.local {
+		names = append(names, n)
+	}
+	return names
 }
 
 func isInterrupt(err error) bool {

@@ -67,10 +67,16 @@ func messageAttrTimeout(a *account, e entry) time.Duration {
 	return 0
 }
 
-func (n *msgNode) Getattr(ctx context.Context, _ gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+func (n *msgNode) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {
 	e := n.state()
 	fillMessageAttr(n.acct, e, n.StableAttr().Ino, &out.Attr)
 	out.SetTimeout(messageAttrTimeout(n.acct, e))
+	if h, ok := fh.(*editHandle); ok {
+		h.mu.Lock()
+		out.Size = uint64(len(h.data))
+		h.mu.Unlock()
+		out.SetTimeout(0)
+	}
 	return 0
 }
 
@@ -78,7 +84,7 @@ func (n *msgNode) Getattr(ctx context.Context, _ gofs.FileHandle, out *fuse.Attr
 // change under its identity.
 func (n *msgNode) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint32, syscall.Errno) {
 	if flags&(syscall.O_WRONLY|syscall.O_RDWR|syscall.O_TRUNC|syscall.O_APPEND) != 0 {
-		return nil, 0, syscall.EROFS
+		return n.openForEdit(ctx, flags)
 	}
 	return nil, fuse.FOPEN_KEEP_CACHE, 0
 }
@@ -88,7 +94,16 @@ func (n *msgNode) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint
 // corrected here, before any reader reaches the old end: the kernel asks
 // for attributes again when a read crosses the size it knows (the attr
 // timeout of an unmeasured file is zero) and then sees the true length.
-func (n *msgNode) Read(ctx context.Context, _ gofs.FileHandle, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
+func (n *msgNode) Read(ctx context.Context, fh gofs.FileHandle, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
+	if h, ok := fh.(*editHandle); ok {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if off >= int64(len(h.data)) {
+			return fuse.ReadResultData(nil), 0
+		}
+		end := min(off+int64(len(dest)), int64(len(h.data)))
+		return fuse.ReadResultData(append([]byte(nil), h.data[off:end]...)), 0
+	}
 	body, err := n.body(ctx)
 	if err != nil {
 		return nil, toErrno(n.acct.log, "read "+n.mb.name, err)

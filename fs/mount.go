@@ -25,6 +25,9 @@ type Options struct {
 	Logger *slog.Logger
 	// DebugFUSE logs every kernel request (--debug-fuse).
 	DebugFUSE bool
+	// ReadOnly makes every write EROFS (--read-only); the mount is also
+	// mounted read-only in the kernel.
+	ReadOnly bool
 	// FsName appears in mount(8) and df output.
 	FsName string
 }
@@ -48,7 +51,7 @@ func Mount(dir string, opts Options) (*fuse.Server, error) {
 	acct := &account{
 		id: opts.Account, backend: opts.Backend, bodies: opts.Bodies, log: opts.Logger,
 		style: opts.Names, ttl: opts.TTL, started: time.Now(),
-		uid: uint32(os.Getuid()), gid: uint32(os.Getgid()),
+		uid: uint32(os.Getuid()), gid: uint32(os.Getgid()), readOnly: opts.ReadOnly,
 		tree:      &tree{backend: opts.Backend, ttl: opts.TTL},
 		mailboxes: map[string]*mailbox{},
 	}
@@ -62,6 +65,10 @@ func Mount(dir string, opts Options) (*fuse.Server, error) {
 	// sets its own (long for immutable bodies, zero for sizes the server
 	// reported but nobody measured yet); go-fuse would otherwise
 	// overwrite a deliberate zero with its default.
+	var mountOpts []string
+	if opts.ReadOnly {
+		mountOpts = append(mountOpts, "ro")
+	}
 	server, err := gofs.Mount(dir, root, &gofs.Options{
 		NegativeTimeout: &neg,
 		RootStableAttr:  &gofs.StableAttr{Ino: 1, Mode: fuse.S_IFDIR},
@@ -71,6 +78,7 @@ func Mount(dir string, opts Options) (*fuse.Server, error) {
 			DirectMount:  os.Geteuid() == 0,
 			Debug:        opts.DebugFUSE,
 			MaxReadAhead: 128 << 10,
+			Options:      mountOpts,
 		},
 	})
 	if err != nil {

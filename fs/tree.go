@@ -27,6 +27,7 @@ type tree struct {
 	mu      sync.Mutex // protects the following
 	folders map[string]*folder
 	fetched time.Time
+	delim   rune // the server's hierarchy delimiter ('/' until known)
 }
 
 // get returns the folder for a full mailbox name ("" = root).
@@ -65,10 +66,34 @@ func (t *tree) refresh(ctx context.Context) error {
 		return err
 	}
 	folders := buildTree(list)
+	delim := '/'
+	for _, mb := range list {
+		if mb.Delim != 0 {
+			delim = mb.Delim
+			break
+		}
+	}
 	t.mu.Lock()
-	t.folders, t.fetched = folders, time.Now()
+	t.folders, t.fetched, t.delim = folders, time.Now(), delim
 	t.mu.Unlock()
 	return nil
+}
+
+// invalidate makes the next access list again.
+func (t *tree) invalidate() {
+	t.mu.Lock()
+	t.fetched = time.Time{}
+	t.mu.Unlock()
+}
+
+// delimiter is the server's hierarchy delimiter.
+func (t *tree) delimiter() rune {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.delim == 0 {
+		return '/'
+	}
+	return t.delim
 }
 
 func (t *tree) fresh() bool {

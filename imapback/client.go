@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/emersion/go-imap/v2"
 )
@@ -15,8 +16,10 @@ type Client struct {
 	pool  *pool
 	stats counters
 
-	mu   sync.Mutex // protects the following
-	caps []string
+	mu      sync.Mutex // protects the following
+	caps    []string
+	trash   string    // \Trash special-use mailbox, "" if none
+	trashAt time.Time // when trash was learnt (zero: never)
 }
 
 // Dial connects and authenticates once, so that a wrong password or an
@@ -111,8 +114,12 @@ func (cn *conn) examine(ctx context.Context, mailbox string) (err error) {
 func (c *Client) Mailboxes(ctx context.Context) ([]Mailbox, error) {
 	var out []Mailbox
 	err := c.with(ctx, "", func(cn *conn) error {
+		var opts *imap.ListOptions
+		if cn.c.Caps().Has(imap.CapSpecialUse) {
+			opts = &imap.ListOptions{ReturnSpecialUse: true}
+		}
 		return cn.run(ctx, "LIST", func() error {
-			list, err := cn.c.List("", "*", nil).Collect()
+			list, err := cn.c.List("", "*", opts).Collect()
 			if err != nil {
 				return err
 			}
@@ -122,6 +129,17 @@ func (c *Client) Mailboxes(ctx context.Context) ([]Mailbox, error) {
 			return nil
 		})
 	})
+	if err == nil {
+		trash := ""
+		for _, mb := range out {
+			if mb.SpecialUse == string(imap.MailboxAttrTrash) && !mb.NoSelect {
+				trash = mb.Name
+			}
+		}
+		c.mu.Lock()
+		c.trash, c.trashAt = trash, time.Now()
+		c.mu.Unlock()
+	}
 	return out, err
 }
 

@@ -27,6 +27,13 @@ type Config struct {
 	// TLS overrides the TLS configuration (tests); nil verifies against
 	// the system roots.
 	TLS *tls.Config
+	// ReadOnly forbids every change: EXAMINE only, writes fail with
+	// ErrReadOnly.
+	ReadOnly bool
+	// Delete is what Remove does: DeleteTrash (default) moves to the
+	// \Trash special-use mailbox when there is one, DeleteExpunge always
+	// expunges.
+	Delete DeleteMode
 	// Trace, when set, receives the raw protocol with credentials redacted.
 	Trace  io.Writer
 	Logger *slog.Logger

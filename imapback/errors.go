@@ -27,6 +27,12 @@ var (
 	// ErrRefused is a NO without a response code we know: the server's
 	// text goes to the log, the user sees EIO.
 	ErrRefused = errors.New("refused by server")
+	// ErrNotEmpty: a mailbox to delete still holds messages or children.
+	ErrNotEmpty = errors.New("mailbox not empty")
+	// ErrUnsafe: the server lacks what a safe version of the operation
+	// needs (UIDPLUS for UID EXPUNGE); mailfs refuses rather than risk
+	// other clients' mail.
+	ErrUnsafe = errors.New("refused: the server cannot do this safely")
 )
 
 // classify turns an error from go-imap or the network into one wrapping a
@@ -38,7 +44,7 @@ func classify(op string, err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
-	for _, s := range []error{ErrNotFound, ErrExists, ErrDenied, ErrAuth, ErrUnavailable, ErrStale, ErrQuota, ErrInvalid, ErrUnsupported, ErrReadOnly, ErrRefused} {
+	for _, s := range []error{ErrNotFound, ErrExists, ErrDenied, ErrAuth, ErrUnavailable, ErrStale, ErrQuota, ErrInvalid, ErrUnsupported, ErrReadOnly, ErrRefused, ErrNotEmpty, ErrUnsafe} {
 		if errors.Is(err, s) {
 			return err
 		}

@@ -107,6 +107,26 @@ func (p *pool) close() {
 	wg.Wait()
 }
 
+// forget closes idle connections that have mailbox (or a child of it)
+// selected, before it is deleted or renamed under them.
+func (p *pool) forget(mailbox string) {
+	p.mu.Lock()
+	var drop []*conn
+	keep := p.idle[:0]
+	for _, cn := range p.idle {
+		if isUnder(cn.selected, mailbox) {
+			drop = append(drop, cn)
+		} else {
+			keep = append(keep, cn)
+		}
+	}
+	p.idle = keep
+	p.mu.Unlock()
+	for _, cn := range drop {
+		cn.close()
+	}
+}
+
 // sizes reports idle connections and slots in use (busy or dialling).
 func (p *pool) sizes() (idle, busy int) {
 	p.mu.Lock()

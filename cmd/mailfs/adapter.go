@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"mailfs/fs"
 	"mailfs/imapback"
@@ -47,6 +48,36 @@ func (b backend) Body(ctx context.Context, mailbox string, uidValidity, uid uint
 	return body, mapError(err)
 }
 
+func (b backend) CreateMailbox(ctx context.Context, name string) error {
+	return mapError(b.c.Create(ctx, name))
+}
+
+func (b backend) DeleteMailbox(ctx context.Context, name string) error {
+	return mapError(b.c.Delete(ctx, name))
+}
+
+func (b backend) RenameMailbox(ctx context.Context, from, to string) error {
+	return mapError(b.c.Rename(ctx, from, to))
+}
+
+func (b backend) Append(ctx context.Context, mailbox string, body []byte, flags []string, date time.Time) (fs.Placed, error) {
+	p, err := b.c.Append(ctx, mailbox, body, flags, date)
+	return fs.Placed(p), mapError(err)
+}
+
+func (b backend) SetFlags(ctx context.Context, mailbox string, uidValidity, uid uint32, flags []string) error {
+	return mapError(b.c.SetFlags(ctx, mailbox, uidValidity, uid, flags))
+}
+
+func (b backend) Remove(ctx context.Context, mailbox string, uidValidity, uid uint32) error {
+	return mapError(b.c.Remove(ctx, mailbox, uidValidity, uid))
+}
+
+func (b backend) Move(ctx context.Context, from string, uidValidity, uid uint32, to string) (fs.Placed, error) {
+	p, err := b.c.Move(ctx, from, uidValidity, uid, to)
+	return fs.Placed(p), mapError(err)
+}
+
 var errorMap = []struct{ from, to error }{
 	{imapback.ErrNotFound, fs.ErrNotFound},
 	{imapback.ErrExists, fs.ErrExists},
@@ -59,6 +90,8 @@ var errorMap = []struct{ from, to error }{
 	{imapback.ErrReadOnly, fs.ErrReadOnly},
 	{imapback.ErrUnavailable, fs.ErrUnavailable},
 	{imapback.ErrRefused, fs.ErrUnavailable},
+	{imapback.ErrNotEmpty, fs.ErrNotEmpty},
+	{imapback.ErrUnsafe, fs.ErrUnsafe},
 }
 
 // mapError keeps the original error (and its text, for logs) and adds the

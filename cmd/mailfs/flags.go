@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"mailfs/fs"
+	"mailfs/imapback"
 )
 
 // mountFlags are the options of mount and demo.
@@ -16,6 +17,7 @@ type mountFlags struct {
 	connections     int
 	cacheSize       string
 	names           string
+	deleteMode      string
 	timeout         time.Duration
 	pollInterval    time.Duration
 	passwordCommand string
@@ -26,16 +28,18 @@ type mountFlags struct {
 	// Parsed forms.
 	cacheBytes int64
 	nameStyle  fs.NameStyle
+	delete     imapback.DeleteMode
 }
 
 func newMountFlags(cmd string) (*pflag.FlagSet, *mountFlags) {
 	f := &mountFlags{}
 	set := pflag.NewFlagSet(cmd, pflag.ContinueOnError)
 	set.SortFlags = false
-	set.BoolVar(&f.readOnly, "read-only", false, "never change anything on the server (EXAMINE only; writes fail with EROFS)")
+	set.BoolVar(&f.readOnly, "read-only", false, "never change anything on the server: EXAMINE only, every write fails with EROFS")
 	set.IntVar(&f.connections, "connections", 3, "most IMAP connections to open at once")
 	set.StringVar(&f.cacheSize, "cache-size", "256MiB", "memory for cached message bodies (e.g. 64MiB, 1GiB)")
 	set.StringVar(&f.names, "names", "readable", "message file names: readable (DATE_TIME_SUBJECT_UID.eml) or uid (UID.eml)")
+	set.StringVar(&f.deleteMode, "delete", "trash", "what rm does: trash (move to the \\Trash mailbox when there is one, else expunge) or expunge")
 	set.DurationVar(&f.timeout, "timeout", 30*time.Second, "longest wait for the server on any command before giving up with EIO")
 	set.DurationVar(&f.pollInterval, "poll-interval", 30*time.Second, "how long listings are served before asking the server again")
 	set.StringVar(&f.passwordCommand, "password-command", "", "command whose output is the password (e.g. 'pass show mail')")
@@ -62,6 +66,9 @@ func (f *mountFlags) parse() error {
 		return fmt.Errorf("--poll-interval must be positive")
 	}
 	if f.nameStyle, err = fs.ParseNameStyle(f.names); err != nil {
+		return err
+	}
+	if f.delete, err = imapback.ParseDeleteMode(f.deleteMode); err != nil {
 		return err
 	}
 	return nil

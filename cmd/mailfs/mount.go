@@ -61,7 +61,7 @@ func serve(ep imapback.Endpoint, pw, dir string, f *mountFlags, log *slog.Logger
 	defer cancel()
 	client, err := imapback.Dial(ctx, imapback.Config{
 		Endpoint: ep, Password: pw, Connections: f.connections, Timeout: f.timeout,
-		Trace: trace, Logger: log,
+		Trace: trace, Logger: log, ReadOnly: f.readOnly, Delete: f.delete,
 	})
 	if err != nil {
 		switch {
@@ -78,7 +78,7 @@ func serve(ep imapback.Endpoint, pw, dir string, f *mountFlags, log *slog.Logger
 	server, err := fs.Mount(dir, fs.Options{
 		Backend: backend{client}, Bodies: cache.New(f.cacheBytes),
 		Account: ep.User + "@" + ep.Addr(), Names: f.nameStyle, TTL: f.pollInterval,
-		Logger: log, DebugFUSE: f.debugFUSE, FsName: ep.String(),
+		Logger: log, DebugFUSE: f.debugFUSE, FsName: ep.String(), ReadOnly: f.readOnly,
 	})
 	if err != nil {
 		return fail(exitMountPoint, "%v", err)

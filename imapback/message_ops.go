@@ -1,0 +1,191 @@
+package imapback
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+)
+
+// DeleteMode is what Remove does with a message.
+type DeleteMode int
+
+const (
+	// DeleteTrash moves the message to the \Trash special-use mailbox
+	// when there is one and the message is not in it already; otherwise
+	// it expunges.
+	DeleteTrash DeleteMode = iota
+	// DeleteExpunge always expunges (STORE \Deleted + UID EXPUNGE).
+	DeleteExpunge
+)
+
+// ParseDeleteMode reads the --delete flag.
+func ParseDeleteMode(s string) (DeleteMode, error) {
+	switch s {
+	case "", "trash":
+		return DeleteTrash, nil
+	case "expunge":
+		return DeleteExpunge, nil
+	}
+	return 0, fmt.Errorf("--delete must be trash or expunge, not %q", s)
+}
+
+// Placed says where a message ended up after APPEND, MOVE or COPY. UID is
+// 0 when the server does not report it (no UIDPLUS).
+type Placed struct {
+	Mailbox     string
+	UIDValidity uint32
+	UID         uint32
+}
+
+// Append stores a new message with APPEND. date zero lets the server
+// choose the INTERNALDATE (now).
+func (c *Client) Append(ctx context.Context, mailbox string, body []byte, flags []string, date time.Time) (Placed, error) {
+	placed := Placed{Mailbox: mailbox}
+	if c.cfg.ReadOnly {
+		return placed, errorf("APPEND", ErrReadOnly, "mounted with --read-only")
+	}
+	err := c.with(ctx, "", func(cn *conn) error {
+		return cn.run(ctx, "APPEND "+mailbox, func() error {
+			cmd := cn.c.Append(mailbox, int64(len(body)), &imap.AppendOptions{Flags: toFlags(flags), Time: date})
+			if _, err := cmd.Write(body); err != nil {
+				cmd.Close()
+				return err
+			}
+			if err := cmd.Close(); err != nil {
+				return err
+			}
+			data, err := cmd.Wait()
+			if err != nil {
+				return err
+			}
+			placed.UIDValidity, placed.UID = data.UIDValidity, uint32(data.UID)
+			return nil
+		})
+	})
+	return placed, err
+}
+
+// SetFlags replaces a message's flags (UID STORE FLAGS.SILENT).
+func (c *Client) SetFlags(ctx context.Context, mailbox string, uidValidity, uid uint32, flags []string) error {
+	return c.withRW(ctx, mailbox, uidValidity, func(cn *conn) error {
+		return cn.run(ctx, fmt.Sprintf("UID STORE %d FLAGS", uid), func() error {
+			return cn.c.Store(imap.UIDSetNum(imap.UID(uid)), &imap.StoreFlags{Op: imap.StoreFlagsSet, Silent: true, Flags: toFlags(flags)}, nil).Close()
+		})
+	})
+}
+
+// Remove deletes one message according to Config.Delete: a move to
+// \Trash, or \Deleted + UID EXPUNGE of exactly that UID. Never a bare
+// EXPUNGE or CLOSE, which would also remove other clients' \Deleted mail;
+// without UIDPLUS an expunge is refused with ErrUnsafe.
+func (c *Client) Remove(ctx context.Context, mailbox string, uidValidity, uid uint32) error {
+	if c.cfg.Delete == DeleteTrash {
+		trash, err := c.trashMailbox(ctx)
+		if err != nil {
+			return err
+		}
+		if trash != "" && trash != mailbox {
+			_, err := c.Move(ctx, mailbox, uidValidity, uid, trash)
+			return err
+		}
+	}
+	return c.withRW(ctx, mailbox, uidValidity, func(cn *conn) error {
+		return cn.expungeUID(ctx, uid)
+	})
+}
+
+// expungeUID removes exactly one UID from the selected mailbox.
+func (cn *conn) expungeUID(ctx context.Context, uid uint32) error {
+	caps := cn.c.Caps()
+	if !caps.Has(imap.CapUIDPlus) && !caps.Has(imap.CapIMAP4rev2) {
+		return errorf("UID EXPUNGE", ErrUnsafe, "server lacks UIDPLUS; a plain EXPUNGE would also remove other clients' \\Deleted messages")
+	}
+	set := imap.UIDSetNum(imap.UID(uid))
+	err := cn.run(ctx, fmt.Sprintf("UID STORE %d +FLAGS (\\Deleted)", uid), func() error {
+		return cn.c.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Close()
+	})
+	if err != nil {
+		return err
+	}
+	return cn.run(ctx, fmt.Sprintf("UID EXPUNGE %d", uid), func() error {
+		return cn.c.UIDExpunge(set).Close()
+	})
+}
+
+// Move moves one message with UID MOVE. Without MOVE it copies (UID COPY),
+// and only once the copy is confirmed marks and expunges exactly the
+// source UID. go-imap's own fallback pipelines all three without checking
+// the COPY, so it is never used.
+func (c *Client) Move(ctx context.Context, from string, uidValidity, uid uint32, to string) (Placed, error) {
+	placed := Placed{Mailbox: to}
+	err := c.withRW(ctx, from, uidValidity, func(cn *conn) error {
+		caps := cn.c.Caps()
+		set := imap.UIDSetNum(imap.UID(uid))
+		if caps.Has(imap.CapMove) || caps.Has(imap.CapIMAP4rev2) {
+			return cn.run(ctx, fmt.Sprintf("UID MOVE %d %s", uid, to), func() error {
+				data, err := cn.c.Move(set, to).Wait()
+				if err != nil {
+					return err
+				}
+				placed.UIDValidity, placed.UID = data.UIDValidity, firstUID(data.DestUIDs)
+				return nil
+			})
+		}
+		if !caps.Has(imap.CapUIDPlus) {
+			return errorf("UID MOVE", ErrUnsafe, "server has neither MOVE nor UIDPLUS; the source could not be removed safely after copying")
+		}
+		err := cn.run(ctx, fmt.Sprintf("UID COPY %d %s", uid, to), func() error {
+			data, err := cn.c.Copy(set, to).Wait()
+			if err != nil {
+				return err
+			}
+			placed.UIDValidity, placed.UID = data.UIDValidity, firstUID(data.DestUIDs)
+			return nil
+		})
+		if err != nil {
+			return err // nothing was removed
+		}
+		if err := cn.expungeUID(ctx, uid); err != nil {
+			return fmt.Errorf("copied to %s but the original stays in %s: %w", to, from, err)
+		}
+		return nil
+	})
+	return placed, err
+}
+
+// trashMailbox finds the \Trash special-use mailbox ("" when none),
+// from the last LIST when it is recent.
+func (c *Client) trashMailbox(ctx context.Context) (string, error) {
+	c.mu.Lock()
+	trash, at := c.trash, c.trashAt
+	c.mu.Unlock()
+	if !at.IsZero() && time.Since(at) < 30*time.Second {
+		return trash, nil
+	}
+	if _, err := c.Mailboxes(ctx); err != nil {
+		return "", err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.trash, nil
+}
+
+func firstUID(ns imap.NumSet) uint32 {
+	if set, ok := ns.(imap.UIDSet); ok && len(set) > 0 {
+		return uint32(set[0].Start)
+	}
+	return 0
+}
+
+func toFlags(flags []string) []imap.Flag {
+	out := make([]imap.Flag, 0, len(flags))
+	for _, f := range flags {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, imap.Flag(f))
+		}
+	}
+	return out
+}

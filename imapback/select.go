@@ -1,0 +1,73 @@
+package imapback
+
+import (
+	"context"
+	"strings"
+
+	"github.com/emersion/go-imap/v2"
+)
+
+// withRW is with for commands that change a mailbox: the connection has
+// mailbox SELECTed read-write, and its UIDVALIDITY must still be
+// uidValidity (0 skips the check, for commands that name no UID).
+func (c *Client) withRW(ctx context.Context, mailbox string, uidValidity uint32, fn func(cn *conn) error) error {
+	if c.cfg.ReadOnly {
+		return errorf("write", ErrReadOnly, "mounted with --read-only")
+	}
+	cn, err := c.pool.get(ctx, mailbox)
+	if err != nil {
+		return err
+	}
+	defer c.pool.put(cn)
+	if cn.selected != mailbox || cn.readOnly {
+		if err := cn.selectRW(ctx, mailbox); err != nil {
+			return err
+		}
+	}
+	if uidValidity != 0 && cn.uidValidity != uidValidity {
+		return errorf("write", ErrStale, "%s: UIDVALIDITY is %d, message was listed under %d", mailbox, cn.uidValidity, uidValidity)
+	}
+	return fn(cn)
+}
+
+// selectRW selects mailbox read-write.
+func (cn *conn) selectRW(ctx context.Context, mailbox string) (err error) {
+	var data *imap.SelectData
+	cn.selected = ""
+	err = cn.run(ctx, "SELECT "+mailbox, func() error {
+		data, err = cn.c.Select(mailbox, nil).Wait()
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	cn.selected, cn.uidValidity, cn.readOnly = mailbox, data.UIDValidity, false
+	cn.exists, cn.uidNext = data.NumMessages, uint32(data.UIDNext)
+	return nil
+}
+
+// unselect leaves the selected mailbox without expunging anything
+// (UNSELECT; never CLOSE, which would expunge \Deleted messages). Without
+// UNSELECT the connection is dropped instead.
+func (cn *conn) unselect(ctx context.Context) {
+	if cn.selected == "" {
+		return
+	}
+	if !cn.c.Caps().Has(imap.CapUnselect) && !cn.c.Caps().Has(imap.CapIMAP4rev2) {
+		cn.broken = true
+		return
+	}
+	if err := cn.run(ctx, "UNSELECT", func() error { return cn.c.Unselect().Wait() }); err == nil {
+		cn.selected = ""
+	}
+}
+
+// isUnder reports whether name is mailbox or may be one of its
+// descendants (under any common delimiter: over-matching only costs a
+// reconnect).
+func isUnder(name, mailbox string) bool {
+	if name == mailbox {
+		return true
+	}
+	return strings.HasPrefix(name, mailbox+"/") || strings.HasPrefix(name, mailbox+".")
+}
