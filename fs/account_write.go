@@ -11,14 +11,10 @@ import (
 
 func isInvalid(err error) bool { return errors.Is(err, ErrInvalid) }
 
-// store checks data is a message and APPENDs it to mb, then shows it in
-// the listing at once (APPENDUID). It returns the new file name ("" when
-// the server did not report the UID; the next listing shows it).
-func (a *account) store(ctx context.Context, mb *mailbox, data []byte, flags []string, date time.Time) error {
-	_, _, err := a.storeNamed(ctx, mb, data, flags, date)
-	return err
-}
-
+// storeNamed checks data is a message and APPENDs it to mb, then shows it
+// in the listing at once (APPENDUID). It returns where it went and the new
+// file name ("" when the server did not report the UID; the next listing
+// shows it).
 func (a *account) storeNamed(ctx context.Context, mb *mailbox, data []byte, flags []string, date time.Time) (Placed, string, error) {
 	if a.readOnly {
 		return Placed{}, "", ErrReadOnly
@@ -44,6 +40,9 @@ func (a *account) storeNamed(ctx context.Context, mb *mailbox, data []byte, flag
 // — only after the APPEND succeeded. If the removal fails, both versions
 // exist and the error says so: nothing is lost.
 func (a *account) replace(ctx context.Context, mb *mailbox, old entry, data []byte, flags []string, date time.Time) error {
+	if old.uidValidity == 0 {
+		return ErrStale
+	}
 	p, _, err := a.storeNamed(ctx, mb, data, flags, date)
 	if err != nil {
 		return err
@@ -57,13 +56,9 @@ func (a *account) replace(ctx context.Context, mb *mailbox, old entry, data []by
 	return nil
 }
 
-// dropLocal forgets a scratch file that was stored or refused.
+// dropLocal forgets a scratch file and tells the kernel, later.
 func (a *account) dropLocal(mb *mailbox, name string, n *localNode) {
-	mb.mu.Lock()
-	if mb.local[name] == n {
-		delete(mb.local, name)
-	}
-	mb.mu.Unlock()
+	mb.forgetLocal(name, n)
 	if _, parent := n.Parent(); parent != nil {
 		notifyEntries(parent, name)
 	}

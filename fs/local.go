@@ -136,46 +136,59 @@ func (n *localNode) Write(ctx context.Context, _ gofs.FileHandle, data []byte, o
 // Flush runs on every close(2): a message-named file that was written is
 // appended now, so that an APPEND failure is close's error.
 func (n *localNode) Flush(ctx context.Context, _ gofs.FileHandle) syscall.Errno {
-	return n.commit(ctx)
+	return n.commitAndNotify(ctx)
 }
 
 func (n *localNode) Fsync(ctx context.Context, _ gofs.FileHandle, flags uint32) syscall.Errno {
-	return n.commit(ctx)
+	return n.commitAndNotify(ctx)
 }
 
-// commit appends the file if it is a written message file. A file that is
-// not a message is dropped (it can never become one) and close fails with
-// EINVAL; on a server failure it stays, so a later fsync or close retries.
-func (n *localNode) commit(ctx context.Context) syscall.Errno {
+// commitAndNotify commits and then, synchronously, makes the kernel look
+// the name up again, so that it finds the stored message. This is safe in
+// FLUSH and FSYNC, where the kernel holds no lock on the directory.
+func (n *localNode) commitAndNotify(ctx context.Context) syscall.Errno {
+	name, errno := n.commit(ctx)
+	if errno == 0 && name != "" {
+		if _, parent := n.Parent(); parent != nil {
+			parent.NotifyEntry(name)
+		}
+	}
+	return errno
+}
+
+// commit appends the file if it is a written message file, and returns
+// the name it had ("" when nothing was stored). Afterwards that name
+// resolves to the stored message. A file that is not a message is dropped
+// (it can never become one) and close fails with EINVAL; on a server
+// failure it stays, so a later fsync or close retries.
+func (n *localNode) commit(ctx context.Context) (string, syscall.Errno) {
 	n.mu.Lock()
 	if !n.dirty || n.name == "" || !isMessageName(n.name) {
 		n.mu.Unlock()
-		return 0
+		return "", 0
 	}
 	name := n.name
 	data := append([]byte(nil), n.data...)
 	flags, date := n._appendFlagsDate()
 	n.mu.Unlock()
 
-	err := n.acct.store(ctx, n.mb, data, flags, date)
+	p, _, err := n.acct.storeNamed(ctx, n.mb, data, flags, date)
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	switch {
 	case err == nil:
 		n.dirty = false
-		n.acct.dropLocal(n.mb, name, n)
+		n.mb.forgetLocal(name, n)
+		n.mb.replacedBy(name, p.UID)
 		n.name = ""
-		if n.replaces != 0 {
-			n.acct.log.Debug("stored new version; the old one stays until its backup name is removed", "mailbox", n.mb.name)
-		}
-		return 0
+		return name, 0
 	case isInvalid(err):
 		n.acct.log.Warn("file is not a message; not stored", "mailbox", n.mb.name, "file", name, "err", err)
-		n.acct.dropLocal(n.mb, name, n)
+		n.mb.forgetLocal(name, n)
 		n.name = ""
-		return syscall.EINVAL
+		return "", syscall.EINVAL
 	default:
-		return toErrno(n.acct.log, "append "+name, err)
+		return "", toErrno(n.acct.log, "append "+name, err)
 	}
 }
 

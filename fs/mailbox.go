@@ -331,6 +331,15 @@ func (m *mailbox) hiddenUIDByName(name string) uint32 {
 	return 0
 }
 
+// forgetLocal drops a scratch file by name if it is still n.
+func (m *mailbox) forgetLocal(name string, n *localNode) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.local[name] == n {
+		delete(m.local, name)
+	}
+}
+
 // localFile returns a scratch file by name.
 func (m *mailbox) localFile(name string) *localNode {
 	m.mu.Lock()

@@ -113,6 +113,12 @@ func (n *msgNode) saveEdit(ctx context.Context, h *editHandle) syscall.Errno {
 		return toErrno(n.acct.log, "save "+e.name, err)
 	}
 	h.dirty, h.done = false, true
+	// The kernel must look the name up again to find the new version
+	// (which has a new UID). Synchronous is safe here: in FLUSH and FSYNC
+	// the kernel holds no lock on the directory.
+	if _, parent := n.Parent(); parent != nil {
+		parent.NotifyEntry(e.name)
+	}
 	return 0
 }
 

@@ -230,7 +230,7 @@ func (d *dirNode) renameLocal(ctx context.Context, n *localNode, name string, ds
 	n.mb, n.name, n.dirty = dstMb, newName, len(n.data) > 0
 	n.mu.Unlock()
 	if isMessageName(newName) {
-		if errno := n.commit(ctx); errno != 0 {
+		if _, errno := n.commit(ctx); errno != 0 {
 			// Put it back: nothing changed.
 			dstMb.mu.Lock()
 			if dstMb.local[newName] == n {

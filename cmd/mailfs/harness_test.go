@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+
+	"github.com/emersion/go-imap/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -50,9 +52,15 @@ func eachServer(t *testing.T, f func(t *testing.T, s *server)) {
 	t.Run("dovecot", func(t *testing.T) { f(t, startDovecot(t)) })
 }
 
-func startMem(t testing.TB) *server {
+func startMem(t testing.TB) *server { return startMemWith(t, nil) }
+
+// demoCaps are the in-memory server's default capabilities.
+func demoCaps() imap.CapSet { return demoserver.DefaultCaps() }
+
+// startMemWith starts the in-memory server advertising caps (nil: default).
+func startMemWith(t testing.TB, caps imap.CapSet) *server {
 	t.Helper()
-	srv, err := demoserver.Start(demoserver.Options{User: "alice", Password: "mem-pass-4711"})
+	srv, err := demoserver.Start(demoserver.Options{User: "alice", Password: "mem-pass-4711", Caps: caps})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,463 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"golang.org/x/sys/unix"
+
+	"mailfs/fs"
+	"mailfs/imapback"
+)
+
+func wantErrno(t *testing.T, what string, err error, want syscall.Errno) {
+	t.Helper()
+	if !errors.Is(err, want) {
+		t.Errorf("%s: got %v, want %v", what, err, want)
+	}
+}
+
+func TestMailboxOps(t *testing.T) {
+	eachServer(t, func(t *testing.T, s *server) {
+		s.seedSample(t)
+		m := s.mount(t, imapback.Config{}, nil)
+		p := s.peek(t)
+
+		if err := os.Mkdir(filepath.Join(m.dir, "Box"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := exec.Command("mkdir", "-p", filepath.Join(m.dir, "A", "B", "C")).CombinedOutput(); err != nil {
+			t.Fatalf("mkdir -p: %v %s", err, out)
+		}
+		boxes := p.mailboxes()
+		for _, want := range []string{"Box", "A", "A/B", "A/B/C"} {
+			if !boxes[want] {
+				t.Errorf("server lacks %q after mkdir: %v", want, boxes)
+			}
+		}
+		wantErrno(t, "mkdir existing", os.Mkdir(filepath.Join(m.dir, "Box"), 0o700), syscall.EEXIST)
+		wantErrno(t, "mkdir wildcard name", os.Mkdir(filepath.Join(m.dir, "a*b"), 0o700), syscall.EINVAL)
+		if p.mailboxes()["a*b"] {
+			t.Error("invalid name reached the server")
+		}
+
+		// rmdir: empty works; messages or children refuse; INBOX never.
+		if err := os.Remove(filepath.Join(m.dir, "Box")); err != nil {
+			t.Fatalf("rmdir empty: %v", err)
+		}
+		wantErrno(t, "rmdir with messages", syscall.Rmdir(filepath.Join(m.dir, "Work")), syscall.ENOTEMPTY)
+		wantErrno(t, "rmdir with children", syscall.Rmdir(filepath.Join(m.dir, "A")), syscall.ENOTEMPTY)
+		wantErrno(t, "rmdir INBOX", syscall.Rmdir(filepath.Join(m.dir, "INBOX")), syscall.EBUSY)
+		boxes = p.mailboxes()
+		if boxes["Box"] || !boxes["Work"] || !boxes["A"] || !boxes["INBOX"] {
+			t.Errorf("after rmdirs the server has %v", boxes)
+		}
+		if n := len(p.messages("Work")); n != len(sampleByMailbox()["Work"]) {
+			t.Errorf("Work lost messages: %d left", n)
+		}
+
+		// Rename across parents; children follow.
+		if err := os.Mkdir(filepath.Join(m.dir, "Other"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(filepath.Join(m.dir, "A"), filepath.Join(m.dir, "Other", "NewName")); err != nil {
+			t.Fatalf("rename: %v", err)
+		}
+		boxes = p.mailboxes()
+		if !boxes["Other/NewName"] || boxes["A"] {
+			t.Errorf("after rename the server has %v", boxes)
+		}
+		// go-imap's in-memory server does not rename inferior mailboxes
+		// (RFC 3501 says it MUST); Dovecot does, and the mount follows.
+		if s.kind == "dovecot" {
+			if !boxes["Other/NewName/B/C"] || boxes["A/B"] {
+				t.Errorf("children did not follow: %v", boxes)
+			}
+			if _, err := os.Stat(filepath.Join(m.dir, "Other", "NewName", "B", "C")); err != nil {
+				t.Errorf("renamed tree not visible: %v", err)
+			}
+			if _, err := os.Stat(filepath.Join(m.dir, "A")); !os.IsNotExist(err) {
+				t.Errorf("old name still visible: %v", err)
+			}
+		}
+		wantErrno(t, "rename INBOX", os.Rename(filepath.Join(m.dir, "INBOX"), filepath.Join(m.dir, "X")), syscall.EPERM)
+		// A renamed mailbox keeps its messages.
+		if err := os.Rename(filepath.Join(m.dir, "Work"), filepath.Join(m.dir, "Job")); err != nil {
+			t.Fatal(err)
+		}
+		ents, err := os.ReadDir(filepath.Join(m.dir, "Job"))
+		if err != nil || len(ents) < len(sampleByMailbox()["Work"]) {
+			t.Fatalf("renamed mailbox lists %d entries, %v", len(ents), err)
+		}
+		if got := len(p.messages("Job")); got != len(sampleByMailbox()["Work"]) {
+			t.Errorf("server Job has %d messages", got)
+		}
+	})
+}
+
+// inboxFile returns the path of the INBOX message whose body contains needle.
+func inboxFile(t *testing.T, m *mounted, needle string) string {
+	t.Helper()
+	return fileWith(t, filepath.Join(m.dir, "INBOX"), needle)
+}
+
+// fileWith returns the path of the file in dir whose Message-ID is id
+// (or, for an id without <>, whose content contains it).
+func fileWith(t *testing.T, dir, needle string) string {
+	t.Helper()
+	match := func(b []byte) bool {
+		if strings.HasPrefix(needle, "<") {
+			return messageIDOf(b) == needle
+		}
+		return strings.Contains(string(b), needle)
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err == nil && match(b) {
+			return filepath.Join(dir, e.Name())
+		}
+	}
+	t.Fatalf("no file in %s contains %q", dir, needle)
+	return ""
+}
+
+// messageIDOf returns the Message-ID header value of raw.
+func messageIDOf(raw []byte) string {
+	for _, line := range strings.Split(string(raw), "\r\n") {
+		if strings.HasPrefix(strings.ToLower(line), "message-id:") {
+			return strings.TrimSpace(line[len("message-id:"):])
+		}
+		if line == "" {
+			break
+		}
+	}
+	return ""
+}
+
+func TestRemove(t *testing.T) {
+	for _, mode := range []imapback.DeleteMode{imapback.DeleteTrash, imapback.DeleteExpunge} {
+		t.Run(fmt.Sprint(map[imapback.DeleteMode]string{0: "trash", 1: "expunge"}[mode]), func(t *testing.T) {
+			eachServer(t, func(t *testing.T, s *server) {
+				s.seedSample(t)
+				p := s.peek(t)
+				inbox := p.messages("INBOX")
+				// Another client marked a message \Deleted: it must survive.
+				other := inbox[len(inbox)-1]
+				p.setFlags("INBOX", other.UID, imap.FlagDeleted)
+				m := s.mount(t, imapback.Config{Delete: mode}, nil)
+				victim := inbox[0]
+				id := messageIDOf(victim.Body)
+				path := inboxFile(t, m, id)
+				if err := os.Remove(path); err != nil {
+					t.Fatalf("rm: %v", err)
+				}
+				if _, err := os.Stat(path); !os.IsNotExist(err) {
+					t.Errorf("removed file still visible: %v", err)
+				}
+				if _, ok := p.find("INBOX", id); ok {
+					t.Error("message still in INBOX on the server")
+				}
+				if _, ok := p.find("INBOX", messageIDOf(other.Body)); !ok {
+					t.Error("another client's \\Deleted message was expunged")
+				}
+				_, inTrash := p.find("Trash", id)
+				wantTrash := mode == imapback.DeleteTrash && s.kind == "dovecot" // memserver has no special-use
+				if inTrash != wantTrash {
+					t.Errorf("in Trash: %v, want %v", inTrash, wantTrash)
+				}
+				if len(p.messages("INBOX")) != len(inbox)-1 {
+					t.Errorf("INBOX has %d messages, want %d", len(p.messages("INBOX")), len(inbox)-1)
+				}
+			})
+		})
+	}
+}
+
+func TestMoveMessage(t *testing.T) {
+	eachServer(t, func(t *testing.T, s *server) {
+		s.seedSample(t)
+		m := s.mount(t, imapback.Config{}, nil)
+		p := s.peek(t)
+		victim := p.messages("INBOX")[1]
+		id := messageIDOf(victim.Body)
+		path := inboxFile(t, m, id)
+		if err := os.Rename(path, filepath.Join(m.dir, "Work", filepath.Base(path))); err != nil {
+			t.Fatalf("mv: %v", err)
+		}
+		moved, ok := p.find("Work", id)
+		if !ok || string(moved.Body) != string(victim.Body) {
+			t.Fatal("message not in Work on the server, or changed")
+		}
+		if _, ok := p.find("INBOX", id); ok {
+			t.Error("message still in INBOX")
+		}
+		// The mount lists it in Work at once, under its new UID.
+		got := fileWith(t, filepath.Join(m.dir, "Work"), id)
+		if uid, _ := fs.ParseMessageUID(filepath.Base(got)); uid != moved.UID {
+			t.Errorf("listed as %s, want UID %d", filepath.Base(got), moved.UID)
+		}
+	})
+}
+
+func TestMoveWithoutMOVE(t *testing.T) {
+	caps := func(drop ...imap.Cap) imap.CapSet {
+		c := imap.CapSet{}
+		for k := range demoCaps() {
+			c[k] = struct{}{}
+		}
+		for _, d := range drop {
+			delete(c, d)
+		}
+		return c
+	}
+	t.Run("copy-then-expunge", func(t *testing.T) {
+		s := startMemWith(t, caps(imap.CapMove))
+		s.seedSample(t)
+		m := s.mount(t, imapback.Config{}, nil)
+		p := s.peek(t)
+		id := messageIDOf(p.messages("INBOX")[0].Body)
+		if err := os.Rename(inboxFile(t, m, id), filepath.Join(m.dir, "Work", "x.eml")); err != nil {
+			t.Fatalf("mv: %v", err)
+		}
+		if _, ok := p.find("Work", id); !ok {
+			t.Error("not in Work")
+		}
+		if _, ok := p.find("INBOX", id); ok {
+			t.Error("still in INBOX")
+		}
+	})
+	t.Run("no-MOVE-no-UIDPLUS-refused", func(t *testing.T) {
+		s := startMemWith(t, caps(imap.CapMove, imap.CapUIDPlus))
+		s.seedSample(t)
+		m := s.mount(t, imapback.Config{}, nil)
+		p := s.peek(t)
+		id := messageIDOf(p.messages("INBOX")[0].Body)
+		path := inboxFile(t, m, id)
+		wantErrno(t, "mv without MOVE/UIDPLUS", os.Rename(path, filepath.Join(m.dir, "Work", "x.eml")), syscall.EPERM)
+		wantErrno(t, "rm without UIDPLUS", os.Remove(path), syscall.EPERM)
+		if _, ok := p.find("INBOX", id); !ok {
+			t.Error("message left INBOX")
+		}
+		if _, ok := p.find("Work", id); ok {
+			t.Error("message copied although refused")
+		}
+	})
+}
+
+func TestCopyIn(t *testing.T) {
+	eachServer(t, func(t *testing.T, s *server) {
+		s.seedSample(t)
+		m := s.mount(t, imapback.Config{}, nil)
+		p := s.peek(t)
+		before := len(p.messages("Work"))
+		src := filepath.Join(t.TempDir(), "note.eml")
+		raw := "From: Ann <ann@example.org>\r\nTo: bob@example.org\r\nSubject: Copied in =?UTF-8?Q?=C3=A0_la_main?=\r\nMessage-ID: <copy-in-1@example.org>\r\n\r\nHello from cp.\r\n"
+		if err := os.WriteFile(src, []byte(raw), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		when := time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)
+		os.Chtimes(src, when, when)
+		if out, err := exec.Command("cp", "-p", src, filepath.Join(m.dir, "Work")+"/").CombinedOutput(); err != nil {
+			t.Fatalf("cp -p: %v %s", err, out)
+		}
+		got, ok := p.find("Work", "<copy-in-1@example.org>")
+		if !ok {
+			t.Fatal("copied message not on the server")
+		}
+		if string(got.Body) != raw {
+			t.Errorf("server bytes differ:\n%q\n%q", got.Body, raw)
+		}
+		if !got.Date.Equal(when) {
+			t.Errorf("INTERNALDATE %v, want %v (cp -p)", got.Date, when)
+		}
+		if n := len(p.messages("Work")); n != before+1 {
+			t.Errorf("Work has %d messages, want %d", n, before+1)
+		}
+		name := fs.MessageName(fs.NamesReadable, when, "Copied in à la main", got.UID)
+		if b, err := os.ReadFile(filepath.Join(m.dir, "Work", name)); err != nil || string(b) != raw {
+			t.Errorf("not listed at once as %s: %v", name, err)
+		}
+
+		// A file with flags set before close keeps them.
+		f, err := os.Create(filepath.Join(m.dir, "Work", "flagged.eml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := unix.Fsetxattr(int(f.Fd()), "user.mail.flags", []byte(`\Flagged $Work`), 0); err != nil {
+			t.Fatalf("setxattr on new file: %v", err)
+		}
+		f.WriteString("From: a@b\r\nSubject: flagged\r\nMessage-ID: <flagged-1@x>\r\n\r\nbody\r\n")
+		if err := f.Close(); err != nil {
+			t.Fatalf("close: %v", err)
+		}
+		fl, ok := p.find("Work", "<flagged-1@x>")
+		if !ok || fl.Flags != `$work \flagged` {
+			t.Errorf("flags on server: %q (found %v)", fl.Flags, ok)
+		}
+
+		// Junk is refused at close and never reaches the server.
+		count := len(p.messages("Work"))
+		f, err = os.Create(filepath.Join(m.dir, "Work", "junk.eml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.WriteString("this is not a mail message\nat all\n")
+		wantErrno(t, "close of junk", f.Close(), syscall.EINVAL)
+		if n := len(p.messages("Work")); n != count {
+			t.Errorf("junk reached the server: %d messages, want %d", n, count)
+		}
+		if out, err := exec.Command("cp", "/etc/services", filepath.Join(m.dir, "Work", "services.eml")).CombinedOutput(); err == nil {
+			t.Errorf("cp of a non-message succeeded: %s", out)
+		}
+		if n := len(p.messages("Work")); n != count {
+			t.Errorf("junk reached the server via cp")
+		}
+	})
+}
+
+// TestAppendFailureAtClose: the server refuses the APPEND (its mailbox was
+// deleted behind the mount's back); close(2) reports it.
+func TestAppendFailureAtClose(t *testing.T) {
+	eachServer(t, func(t *testing.T, s *server) {
+		s.seedSample(t)
+		m := s.mount(t, imapback.Config{}, nil)
+		if err := os.Mkdir(filepath.Join(m.dir, "Doomed"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		p := s.peek(t)
+		if err := p.c.Delete("Doomed").Wait(); err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.Create(filepath.Join(m.dir, "Doomed", "m.eml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.WriteString("From: a@b\r\nSubject: x\r\n\r\nbody\r\n")
+		if err := f.Close(); err == nil {
+			t.Fatal("close succeeded although the server refused the APPEND")
+		}
+	})
+}
+
+func TestFlagsWrite(t *testing.T) {
+	eachServer(t, func(t *testing.T, s *server) {
+		s.seedSample(t)
+		m := s.mount(t, imapback.Config{}, nil)
+		p := s.peek(t)
+		victim := p.messages("INBOX")[2]
+		path := inboxFile(t, m, messageIDOf(victim.Body))
+		if err := syscall.Setxattr(path, "user.mail.flags", []byte(`\Seen \Flagged $Todo`), 0); err != nil {
+			t.Fatalf("setxattr: %v", err)
+		}
+		got, _ := p.find("INBOX", messageIDOf(victim.Body))
+		if got.Flags != `$todo \flagged \seen` {
+			t.Errorf("server flags %q", got.Flags)
+		}
+		buf := make([]byte, 128)
+		n, err := syscall.Getxattr(path, "user.mail.flags", buf)
+		if err != nil || string(buf[:n]) != `\Seen \Flagged $Todo` {
+			t.Errorf("getxattr after set: %q %v", buf[:n], err)
+		}
+		for _, bad := range []string{`\Deleted`, `\Bogus`, `bad(flag`, "a\x01b"} {
+			wantErrno(t, "setxattr "+bad, syscall.Setxattr(path, "user.mail.flags", []byte(bad), 0), syscall.EINVAL)
+		}
+		if again, _ := p.find("INBOX", messageIDOf(victim.Body)); again.Flags != got.Flags {
+			t.Errorf("invalid flags changed the server: %q", again.Flags)
+		}
+	})
+}
+
+// TestEditorSaves: sed -i and ex replace a message: the new bytes are on
+// the server with the old flags and date, the old version is gone from the
+// mailbox, and no temp or swap file ever reached the server.
+func TestEditorSaves(t *testing.T) {
+	if _, err := exec.LookPath("ex"); err != nil {
+		t.Skip("ex not installed") // .ci/run installs vim-tiny
+	}
+	for _, editor := range []string{"sed", "ex"} {
+		t.Run(editor, func(t *testing.T) {
+			eachServer(t, func(t *testing.T, s *server) {
+				s.seedSample(t)
+				m := s.mount(t, imapback.Config{Delete: imapback.DeleteExpunge}, nil)
+				p := s.peek(t)
+				inbox := p.messages("INBOX")
+				victim := inbox[3]
+				id := messageIDOf(victim.Body)
+				path := inboxFile(t, m, id)
+				var cmd *exec.Cmd
+				if editor == "sed" {
+					cmd = exec.Command("sed", "-i", "s/^Subject: /Subject: Edited /", path)
+				} else {
+					cmd = exec.Command("ex", "-s", "-u", "NONE", "-c", "%s/^Subject: /Subject: Edited /", "-c", "wq", path)
+				}
+				if out, err := cmd.CombinedOutput(); err != nil {
+					t.Fatalf("%s: %v %s", editor, err, out)
+				}
+				after := p.messages("INBOX")
+				if len(after) != len(inbox) {
+					t.Errorf("INBOX has %d messages, want %d (temp files or the old version on the server?)", len(after), len(inbox))
+				}
+				edited, ok := p.find("INBOX", id)
+				if !ok {
+					t.Fatal("edited message not on the server")
+				}
+				if !strings.Contains(string(edited.Body), "Subject: Edited ") || edited.UID == victim.UID {
+					t.Errorf("server holds the old version (uid %d)", edited.UID)
+				}
+				if edited.Flags != victim.Flags || !edited.Date.Equal(victim.Date) {
+					t.Errorf("flags/date %q %v, want %q %v", edited.Flags, edited.Date, victim.Flags, victim.Date)
+				}
+				if want := strings.Replace(string(victim.Body), "Subject: ", "Subject: Edited ", 1); string(edited.Body) != want {
+					t.Errorf("edited bytes differ from the expected edit")
+				}
+				// The name that was edited still reads the new version.
+				if b, err := os.ReadFile(path); err != nil || !strings.Contains(string(b), "Subject: Edited ") {
+					t.Errorf("reading %s after the save: %v", filepath.Base(path), err)
+				}
+				for _, box := range []string{"INBOX", "Trash"} {
+					for _, msg := range p.messages(box) {
+						if !strings.Contains(string(msg.Body), "Message-I") && !strings.Contains(string(msg.Body), "Message-Id") {
+							t.Errorf("%s holds a non-message (temp file?): %.60q", box, msg.Body)
+						}
+					}
+				}
+			})
+		})
+	}
+}
+
+func TestReadOnlyMount(t *testing.T) {
+	eachServer(t, func(t *testing.T, s *server) {
+		s.seedSample(t)
+		m := s.mount(t, imapback.Config{ReadOnly: true}, func(o *fs.Options) { o.ReadOnly = true })
+		p := s.peek(t)
+		before := len(p.messages("INBOX"))
+		path := inboxFile(t, m, "Message-I")
+		wantErrno(t, "mkdir", os.Mkdir(filepath.Join(m.dir, "X"), 0o700), syscall.EROFS)
+		wantErrno(t, "rm", os.Remove(path), syscall.EROFS)
+		wantErrno(t, "mv", os.Rename(path, filepath.Join(m.dir, "Work", "x.eml")), syscall.EROFS)
+		wantErrno(t, "setxattr", syscall.Setxattr(path, "user.mail.flags", []byte(`\Seen`), 0), syscall.EROFS)
+		_, err := os.Create(filepath.Join(m.dir, "INBOX", "new.eml"))
+		wantErrno(t, "create", err, syscall.EROFS)
+		_, err = os.OpenFile(path, os.O_WRONLY, 0)
+		wantErrno(t, "open for writing", err, syscall.EROFS)
+		if after := len(p.messages("INBOX")); after != before || p.mailboxes()["X"] {
+			t.Error("read-only mount changed the server")
+		}
+		if b, err := os.ReadFile(path); err != nil || len(b) == 0 {
+			t.Errorf("read on a read-only mount: %v", err)
+		}
+	})
+}
