@@ -1,0 +1,155 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"mailfs/imapback"
+	"mailfs/internal/testenv"
+)
+
+// moveAllWhile moves every INBOX message to Work, one mv at a time, while
+// fault runs once after the first few moves. It returns how many moves
+// succeeded and the Message-IDs that were in INBOX before.
+func moveAllWhile(t *testing.T, s *server, m *mounted, fault func()) (ok int, ids map[string]bool) {
+	t.Helper()
+	p := s.peek(t)
+	ids = map[string]bool{}
+	for _, msg := range p.messages("INBOX") {
+		ids[messageIDOf(msg.Body)] = true
+	}
+	dir := filepath.Join(m.dir, "INBOX")
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	for i, e := range ents {
+		if i == 4 {
+			once.Do(fault)
+		}
+		if err := os.Rename(filepath.Join(dir, e.Name()), filepath.Join(m.dir, "Work", e.Name())); err == nil {
+			ok++
+		}
+	}
+	return ok, ids
+}
+
+// checkNothingLost: every message that was in INBOX is now in INBOX or Work.
+func checkNothingLost(t *testing.T, s *server, ids map[string]bool) {
+	t.Helper()
+	p := s.peek(t)
+	found := map[string]int{}
+	for _, box := range []string{"INBOX", "Work"} {
+		for _, msg := range p.messages(box) {
+			found[messageIDOf(msg.Body)]++
+		}
+	}
+	for id := range ids {
+		if found[id] == 0 {
+			t.Errorf("message %s was lost", id)
+		}
+	}
+}
+
+// TestMoveSurvivesServerKill kills Dovecot in the middle of a series of
+// moves: moves fail with an error, none loses a message, and after the
+// restart the mount works again without remounting.
+func TestMoveSurvivesServerKill(t *testing.T) {
+	s := startDovecot(t)
+	s.seedSample(t)
+	m := s.mount(t, imapback.Config{Timeout: 2 * time.Second}, nil)
+	moved, ids := moveAllWhile(t, s, m, func() {
+		if err := s.dovecot.Kill(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if moved >= len(ids) {
+		t.Fatalf("all %d moves succeeded with the server killed", moved)
+	}
+	if err := s.dovecot.Start(); err != nil {
+		t.Fatal(err)
+	}
+	checkNothingLost(t, s, ids)
+	// Recovery: the same mount moves the rest now.
+	ents, err := os.ReadDir(filepath.Join(m.dir, "INBOX"))
+	if err != nil {
+		t.Fatalf("listing after restart: %v", err)
+	}
+	if len(ents) == 0 {
+		t.Fatal("nothing left to move")
+	}
+	e := ents[0]
+	if err := os.Rename(filepath.Join(m.dir, "INBOX", e.Name()), filepath.Join(m.dir, "Work", e.Name())); err != nil {
+		t.Fatalf("move after restart: %v", err)
+	}
+	checkNothingLost(t, s, ids)
+}
+
+// TestMoveSurvivesConnectionDrop resets every connection in the middle of
+// the moves (the in-memory server stays up).
+func TestMoveSurvivesConnectionDrop(t *testing.T) {
+	eachServer(t, func(t *testing.T, s *server) {
+		s.seedSample(t)
+		proxy := testenv.StartProxy(t, s.addr)
+		via := *s
+		via.addr = proxy.Addr
+		m := via.mount(t, imapback.Config{Timeout: 2 * time.Second}, nil)
+		drops := 0
+		moved, ids := moveAllWhile(t, s, m, func() {
+			proxy.DropAll()
+			drops++
+		})
+		if drops != 1 {
+			t.Fatal("fault did not run")
+		}
+		t.Logf("%d of %d moves succeeded around a connection reset", moved, len(ids))
+		checkNothingLost(t, s, ids)
+	})
+}
+
+func TestRemoveSurvivesServerKill(t *testing.T) {
+	s := startDovecot(t)
+	s.seedSample(t)
+	m := s.mount(t, imapback.Config{Timeout: 2 * time.Second}, nil)
+	p := s.peek(t)
+	before := map[string]bool{}
+	for _, box := range []string{"INBOX", "Trash"} {
+		for _, msg := range p.messages(box) {
+			before[messageIDOf(msg.Body)] = true
+		}
+	}
+	dir := filepath.Join(m.dir, "INBOX")
+	ents, _ := os.ReadDir(dir)
+	failed := 0
+	for i, e := range ents {
+		if i == 3 {
+			s.dovecot.Kill()
+		}
+		if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
+			failed++
+		}
+	}
+	if failed == 0 {
+		t.Fatal("every rm succeeded with the server killed")
+	}
+	if err := s.dovecot.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// rm moves to Trash: every message is in INBOX or Trash.
+	p = s.peek(t)
+	found := map[string]bool{}
+	for _, box := range []string{"INBOX", "Trash"} {
+		for _, msg := range p.messages(box) {
+			found[messageIDOf(msg.Body)] = true
+		}
+	}
+	for id := range before {
+		if !found[id] {
+			t.Errorf("rm lost %s", id)
+		}
+	}
+}
