@@ -52,7 +52,7 @@ func (a *account) replace(ctx context.Context, mb *mailbox, old entry, data []by
 		return err
 	}
 	mb.removed(old.uidValidity, old.UID)
-	mb.replacedBy(old.name, p.UID)
+	mb.replacedBy(old.name, p)
 	return nil
 }
 

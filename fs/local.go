@@ -179,7 +179,7 @@ func (n *localNode) commit(ctx context.Context) (string, syscall.Errno) {
 	case err == nil:
 		n.dirty = false
 		n.mb.forgetLocal(name, n)
-		n.mb.replacedBy(name, p.UID)
+		n.mb.replacedBy(name, p)
 		n.name = ""
 		return name, 0
 	case isInvalid(err):

@@ -28,14 +28,14 @@ type mailbox struct {
 	sizes   map[uint32]int64  // sizes measured from fetched bodies
 	aliases map[string]uint32 // scratch name -> UID of a message renamed to it
 	hidden  map[uint32]string // UID -> its alias while renamed away
-	renamed map[string]uint32 // old name -> UID of the version that replaced it
+	renamed map[string]uidRef // old name -> the version that replaced it
 	local   map[string]*localNode
 }
 
 func newMailbox(name string, b Backend, style NameStyle, ttl time.Duration) *mailbox {
 	return &mailbox{name: name, backend: b, style: style, ttl: ttl,
 		sizes: map[uint32]int64{}, aliases: map[string]uint32{}, hidden: map[uint32]string{},
-		gone: map[uint32]bool{}, local: map[string]*localNode{}, renamed: map[string]uint32{}}
+		gone: map[uint32]bool{}, local: map[string]*localNode{}, renamed: map[string]uidRef{}}
 }
 
 // entry is a snapshot of one message, enough for attributes and reads.
@@ -68,10 +68,10 @@ func (m *mailbox) refresh(ctx context.Context) error {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.listing == nil || m.listing.UIDValidity != l.UIDValidity {
+	if m.listing != nil && m.listing.UIDValidity != l.UIDValidity {
 		// A new UIDVALIDITY means every UID we knew is meaningless.
 		m.sizes, m.aliases, m.hidden = map[uint32]int64{}, map[string]uint32{}, map[uint32]string{}
-		m.renamed = map[string]uint32{}
+		m.renamed = map[string]uidRef{}
 	}
 	m.listing, m.fetched, m.gone = l, time.Now(), map[uint32]bool{}
 	m._index()
@@ -97,8 +97,8 @@ func (m *mailbox) _index() {
 			delete(m.hidden, uid)
 		}
 	}
-	for old, uid := range m.renamed {
-		if _, ok := m.byUID[uid]; !ok {
+	for old, ref := range m.renamed {
+		if _, ok := m.byUID[ref.uid]; !ok || ref.uidValidity != m.listing.UIDValidity {
 			delete(m.renamed, old)
 		}
 	}
@@ -122,8 +122,9 @@ func (m *mailbox) invalidate() {
 func (m *mailbox) lookup(ctx context.Context, name string) (entry, bool, error) {
 	m.mu.Lock()
 	uid, aliased := m.aliases[name]
+	_, replaced := m.renamed[name]
 	m.mu.Unlock()
-	if !aliased {
+	if !aliased && !replaced {
 		if _, ok := ParseMessageUID(name); !ok {
 			return entry{}, false, nil
 		}
@@ -141,9 +142,11 @@ func (m *mailbox) lookup(ctx context.Context, name string) (entry, bool, error) 
 		if uid, ok = m.byName[name]; !ok {
 			// A name an editor just saved over resolves to the new
 			// version, so "sed -i … f; cat f" works.
-			if uid, ok = m.renamed[name]; !ok {
+			ref, ok := m.renamed[name]
+			if !ok || ref.uidValidity != m.listing.UIDValidity {
 				return entry{}, false, nil
 			}
+			uid = ref.uid
 		}
 	}
 	i, ok := m.byUID[uid]
@@ -309,12 +312,15 @@ func (m *mailbox) currentAny(uid uint32) (entry, bool) {
 	return m._entry(i), true
 }
 
-// replacedBy makes an old name resolve to the UID that replaced it.
-func (m *mailbox) replacedBy(oldName string, uid uint32) {
+// uidRef names a message: a UID means nothing without its UIDVALIDITY.
+type uidRef struct{ uidValidity, uid uint32 }
+
+// replacedBy makes an old name resolve to the message that replaced it.
+func (m *mailbox) replacedBy(oldName string, p Placed) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if uid != 0 {
-		m.renamed[oldName] = uid
+	if p.UID != 0 {
+		m.renamed[oldName] = uidRef{p.UIDValidity, p.UID}
 	}
 }
 

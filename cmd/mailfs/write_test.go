@@ -289,6 +289,10 @@ func TestCopyIn(t *testing.T) {
 		if b, err := os.ReadFile(filepath.Join(m.dir, "Work", name)); err != nil || string(b) != raw {
 			t.Errorf("not listed at once as %s: %v", name, err)
 		}
+		// The name it was copied under still opens it.
+		if b, err := os.ReadFile(filepath.Join(m.dir, "Work", "note.eml")); err != nil || string(b) != raw {
+			t.Errorf("reading the copied-to name: %v", err)
+		}
 
 		// A file with flags set before close keeps them.
 		f, err := os.Create(filepath.Join(m.dir, "Work", "flagged.eml"))
