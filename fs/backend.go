@@ -13,6 +13,9 @@ type Backend interface {
 	Mailboxes(ctx context.Context) ([]Mailbox, error)
 	// Messages lists one mailbox's message metadata, never bodies.
 	Messages(ctx context.Context, mailbox string) (*Listing, error)
+	// Changes revalidates a mailbox listed at state since, of which the
+	// file system knows known messages (see Delta).
+	Changes(ctx context.Context, mailbox string, since MailboxState, known int, allFlags bool) (*Delta, error)
 	// Body returns the full RFC 5322 bytes of one message without
 	// marking it \Seen. uidValidity is the one the UID was listed under.
 	Body(ctx context.Context, mailbox string, uidValidity, uid uint32) ([]byte, error)
@@ -52,7 +55,27 @@ type Mailbox struct {
 // Listing is a mailbox's messages at one moment.
 type Listing struct {
 	UIDValidity uint32
-	Messages    []Message // ascending UID
+	State       MailboxState // STATUS as of the listing: Changes starts here
+	Messages    []Message    // ascending UID
+}
+
+// MailboxState is what STATUS says: enough to tell whether a mailbox
+// changed.
+type MailboxState struct {
+	UIDValidity   uint32
+	UIDNext       uint32
+	Messages      uint32
+	HighestModSeq uint64
+}
+
+// Delta is how a mailbox changed since a state.
+type Delta struct {
+	State     MailboxState
+	Reset     bool                // UIDVALIDITY changed: list again, forget every UID
+	Unchanged bool                // nothing to apply
+	New       []Message           // UIDs at or above the old UIDNEXT
+	Present   map[uint32]bool     // when not nil: every UID there is now
+	Flags     map[uint32][]string // current flags of changed messages
 }
 
 // Message is one message's metadata.

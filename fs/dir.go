@@ -13,6 +13,8 @@ type dirNode struct {
 	gofs.Inode
 	acct *account
 	name string // full mailbox name on the server
+
+	status func() string // root only: the .mailfs/status text
 }
 
 var (
@@ -38,6 +40,11 @@ func (d *dirNode) fillAttr(a *fuse.Attr) {
 }
 
 func (d *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
+	if d.name == "" && name == StatusDir && d.status != nil {
+		n := &statusDirNode{acct: d.acct, status: d.status}
+		out.Mode = syscall.S_IFDIR | 0o500
+		return d.NewInode(ctx, n, gofs.StableAttr{Mode: syscall.S_IFDIR}), 0
+	}
 	f, err := d.acct.tree.get(ctx, d.name)
 	if err != nil {
 		return nil, toErrno(d.acct.log, "lookup "+name, err)
@@ -54,6 +61,7 @@ func (d *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (
 		return nil, syscall.ENOENT
 	}
 	mb := d.acct.mailbox(d.name)
+	mb.setDir(d.EmbeddedInode())
 	if n := mb.localFile(name); n != nil {
 		ino := d.NewInode(ctx, n, gofs.StableAttr{Mode: syscall.S_IFREG})
 		n.mu.Lock()
@@ -89,6 +97,7 @@ func (d *dirNode) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
 	}
 	if f.selectable {
 		mb := d.acct.mailbox(d.name)
+		mb.setDir(d.EmbeddedInode())
 		entries, err := mb.entries(ctx)
 		if err != nil {
 			return nil, toErrno(d.acct.log, "readdir", err)

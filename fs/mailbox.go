@@ -3,8 +3,11 @@ package fs
 import (
 	"context"
 	"errors"
+	"sort"
 	"sync"
 	"time"
+
+	gofs "github.com/hanwen/go-fuse/v2/fs"
 )
 
 // mailbox caches one mailbox's listing and the file names derived from it,
@@ -30,6 +33,12 @@ type mailbox struct {
 	hidden  map[uint32]string // UID -> its alias while renamed away
 	renamed map[string]uidRef // old name -> the version that replaced it
 	local   map[string]*localNode
+	state   MailboxState // STATUS the listing corresponds to
+	// flagsDirty: the server said flags changed; without CONDSTORE the
+	// next revalidation fetches every message's flags.
+	flagsDirty bool
+	epoch      int         // bumped when UIDVALIDITY changes
+	dir        *gofs.Inode // the directory, for kernel notifications
 }
 
 func newMailbox(name string, b Backend, style NameStyle, ttl time.Duration) *mailbox {
@@ -46,7 +55,10 @@ type entry struct {
 	sizeKnown   bool // Size was measured from the body, not RFC822.SIZE
 }
 
-// refresh re-lists when the listing is older than the TTL.
+// refresh brings the listing up to date when it is older than the TTL:
+// the first time with a full listing, afterwards by asking what changed
+// (one STATUS when nothing did). When the server cannot be reached, the
+// last listing is kept and served.
 func (m *mailbox) refresh(ctx context.Context) error {
 	if m.fresh() {
 		return nil
@@ -56,26 +68,138 @@ func (m *mailbox) refresh(ctx context.Context) error {
 	if m.fresh() {
 		return nil
 	}
+	m.mu.Lock()
+	have, state, known, allFlags := m.listing != nil, m.state, m._visible(), m.flagsDirty
+	m.mu.Unlock()
+	if !have {
+		return m.relist(ctx, false)
+	}
+	d, err := m.backend.Changes(ctx, m.name, state, known, allFlags)
+	if err != nil {
+		if !isInterrupt(err) && !errors.Is(err, ErrNotFound) {
+			return nil // keep serving what we know while offline
+		}
+		return err
+	}
+	if d.Reset {
+		return m.relist(ctx, true)
+	}
+	m.apply(d)
+	return nil
+}
+
+// relist fetches the whole listing. reset: the UIDVALIDITY changed, so
+// everything known under the old one is dropped, and the kernel is told
+// to forget every old name.
+func (m *mailbox) relist(ctx context.Context, reset bool) error {
 	l, err := m.backend.Messages(ctx, m.name)
 	if err != nil {
 		m.mu.Lock()
 		have := m.listing != nil
 		m.mu.Unlock()
 		if have && !isInterrupt(err) && !errors.Is(err, ErrNotFound) {
-			return nil // keep serving what we know while offline
+			return nil
 		}
 		return err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.listing != nil && m.listing.UIDValidity != l.UIDValidity {
+	var stale []string
+	if m.listing != nil && (reset || m.listing.UIDValidity != l.UIDValidity) {
 		// A new UIDVALIDITY means every UID we knew is meaningless.
+		stale = append(stale, m.names...)
+		for alias := range m.aliases {
+			stale = append(stale, alias)
+		}
 		m.sizes, m.aliases, m.hidden = map[uint32]int64{}, map[string]uint32{}, map[uint32]string{}
 		m.renamed = map[string]uidRef{}
+		m.epoch++
 	}
-	m.listing, m.fetched, m.gone = l, time.Now(), map[uint32]bool{}
+	m.listing, m.state, m.fetched, m.gone, m.flagsDirty = l, l.State, time.Now(), map[uint32]bool{}, false
 	m._index()
+	m._notify(stale)
 	return nil
+}
+
+// apply merges a delta into the listing and tells the kernel which names
+// went away or appeared.
+func (m *mailbox) apply(d *Delta) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.state, m.fetched, m.flagsDirty = d.State, time.Now(), false
+	if d.Unchanged || m.listing == nil {
+		return
+	}
+	var changed []string
+	msgs := make([]Message, 0, len(m.listing.Messages)+len(d.New))
+	for i, msg := range m.listing.Messages {
+		if m.gone[msg.UID] {
+			continue
+		}
+		if d.Present != nil && !d.Present[msg.UID] {
+			changed = append(changed, m.names[i])
+			if alias, ok := m.hidden[msg.UID]; ok {
+				changed = append(changed, alias)
+			}
+			continue
+		}
+		if f, ok := d.Flags[msg.UID]; ok {
+			msg.Flags = f
+		}
+		msgs = append(msgs, msg)
+	}
+	for _, msg := range d.New {
+		if _, known := m.byUID[msg.UID]; known {
+			continue
+		}
+		if f, ok := d.Flags[msg.UID]; ok {
+			msg.Flags = f
+		}
+		msgs = append(msgs, msg)
+		changed = append(changed, MessageName(m.style, msg.InternalDate, msg.Subject, msg.UID))
+	}
+	sort.Slice(msgs, func(i, j int) bool { return msgs[i].UID < msgs[j].UID })
+	m.listing = &Listing{UIDValidity: m.listing.UIDValidity, State: d.State, Messages: msgs}
+	m.gone = map[uint32]bool{}
+	m._index()
+	m._notify(changed)
+}
+
+// _visible counts the messages below the state's UIDNEXT that the server
+// should still have (what Changes compares with MESSAGES); m.mu held.
+func (m *mailbox) _visible() int {
+	if m.listing == nil {
+		return 0
+	}
+	n := 0
+	for _, msg := range m.listing.Messages {
+		if msg.UID < m.state.UIDNext && !m.gone[msg.UID] {
+			n++
+		}
+	}
+	return n
+}
+
+// _notify tells the kernel to look names up again (in the background:
+// refresh runs inside LOOKUP and READDIR of this very directory); m.mu
+// held.
+func (m *mailbox) _notify(names []string) {
+	if m.dir == nil || len(names) == 0 {
+		return
+	}
+	notifyEntries(m.dir, names...)
+}
+
+// changed is called when the server says the mailbox changed (IDLE): the
+// next access revalidates, and flagsOnly asks for every flag without
+// CONDSTORE.
+func (m *mailbox) changed(flags bool) {
+	m.mu.Lock()
+	m.fetched = time.Time{}
+	if flags {
+		m.flagsDirty = true
+	}
+	m.mu.Unlock()
 }
 
 // _index rebuilds the name and UID maps; m.mu must be held.
@@ -108,13 +232,6 @@ func (m *mailbox) fresh() bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.listing != nil && time.Since(m.fetched) < m.ttl
-}
-
-// invalidate makes the next access list again.
-func (m *mailbox) invalidate() {
-	m.mu.Lock()
-	m.fetched = time.Time{}
-	m.mu.Unlock()
 }
 
 // lookup finds a message by file name: its derived name, or the scratch
@@ -229,6 +346,7 @@ func (m *mailbox) added(p Placed, msg Message) string {
 		m.fetched = time.Time{}
 		return ""
 	}
+
 	if _, dup := m.byUID[p.UID]; dup {
 		return m.names[m.byUID[p.UID]]
 	}
@@ -335,6 +453,13 @@ func (m *mailbox) hiddenUIDByName(name string) uint32 {
 		}
 	}
 	return 0
+}
+
+// setDir remembers the directory inode, for kernel notifications.
+func (m *mailbox) setDir(in *gofs.Inode) {
+	m.mu.Lock()
+	m.dir = in
+	m.mu.Unlock()
 }
 
 // forgetLocal drops a scratch file by name if it is still n.

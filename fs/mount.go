@@ -1,6 +1,7 @@
 package fs
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
@@ -30,6 +31,29 @@ type Options struct {
 	ReadOnly bool
 	// FsName appears in mount(8) and df output.
 	FsName string
+	// Status, when set, is the text of MOUNTPOINT/.mailfs/status.
+	Status func() string
+}
+
+// Mounted is a mounted account.
+type Mounted struct {
+	*fuse.Server
+	acct *account
+}
+
+// Changed tells the mount that the server reported a change in mailbox
+// (IDLE): it revalidates now, in the background, and tells the kernel what
+// appeared or went away. flags: message flags changed.
+func (m *Mounted) Changed(mailbox string, flags bool) {
+	mb := m.acct.mailbox(mailbox)
+	mb.changed(flags)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		if err := mb.refresh(ctx); err != nil {
+			m.acct.log.Debug("revalidation after a server notice failed", "mailbox", mailbox, "err", err)
+		}
+	}()
 }
 
 // negativeTimeout is how long the kernel remembers that a name does not
@@ -38,7 +62,7 @@ const negativeTimeout = time.Second
 
 // Mount mounts the account at dir and returns the running server; call
 // Unmount (or Wait after an external unmount) to finish.
-func Mount(dir string, opts Options) (*fuse.Server, error) {
+func Mount(dir string, opts Options) (*Mounted, error) {
 	if opts.TTL <= 0 {
 		opts.TTL = 30 * time.Second
 	}
@@ -55,7 +79,7 @@ func Mount(dir string, opts Options) (*fuse.Server, error) {
 		tree:      &tree{backend: opts.Backend, ttl: opts.TTL},
 		mailboxes: map[string]*mailbox{},
 	}
-	root := &dirNode{acct: acct, name: ""}
+	root := &dirNode{acct: acct, name: "", status: opts.Status}
 	neg := negativeTimeout
 	fsName := opts.FsName
 	if fsName == "" {
@@ -84,5 +108,5 @@ func Mount(dir string, opts Options) (*fuse.Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mount %s: %w", dir, err)
 	}
-	return server, nil
+	return &Mounted{Server: server, acct: acct}, nil
 }

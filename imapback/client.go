@@ -2,6 +2,7 @@ package imapback
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -12,9 +13,12 @@ import (
 // Client is one account: a pool of connections and what was learnt of the
 // server. Safe for concurrent use.
 type Client struct {
-	cfg   Config
-	pool  *pool
-	stats counters
+	cfg    Config
+	pool   *pool
+	stats  counters
+	health health
+	done   chan struct{} // closed by Close: background work stops
+	bg     sync.WaitGroup
 
 	mu      sync.Mutex // protects the following
 	caps    []string
@@ -27,18 +31,13 @@ type Client struct {
 // connection stays in the pool.
 func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	cfg.setDefaults()
-	c := &Client{cfg: cfg}
-	c.pool = newPool(cfg.Connections, func(ctx context.Context) (*conn, error) {
-		cn, err := dial(ctx, &c.cfg, &c.stats)
-		if err != nil {
-			c.cfg.Logger.Warn("imap connect failed", "server", c.cfg.Endpoint.Addr(), "err", err)
-		}
-		return cn, err
-	})
-	cn, err := dial(ctx, &c.cfg, &c.stats)
+	c := &Client{cfg: cfg, done: make(chan struct{})}
+	c.pool = newPool(cfg.Connections, c.dialForPool)
+	cn, err := dial(ctx, &c.cfg, &c.stats, nil)
 	if err != nil {
 		return nil, err
 	}
+	c.health.result(nil)
 	var caps []string
 	for cp := range cn.c.Caps() {
 		caps = append(caps, string(cp))
@@ -48,10 +47,45 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	return c, nil
 }
 
-// Close says LOGOUT on every connection.
+// dialForPool opens a connection for the pool, failing fast while the
+// server is known to be down (the background loop retries).
+func (c *Client) dialForPool(ctx context.Context) (*conn, error) {
+	if err := c.health.gate(); err != nil {
+		return nil, err
+	}
+	cn, err := dial(ctx, &c.cfg, &c.stats, nil)
+	if err != nil && ctx.Err() != nil {
+		return nil, err // interrupted: says nothing about the server
+	}
+	if c.health.result(err) {
+		c.cfg.Logger.Warn("server unreachable; reconnecting in the background", "server", c.cfg.Endpoint.Addr(), "err", err)
+		c.bg.Add(1)
+		go c.reconnectLoop()
+	}
+	return cn, err
+}
+
+// Close stops background work and says LOGOUT on every connection.
 func (c *Client) Close() error {
+	select {
+	case <-c.done:
+		return nil
+	default:
+	}
+	close(c.done)
+	c.bg.Wait()
 	c.pool.close()
 	return nil
+}
+
+// Health reports the connection state.
+func (c *Client) Health() Health { return c.health.snapshot() }
+
+// Config returns the configuration in use (Password cleared).
+func (c *Client) Config() Config {
+	cfg := c.cfg
+	cfg.Password = ""
+	return cfg
 }
 
 // Endpoint is the account's address (no password).
@@ -88,10 +122,20 @@ func (c *Client) with(ctx context.Context, mailbox string, fn func(cn *conn) err
 	defer c.pool.put(cn)
 	if mailbox != "" && cn.selected != mailbox {
 		if err := cn.examine(ctx, mailbox); err != nil {
+			c.noteFailure(err)
 			return err
 		}
 	}
-	return fn(cn)
+	err = fn(cn)
+	c.noteFailure(err)
+	return err
+}
+
+// noteFailure keeps a connection-level failure for status output.
+func (c *Client) noteFailure(err error) {
+	if err != nil && errors.Is(err, ErrUnavailable) {
+		c.health.failed(err)
+	}
 }
 
 // examine selects mailbox read-only and records its UIDVALIDITY.

@@ -52,7 +52,7 @@ func (cfg *Config) setDefaults() {
 }
 
 // dial opens, secures and authenticates one connection.
-func dial(ctx context.Context, cfg *Config, stats *counters) (*conn, error) {
+func dial(ctx context.Context, cfg *Config, stats *counters, events *imapclient.UnilateralDataHandler) (*conn, error) {
 	ep := cfg.Endpoint
 	d := net.Dialer{Timeout: cfg.Timeout}
 	dctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
@@ -73,7 +73,7 @@ func dial(ctx context.Context, cfg *Config, stats *counters) (*conn, error) {
 	}
 	raw := &activityConn{Conn: nc}
 	var red *redactor
-	opts := &imapclient.Options{TLSConfig: cfg.tlsConfig(), WordDecoder: wordDecoder}
+	opts := &imapclient.Options{TLSConfig: cfg.tlsConfig(), WordDecoder: wordDecoder, UnilateralDataHandler: events}
 	if cfg.Trace != nil {
 		red = newRedactor(cfg.Trace, cfg.Password)
 		opts.DebugWriter = red

@@ -26,19 +26,28 @@ var nameHeaders = []string{"Subject"}
 func (c *Client) Messages(ctx context.Context, mailbox string) (*Listing, error) {
 	var l *Listing
 	err := c.with(ctx, "", func(cn *conn) error {
+		// The state comes first, so that whatever changes while the
+		// listing is fetched shows as a change next time.
+		st, err := cn.status(ctx, mailbox)
+		if err != nil {
+			return err
+		}
 		// Always re-select: EXAMINE reports the current EXISTS and
 		// UIDVALIDITY, which a listing must start from.
 		if err := cn.examine(ctx, mailbox); err != nil {
 			return err
 		}
-		l = &Listing{Mailbox: mailbox, UIDValidity: cn.uidValidity, UIDNext: cn.uidNext}
+		if cn.uidValidity != st.UIDValidity {
+			st = MailboxState{UIDValidity: cn.uidValidity, UIDNext: 1} // changed in between: next check fetches all
+		}
+		l = &Listing{Mailbox: mailbox, UIDValidity: cn.uidValidity, UIDNext: cn.uidNext, State: st}
 		if cn.exists == 0 {
 			return nil
 		}
 		l.Messages = make([]Message, 0, cn.exists)
 		c.stats.listFetches.Add(1)
 		return cn.run(ctx, "UID FETCH (listing) "+mailbox, func() error {
-			return cn.fetchListing(l)
+			return cn.fetchListing(l, imap.UIDSet{imap.UIDRange{Start: 1, Stop: 0}})
 		})
 	})
 	if err != nil {
@@ -47,7 +56,7 @@ func (c *Client) Messages(ctx context.Context, mailbox string) (*Listing, error)
 	return l, nil
 }
 
-func (cn *conn) fetchListing(l *Listing) error {
+func (cn *conn) fetchListing(l *Listing, uids imap.UIDSet) error {
 	section := &imap.FetchItemBodySection{
 		Specifier:    imap.PartSpecifierHeader,
 		HeaderFields: nameHeaders,
@@ -55,8 +64,7 @@ func (cn *conn) fetchListing(l *Listing) error {
 	}
 	opts := &imap.FetchOptions{UID: true, Flags: true, RFC822Size: true, InternalDate: true,
 		BodySection: []*imap.FetchItemBodySection{section}}
-	all := imap.UIDSet{imap.UIDRange{Start: 1, Stop: 0}}
-	cmd := cn.c.Fetch(all, opts)
+	cmd := cn.c.Fetch(uids, opts)
 	for msg := cmd.Next(); msg != nil; msg = cmd.Next() {
 		var m Message
 		for item := msg.Next(); item != nil; item = msg.Next() {

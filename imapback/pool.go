@@ -82,6 +82,17 @@ func (p *pool) put(cn *conn) {
 	<-p.slots
 }
 
+// offer adds a connection dialled in the background if a slot is free.
+func (p *pool) offer(cn *conn) bool {
+	select {
+	case p.slots <- struct{}{}:
+	default:
+		return false
+	}
+	p.put(cn)
+	return true
+}
+
 // prime adds an already-dialled connection (the one that checked the
 // credentials at start-up).
 func (p *pool) prime(cn *conn) {

@@ -16,7 +16,10 @@ type Listing struct {
 	Mailbox     string
 	UIDValidity uint32
 	UIDNext     uint32
-	Messages    []Message // ascending UID
+	// State is STATUS as of just before the listing: Changes starts
+	// from it.
+	State    MailboxState
+	Messages []Message // ascending UID
 }
 
 // Message is what a listing knows of one message: never its body.

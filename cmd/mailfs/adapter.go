@@ -36,11 +36,24 @@ func (b backend) Messages(ctx context.Context, mailbox string) (*fs.Listing, err
 	if err != nil {
 		return nil, mapError(err)
 	}
-	out := &fs.Listing{UIDValidity: l.UIDValidity, Messages: make([]fs.Message, len(l.Messages))}
-	for i, m := range l.Messages {
-		out.Messages[i] = fs.Message{UID: m.UID, Flags: m.Flags, Size: m.Size, InternalDate: m.InternalDate, Subject: m.Subject}
+	return &fs.Listing{UIDValidity: l.UIDValidity, State: fs.MailboxState(l.State), Messages: toFSMessages(l.Messages)}, nil
+}
+
+func toFSMessages(in []imapback.Message) []fs.Message {
+	out := make([]fs.Message, len(in))
+	for i, m := range in {
+		out[i] = fs.Message(m)
 	}
-	return out, nil
+	return out
+}
+
+func (b backend) Changes(ctx context.Context, mailbox string, since fs.MailboxState, known int, allFlags bool) (*fs.Delta, error) {
+	d, err := b.c.Changes(ctx, mailbox, imapback.MailboxState(since), known, allFlags)
+	if err != nil {
+		return nil, mapError(err)
+	}
+	return &fs.Delta{State: fs.MailboxState(d.State), Reset: d.Reset, Unchanged: d.Unchanged,
+		New: toFSMessages(d.New), Present: d.Present, Flags: d.Flags}, nil
 }
 
 func (b backend) Body(ctx context.Context, mailbox string, uidValidity, uid uint32) ([]byte, error) {

@@ -74,7 +74,7 @@ func TestMoveSurvivesServerKill(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkNothingLost(t, s, ids)
-	// Recovery: the same mount moves the rest now.
+	// Recovery: the same mount moves the rest, once it has reconnected.
 	ents, err := os.ReadDir(filepath.Join(m.dir, "INBOX"))
 	if err != nil {
 		t.Fatalf("listing after restart: %v", err)
@@ -83,9 +83,9 @@ func TestMoveSurvivesServerKill(t *testing.T) {
 		t.Fatal("nothing left to move")
 	}
 	e := ents[0]
-	if err := os.Rename(filepath.Join(m.dir, "INBOX", e.Name()), filepath.Join(m.dir, "Work", e.Name())); err != nil {
-		t.Fatalf("move after restart: %v", err)
-	}
+	eventually(t, 15*time.Second, "move after restart", func() error {
+		return os.Rename(filepath.Join(m.dir, "INBOX", e.Name()), filepath.Join(m.dir, "Work", e.Name()))
+	})
 	checkNothingLost(t, s, ids)
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/dustin/go-humanize"
@@ -20,6 +21,7 @@ type mountFlags struct {
 	deleteMode      string
 	timeout         time.Duration
 	pollInterval    time.Duration
+	watch           []string
 	passwordCommand string
 	debug           bool
 	debugFUSE       bool
@@ -42,6 +44,7 @@ func newMountFlags(cmd string) (*pflag.FlagSet, *mountFlags) {
 	set.StringVar(&f.deleteMode, "delete", "trash", "what rm does: trash (move to the \\Trash mailbox when there is one, else expunge) or expunge")
 	set.DurationVar(&f.timeout, "timeout", 30*time.Second, "longest wait for the server on any command before giving up with EIO")
 	set.DurationVar(&f.pollInterval, "poll-interval", 30*time.Second, "how long listings are served before asking the server again")
+	set.StringSliceVar(&f.watch, "watch", []string{"INBOX"}, "mailboxes kept in IDLE, so new mail shows within seconds (comma-separated; --watch= for none); each takes one of --connections")
 	set.StringVar(&f.passwordCommand, "password-command", "", "command whose output is the password (e.g. 'pass show mail')")
 	set.BoolVar(&f.debug, "debug", false, "log mailfs's own decisions")
 	set.BoolVar(&f.debugFUSE, "debug-fuse", false, "log every kernel request")
@@ -64,6 +67,16 @@ func (f *mountFlags) parse() error {
 	}
 	if f.pollInterval <= 0 {
 		return fmt.Errorf("--poll-interval must be positive")
+	}
+	var watch []string
+	for _, w := range f.watch {
+		if w = strings.TrimSpace(w); w != "" {
+			watch = append(watch, w)
+		}
+	}
+	f.watch = watch
+	if len(f.watch) >= f.connections {
+		return fmt.Errorf("--watch names %d mailboxes but --connections is %d: each watched mailbox holds a connection, and one must stay free", len(f.watch), f.connections)
 	}
 	if f.nameStyle, err = fs.ParseNameStyle(f.names); err != nil {
 		return err

@@ -113,6 +113,7 @@ type mounted struct {
 	dir    string
 	client *imapback.Client
 	bodies *cache.Bodies
+	fs     *fs.Mounted
 }
 
 // mount mounts the server's account in-process, wired exactly as
@@ -126,8 +127,36 @@ func (s *server) mount(t testing.TB, cfg imapback.Config, edit func(*fs.Options)
 		edit(&opts)
 	}
 	m.bodies = opts.Bodies
-	m.dir = testenv.Mount(t, opts)
+	m.dir, m.fs = testenv.Mount(t, opts)
 	return m
 }
 
+// watch keeps mailbox in IDLE for the mount, as `mailfs mount --watch` does.
+func (m *mounted) watch(t testing.TB, mailbox string) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		m.client.Watch(ctx, mailbox, func(flags bool) { m.fs.Changed(mailbox, flags) })
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+}
+
 func imapbackConfig() imapback.Config { return imapback.Config{} }
+
+// eventually retries f until it succeeds or the limit passes: for
+// recovery, which takes as long as the next reconnection attempt.
+func eventually(t testing.TB, limit time.Duration, what string, f func() error) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		err := f()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: still failing after %v: %v", what, limit, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

@@ -39,7 +39,8 @@ const usage = `mailfs mounts IMAP mail as a folder: mailboxes are directories, m
 Usage:
   mailfs mount [flags] URL MOUNTPOINT   mount an account; stays in the foreground until unmounted
   mailfs demo [flags] MOUNTPOINT        mount an embedded demo server with sample mail
-  mailfs umount MOUNTPOINT              unmount
+  mailfs umount [--lazy] MOUNTPOINT     unmount
+  mailfs status MOUNTPOINT              connection state, cache and traffic of a mount
   mailfs help [mount]                   this text, or the mount flags
 
 URL is imaps://user@host[:port] (TLS), imap://user@host[:port] (STARTTLS required)
@@ -64,6 +65,8 @@ func run(args []string) int {
 		err = cmdDemo(args[1:])
 	case "umount", "unmount":
 		err = cmdUmount(args[1:])
+	case "status":
+		err = cmdStatus(args[1:])
 	case "help", "-h", "--help":
 		if len(args) > 1 && args[1] == "mount" {
 			fs, _ := newMountFlags("mount")

@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"mailfs/cache"
 	"mailfs/fs"
@@ -75,15 +76,21 @@ func serve(ep imapback.Endpoint, pw, dir string, f *mountFlags, log *slog.Logger
 	}
 	defer client.Close()
 
+	bodies := cache.New(f.cacheBytes)
+	started := time.Now()
 	server, err := fs.Mount(dir, fs.Options{
-		Backend: backend{client}, Bodies: cache.New(f.cacheBytes),
+		Backend: backend{client}, Bodies: bodies,
 		Account: ep.User + "@" + ep.Addr(), Names: f.nameStyle, TTL: f.pollInterval,
 		Logger: log, DebugFUSE: f.debugFUSE, FsName: ep.String(), ReadOnly: f.readOnly,
+		Status: func() string { return statusText(client, bodies, f.watch, started) },
 	})
 	if err != nil {
 		return fail(exitMountPoint, "%v", err)
 	}
 	log.Info("mounted", "account", ep.String(), "mountpoint", dir)
+	for _, mb := range f.watch {
+		go client.Watch(ctx, mb, func(flags bool) { server.Changed(mb, flags) })
+	}
 	if ready != nil {
 		ready()
 	}

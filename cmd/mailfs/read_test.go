@@ -467,10 +467,11 @@ func TestBlackHoleTimesOut(t *testing.T) {
 		t.Fatalf("cached listing while offline: %v", err)
 	}
 	p.Thaw()
-	got, err := os.ReadFile(filepath.Join(dir, ents[0].Name()))
-	if err != nil || len(got) == 0 {
-		t.Fatalf("after the server answers again: %v", err)
-	}
+	var got []byte
+	eventually(t, 15*time.Second, "read after the server answers again", func() error {
+		got, err = os.ReadFile(filepath.Join(dir, ents[0].Name()))
+		return err
+	})
 	if !bytes.Contains(got, []byte("Message-ID")) && !bytes.Contains(got, []byte("Message-Id")) {
 		t.Errorf("unexpected content after recovery: %.80q", got)
 	}

@@ -12,8 +12,9 @@ import (
 
 // Mount mounts a mailfs file system with opts in a fresh temp dir and
 // unmounts it in Cleanup, failing the test if the unmount fails or the
-// mount lingers. FUSE debug output appears only with -v.
-func Mount(t testing.TB, opts fs.Options) string {
+// mount lingers. FUSE debug output appears only with -v and
+// MAILFS_TEST_FUSE_DEBUG set.
+func Mount(t testing.TB, opts fs.Options) (string, *fs.Mounted) {
 	t.Helper()
 	RequireFUSE(t)
 	dir := t.TempDir()
@@ -40,7 +41,7 @@ func Mount(t testing.TB, opts fs.Options) string {
 			t.Errorf("%s still mounted after unmount", dir)
 		}
 	})
-	return dir
+	return dir, server
 }
 
 // IsMounted reports whether dir is a mount point, from /proc/self/mountinfo.

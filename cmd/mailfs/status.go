@@ -1,0 +1,84 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/dustin/go-humanize"
+
+	"mailfs/cache"
+	"mailfs/fs"
+	"mailfs/imapback"
+)
+
+// cmdStatus prints MOUNTPOINT/.mailfs/status.
+func cmdStatus(args []string) error {
+	if len(args) != 1 {
+		return fail(exitUsage, "usage: mailfs status MOUNTPOINT")
+	}
+	dir, err := filepath.Abs(args[0])
+	if err != nil {
+		return fail(exitMountPoint, "%v", err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, fs.StatusDir, "status"))
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return fail(exitMountPoint, "%s is not a mailfs mount", dir)
+		}
+		return fail(exitMountPoint, "%s: %v", dir, err)
+	}
+	os.Stdout.Write(b)
+	return nil
+}
+
+// statusText renders what a user needs when something seems wrong.
+func statusText(c *imapback.Client, bodies *cache.Bodies, watched []string, mounted time.Time) string {
+	var b strings.Builder
+	h := c.Health()
+	cfg := c.Config()
+	st := c.Stats()
+	cs := bodies.Stats()
+	idle, busy := c.PoolSizes()
+	state := "connected"
+	if !h.Connected {
+		state = "DISCONNECTED"
+	}
+	ago := func(t time.Time) string {
+		if t.IsZero() {
+			return "-"
+		}
+		return fmt.Sprintf("%s (%s ago)", t.Format(time.RFC3339), time.Since(t).Round(time.Second))
+	}
+	fmt.Fprintf(&b, "account:        %s\n", cfg.Endpoint)
+	fmt.Fprintf(&b, "mounted:        %s\n", ago(mounted))
+	fmt.Fprintf(&b, "state:          %s since %s\n", state, ago(h.Since))
+	if !h.Connected && !h.NextTry.IsZero() {
+		fmt.Fprintf(&b, "next attempt:   in %s\n", time.Until(h.NextTry).Round(time.Second))
+	}
+	lastErr := "none"
+	if h.LastError != "" {
+		lastErr = fmt.Sprintf("%s: %s", h.ErrorAt.Format(time.RFC3339), h.LastError)
+	}
+	fmt.Fprintf(&b, "last error:     %s\n", lastErr)
+	fmt.Fprintf(&b, "capabilities:   %s\n", strings.Join(c.Capabilities(), " "))
+	fmt.Fprintf(&b, "connections:    %d busy, %d idle, at most %d\n", busy, idle, cfg.Connections)
+	if len(watched) == 0 {
+		fmt.Fprintf(&b, "watching:       none (every mailbox polled)\n")
+	} else {
+		fmt.Fprintf(&b, "watching:       %s (IDLE)\n", strings.Join(watched, ", "))
+	}
+	rate := 0.0
+	if total := cs.Hits + cs.Misses; total > 0 {
+		rate = 100 * float64(cs.Hits) / float64(total)
+	}
+	fmt.Fprintf(&b, "cache:          %s of %s in %d bodies, hit rate %.1f%% (%d hits, %d misses)\n",
+		humanize.IBytes(uint64(cs.Bytes)), humanize.IBytes(uint64(cs.MaxBytes)), cs.Entries, rate, cs.Hits, cs.Misses)
+	fmt.Fprintf(&b, "fetched:        %s in %d bodies, %d listings\n", humanize.IBytes(uint64(st.BytesFetched)), st.BodyFetches, st.ListFetches)
+	fmt.Fprintf(&b, "dials:          %d (timeouts: %d)\n", st.Dials, st.Timeouts)
+	fmt.Fprintf(&b, "read-only:      %v; rm: %s; timeout %s; poll interval: see mount flags\n", cfg.ReadOnly, map[imapback.DeleteMode]string{imapback.DeleteTrash: "to Trash", imapback.DeleteExpunge: "expunge"}[cfg.Delete], cfg.Timeout)
+	return b.String()
+}

@@ -1,0 +1,86 @@
+package fs
+
+import (
+	"context"
+	"syscall"
+
+	gofs "github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+)
+
+// StatusDir is the hidden directory at the mount root that holds the
+// status file: `cat MOUNTPOINT/.mailfs/status` (what `mailfs status`
+// prints). It is not listed, so grep -r and find never wander into it.
+const StatusDir = ".mailfs"
+
+// statusDirNode is MOUNTPOINT/.mailfs.
+type statusDirNode struct {
+	gofs.Inode
+	acct   *account
+	status func() string
+}
+
+var (
+	_ = (gofs.NodeLookuper)((*statusDirNode)(nil))
+	_ = (gofs.NodeReaddirer)((*statusDirNode)(nil))
+	_ = (gofs.NodeGetattrer)((*statusDirNode)(nil))
+)
+
+func (d *statusDirNode) Getattr(ctx context.Context, _ gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	out.Mode = syscall.S_IFDIR | 0o500
+	out.Owner = fuse.Owner{Uid: d.acct.uid, Gid: d.acct.gid}
+	return 0
+}
+
+func (d *statusDirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
+	if name != "status" {
+		return nil, syscall.ENOENT
+	}
+	f := &statusFile{acct: d.acct, status: d.status}
+	out.Mode = syscall.S_IFREG | 0o400
+	out.Owner = fuse.Owner{Uid: d.acct.uid, Gid: d.acct.gid}
+	return d.NewInode(ctx, f, gofs.StableAttr{Mode: syscall.S_IFREG}), 0
+}
+
+func (d *statusDirNode) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
+	return gofs.NewListDirStream([]fuse.DirEntry{{Name: "status", Mode: syscall.S_IFREG}}), 0
+}
+
+// statusFile is generated when opened; reads serve that snapshot.
+type statusFile struct {
+	gofs.Inode
+	acct   *account
+	status func() string
+}
+
+var (
+	_ = (gofs.NodeOpener)((*statusFile)(nil))
+	_ = (gofs.NodeGetattrer)((*statusFile)(nil))
+)
+
+type statusHandle struct{ data []byte }
+
+var _ = (gofs.FileReader)((*statusHandle)(nil))
+
+func (f *statusFile) Getattr(ctx context.Context, _ gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	out.Mode = syscall.S_IFREG | 0o400
+	out.Size = uint64(len(f.status()))
+	out.Owner = fuse.Owner{Uid: f.acct.uid, Gid: f.acct.gid}
+	out.SetTimeout(0)
+	return 0
+}
+
+func (f *statusFile) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint32, syscall.Errno) {
+	if flags&(syscall.O_WRONLY|syscall.O_RDWR) != 0 {
+		return nil, 0, syscall.EACCES
+	}
+	return &statusHandle{data: []byte(f.status())}, fuse.FOPEN_DIRECT_IO, 0
+}
+
+func (h *statusHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
+	if off >= int64(len(h.data)) {
+		return fuse.ReadResultData(nil), 0
+	}
+	end := min(off+int64(len(dest)), int64(len(h.data)))
+	return fuse.ReadResultData(h.data[off:end]), 0
+}

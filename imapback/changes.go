@@ -1,0 +1,186 @@
+package imapback
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/emersion/go-imap/v2"
+)
+
+// MailboxState is what STATUS says of a mailbox: enough to tell whether it
+// changed since a listing.
+type MailboxState struct {
+	UIDValidity   uint32
+	UIDNext       uint32
+	Messages      uint32
+	HighestModSeq uint64 // 0 without CONDSTORE
+}
+
+// Delta is how a mailbox changed since a state.
+type Delta struct {
+	State MailboxState
+	// Reset: UIDVALIDITY changed, every UID known before is void; list
+	// the mailbox again from scratch.
+	Reset bool
+	// Unchanged: nothing to apply.
+	Unchanged bool
+	// New holds messages with UID ≥ the old UIDNEXT.
+	New []Message
+	// Present, when not nil, is the set of every UID in the mailbox now;
+	// known UIDs missing from it were expunged.
+	Present map[uint32]bool
+	// Flags holds the current flags of messages whose flags changed
+	// (CONDSTORE), or of every message (without CONDSTORE, when asked).
+	Flags map[uint32][]string
+}
+
+// hasCondStore reports whether STATUS HIGHESTMODSEQ and CHANGEDSINCE work.
+func hasCondStore(caps imap.CapSet) bool {
+	return caps.Has(imap.CapCondStore) || caps.Has(imap.CapQResync)
+}
+
+// Status asks STATUS (UIDVALIDITY UIDNEXT MESSAGES [HIGHESTMODSEQ]).
+func (c *Client) Status(ctx context.Context, mailbox string) (MailboxState, error) {
+	var st MailboxState
+	err := c.with(ctx, "", func(cn *conn) error {
+		var err error
+		st, err = cn.status(ctx, mailbox)
+		return err
+	})
+	return st, err
+}
+
+func (cn *conn) status(ctx context.Context, mailbox string) (MailboxState, error) {
+	opts := &imap.StatusOptions{UIDValidity: true, UIDNext: true, NumMessages: true,
+		HighestModSeq: hasCondStore(cn.c.Caps())}
+	var data *imap.StatusData
+	err := cn.run(ctx, "STATUS "+mailbox, func() error {
+		var err error
+		data, err = cn.c.Status(mailbox, opts).Wait()
+		return err
+	})
+	if err != nil {
+		return MailboxState{}, err
+	}
+	st := MailboxState{UIDValidity: data.UIDValidity, UIDNext: uint32(data.UIDNext), HighestModSeq: data.HighestModSeq}
+	if data.NumMessages != nil {
+		st.Messages = *data.NumMessages
+	}
+	return st, nil
+}
+
+// Changes revalidates a mailbox listed at state since, of which the caller
+// knows known messages. An unchanged mailbox costs one STATUS and nothing
+// else. A changed one costs only the difference: the new UIDs' listing
+// fields, a UID SEARCH when messages went away, and, with CONDSTORE, the
+// flags changed since. allFlags asks for every message's flags where
+// CONDSTORE cannot say which changed (after an IDLE flag notice).
+func (c *Client) Changes(ctx context.Context, mailbox string, since MailboxState, known int, allFlags bool) (*Delta, error) {
+	d := &Delta{}
+	err := c.with(ctx, "", func(cn *conn) error {
+		st, err := cn.status(ctx, mailbox)
+		if err != nil {
+			return err
+		}
+		d.State = st
+		if st.UIDValidity != since.UIDValidity {
+			d.Reset = true
+			return nil
+		}
+		condstore := hasCondStore(cn.c.Caps())
+		if st == since && !(allFlags && !condstore) {
+			d.Unchanged = true
+			return nil
+		}
+		if cn.selected != mailbox {
+			if err := cn.examine(ctx, mailbox); err != nil {
+				return err
+			}
+		}
+		if cn.uidValidity != since.UIDValidity {
+			d.Reset = true
+			return nil
+		}
+		if st.UIDNext > since.UIDNext {
+			l := &Listing{}
+			err := cn.run(ctx, "UID FETCH (new) "+mailbox, func() error {
+				return cn.fetchListing(l, imap.UIDSet{imap.UIDRange{Start: imap.UID(since.UIDNext), Stop: 0}})
+			})
+			if err != nil {
+				return err
+			}
+			// "n:*" always matches the highest UID, even below n.
+			for _, m := range l.Messages {
+				if m.UID >= since.UIDNext {
+					d.New = append(d.New, m)
+				}
+			}
+		}
+		if int(st.Messages) != known+len(d.New) {
+			present, err := cn.allUIDs(ctx)
+			if err != nil {
+				return err
+			}
+			d.Present = present
+		}
+		switch {
+		case condstore && st.HighestModSeq != since.HighestModSeq && since.HighestModSeq != 0:
+			d.Flags, err = cn.fetchFlags(ctx, since.HighestModSeq)
+		case allFlags && !condstore:
+			d.Flags, err = cn.fetchFlags(ctx, 0)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// allUIDs is UID SEARCH ALL (compact with ESEARCH).
+func (cn *conn) allUIDs(ctx context.Context) (map[uint32]bool, error) {
+	var data *imap.SearchData
+	var opts *imap.SearchOptions
+	if cn.c.Caps().Has(imap.CapESearch) || cn.c.Caps().Has(imap.CapIMAP4rev2) {
+		opts = &imap.SearchOptions{ReturnAll: true}
+	}
+	err := cn.run(ctx, "UID SEARCH ALL", func() error {
+		var err error
+		data, err = cn.c.UIDSearch(&imap.SearchCriteria{}, opts).Wait()
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := map[uint32]bool{}
+	for _, uid := range data.AllUIDs() {
+		out[uint32(uid)] = true
+	}
+	return out, nil
+}
+
+// fetchFlags fetches the flags of messages changed since modseq
+// (CHANGEDSINCE), or of all messages when modseq is 0.
+func (cn *conn) fetchFlags(ctx context.Context, modseq uint64) (map[uint32][]string, error) {
+	out := map[uint32][]string{}
+	err := cn.run(ctx, fmt.Sprintf("UID FETCH (FLAGS) CHANGEDSINCE %d", modseq), func() error {
+		cmd := cn.c.Fetch(imap.UIDSet{imap.UIDRange{Start: 1, Stop: 0}}, &imap.FetchOptions{UID: true, Flags: true, ChangedSince: modseq})
+		for msg := cmd.Next(); msg != nil; msg = cmd.Next() {
+			var uid uint32
+			var flags []string
+			for item := msg.Next(); item != nil; item = msg.Next() {
+				switch it := item.(type) {
+				case imapclientUID:
+					uid = uint32(it.UID)
+				case imapclientFlags:
+					flags = flagStrings(it.Flags)
+				}
+			}
+			if uid != 0 {
+				out[uid] = flags
+			}
+		}
+		return cmd.Close()
+	})
+	return out, err
+}

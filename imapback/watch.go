@@ -1,0 +1,154 @@
+package imapback
+
+import (
+	"context"
+	"sync/atomic"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+)
+
+// Watching: how often an IDLE is ended to prove the connection still
+// works, and how often a server without IDLE is polled with NOOP.
+const (
+	idleCheck    = 4 * time.Minute
+	pollInterval = 2 * time.Second
+)
+
+// Watch keeps a connection of its own on mailbox, in IDLE (NOOP every 2 s
+// where the server has no IDLE), and calls onChange when the server reports
+// new, expunged or re-flagged messages (flags: a FETCH with flags was
+// among them), and once after every (re)connection to catch up. It holds
+// one of the Config.Connections slots while it runs, reconnects with
+// backoff after failures, and returns when ctx ends or the client closes.
+func (c *Client) Watch(ctx context.Context, mailbox string, onChange func(flags bool)) {
+	c.bg.Add(1)
+	defer c.bg.Done()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-c.done:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	for attempt := 0; ctx.Err() == nil; attempt++ {
+		select {
+		case c.pool.slots <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
+		started := time.Now()
+		err := c.watchOnce(ctx, mailbox, onChange)
+		<-c.pool.slots
+		if ctx.Err() != nil {
+			return
+		}
+		if time.Since(started) > maxBackoff {
+			attempt = 0
+		}
+		wait := backoff(attempt)
+		c.cfg.Logger.Warn("watch connection lost; reconnecting", "mailbox", mailbox, "err", err, "in", wait.Round(time.Millisecond))
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+	}
+}
+
+func (c *Client) watchOnce(ctx context.Context, mailbox string, onChange func(flags bool)) error {
+	events := make(chan struct{}, 1)
+	var flagsChanged atomic.Bool
+	signal := func() {
+		select {
+		case events <- struct{}{}:
+		default:
+		}
+	}
+	handler := &imapclient.UnilateralDataHandler{
+		Expunge: func(uint32) { signal() },
+		Mailbox: func(d *imapclient.UnilateralDataMailbox) {
+			if d.NumMessages != nil {
+				signal()
+			}
+		},
+		Fetch: func(*imapclient.FetchMessageData) {
+			flagsChanged.Store(true)
+			signal()
+		},
+	}
+	cn, err := dial(ctx, &c.cfg, &c.stats, handler)
+	if err != nil {
+		return err
+	}
+	defer cn.close()
+	if err := cn.examine(ctx, mailbox); err != nil {
+		return err
+	}
+	c.cfg.Logger.Debug("watching", "mailbox", mailbox)
+	onChange(false) // catch up with whatever happened while not watching
+	caps := cn.c.Caps()
+	useIdle := caps.Has(imap.CapIdle) || caps.Has(imap.CapIMAP4rev2)
+	for {
+		if useIdle {
+			if err := cn.idleUntil(ctx, events, idleCheck); err != nil {
+				return err
+			}
+		} else {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-events:
+				signal() // handled below
+			case <-time.After(pollInterval):
+			}
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		// NOOP proves the connection (with the deadline) and collects
+		// what the server queued; then report what happened.
+		if err := cn.run(ctx, "NOOP", func() error { return cn.c.Noop().Wait() }); err != nil {
+			return err
+		}
+		select {
+		case <-events:
+			onChange(flagsChanged.Swap(false))
+		default:
+		}
+	}
+}
+
+// idleUntil runs IDLE until an event arrives (left in the channel for the
+// caller), the check interval passes, or ctx ends.
+func (cn *conn) idleUntil(ctx context.Context, events chan struct{}, check time.Duration) error {
+	var idle *imapclient.IdleCommand
+	err := cn.run(ctx, "IDLE", func() error {
+		var err error
+		idle, err = cn.c.Idle()
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	timer := time.NewTimer(check)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+	case <-events:
+		select { // give it back for the caller
+		case events <- struct{}{}:
+		default:
+		}
+	case <-timer.C:
+	}
+	return cn.run(context.WithoutCancel(ctx), "DONE", func() error {
+		if err := idle.Close(); err != nil {
+			return err
+		}
+		return idle.Wait()
+	})
+}
