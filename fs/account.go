@@ -36,7 +36,7 @@ func (a *account) mailbox(name string) *mailbox {
 	defer a.mu.Unlock()
 	m, ok := a.mailboxes[name]
 	if !ok {
-		m = newMailbox(name, a.backend, a.style, a.ttl)
+		m = newMailbox(name, a.backend, a.style, a.ttl, a.log)
 		a.mailboxes[name] = m
 	}
 	return m

@@ -3,6 +3,7 @@ package fs
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"sort"
 	"sync"
 	"time"
@@ -15,6 +16,7 @@ import (
 // scratch files that live only in this mount.
 type mailbox struct {
 	name    string
+	log     *slog.Logger
 	backend Backend
 	style   NameStyle
 	ttl     time.Duration
@@ -41,8 +43,8 @@ type mailbox struct {
 	dir        *gofs.Inode // the directory, for kernel notifications
 }
 
-func newMailbox(name string, b Backend, style NameStyle, ttl time.Duration) *mailbox {
-	return &mailbox{name: name, backend: b, style: style, ttl: ttl,
+func newMailbox(name string, b Backend, style NameStyle, ttl time.Duration, log *slog.Logger) *mailbox {
+	return &mailbox{name: name, log: log, backend: b, style: style, ttl: ttl,
 		sizes: map[uint32]int64{}, aliases: map[string]uint32{}, hidden: map[uint32]string{},
 		gone: map[uint32]bool{}, local: map[string]*localNode{}, renamed: map[string]uidRef{}}
 }
@@ -77,10 +79,12 @@ func (m *mailbox) refresh(ctx context.Context) error {
 	d, err := m.backend.Changes(ctx, m.name, state, known, allFlags)
 	if err != nil {
 		if !isInterrupt(err) && !errors.Is(err, ErrNotFound) {
+			m.log.Debug("revalidation failed; serving the last listing", "mailbox", m.name, "err", err)
 			return nil // keep serving what we know while offline
 		}
 		return err
 	}
+	m.log.Debug("revalidated", "mailbox", m.name, "reset", d.Reset, "unchanged", d.Unchanged, "new", len(d.New), "present", len(d.Present), "flags", len(d.Flags), "state", d.State)
 	if d.Reset {
 		return m.relist(ctx, true)
 	}
@@ -98,6 +102,7 @@ func (m *mailbox) relist(ctx context.Context, reset bool) error {
 		have := m.listing != nil
 		m.mu.Unlock()
 		if have && !isInterrupt(err) && !errors.Is(err, ErrNotFound) {
+			m.log.Debug("listing failed; serving the last one", "mailbox", m.name, "err", err)
 			return nil
 		}
 		return err

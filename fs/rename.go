@@ -152,7 +152,7 @@ func (a *account) rebase(parent *gofs.Inode, from, to string) {
 		}
 	}
 	for nn, old := range moved {
-		fresh := newMailbox(nn, a.backend, a.style, a.ttl)
+		fresh := newMailbox(nn, a.backend, a.style, a.ttl, a.log)
 		old.mu.Lock()
 		fresh.local = old.local
 		old.mu.Unlock()

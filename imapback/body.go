@@ -25,6 +25,13 @@ func (c *Client) Body(ctx context.Context, mailbox string, uidValidity, uid uint
 	var body []byte
 	err := c.with(ctx, mailbox, func(cn *conn) error {
 		if cn.uidValidity != uidValidity {
+			// This connection's selection may predate a change of the
+			// mailbox: look again before concluding.
+			if err := cn.examine(ctx, mailbox); err != nil {
+				return err
+			}
+		}
+		if cn.uidValidity != uidValidity {
 			return errorf("UID FETCH", ErrStale, "%s: UIDVALIDITY is %d, message was listed under %d", mailbox, cn.uidValidity, uidValidity)
 		}
 		c.stats.bodyFetches.Add(1)

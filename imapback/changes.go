@@ -42,7 +42,7 @@ func hasCondStore(caps imap.CapSet) bool {
 // Status asks STATUS (UIDVALIDITY UIDNEXT MESSAGES [HIGHESTMODSEQ]).
 func (c *Client) Status(ctx context.Context, mailbox string) (MailboxState, error) {
 	var st MailboxState
-	err := c.with(ctx, "", func(cn *conn) error {
+	err := c.withAvoiding(ctx, mailbox, func(cn *conn) error {
 		var err error
 		st, err = cn.status(ctx, mailbox)
 		return err
@@ -51,9 +51,19 @@ func (c *Client) Status(ctx context.Context, mailbox string) (MailboxState, erro
 }
 
 func (cn *conn) status(ctx context.Context, mailbox string) (MailboxState, error) {
+	if cn.selected == mailbox {
+		// Dovecot answers STATUS of the selected mailbox from the
+		// session's view, which can lag (and outlive a DELETE and
+		// re-CREATE of the mailbox): leave it first.
+		cn.unselect(ctx)
+		if cn.broken {
+			return MailboxState{}, errorf("STATUS", ErrUnavailable, "could not leave %s", mailbox)
+		}
+	}
 	opts := &imap.StatusOptions{UIDValidity: true, UIDNext: true, NumMessages: true,
 		HighestModSeq: hasCondStore(cn.c.Caps())}
 	var data *imap.StatusData
+	cn.stats.statuses.Add(1)
 	err := cn.run(ctx, "STATUS "+mailbox, func() error {
 		var err error
 		data, err = cn.c.Status(mailbox, opts).Wait()
@@ -77,7 +87,7 @@ func (cn *conn) status(ctx context.Context, mailbox string) (MailboxState, error
 // CONDSTORE cannot say which changed (after an IDLE flag notice).
 func (c *Client) Changes(ctx context.Context, mailbox string, since MailboxState, known int, allFlags bool) (*Delta, error) {
 	d := &Delta{}
-	err := c.with(ctx, "", func(cn *conn) error {
+	err := c.withAvoiding(ctx, mailbox, func(cn *conn) error {
 		st, err := cn.status(ctx, mailbox)
 		if err != nil {
 			return err
@@ -103,6 +113,7 @@ func (c *Client) Changes(ctx context.Context, mailbox string, since MailboxState
 		}
 		if st.UIDNext > since.UIDNext {
 			l := &Listing{}
+			cn.stats.deltaFetches.Add(1)
 			err := cn.run(ctx, "UID FETCH (new) "+mailbox, func() error {
 				return cn.fetchListing(l, imap.UIDSet{imap.UIDRange{Start: imap.UID(since.UIDNext), Stop: 0}})
 			})
@@ -117,6 +128,7 @@ func (c *Client) Changes(ctx context.Context, mailbox string, since MailboxState
 			}
 		}
 		if int(st.Messages) != known+len(d.New) {
+			cn.stats.deltaFetches.Add(1)
 			present, err := cn.allUIDs(ctx)
 			if err != nil {
 				return err
@@ -163,6 +175,7 @@ func (cn *conn) allUIDs(ctx context.Context) (map[uint32]bool, error) {
 // (CHANGEDSINCE), or of all messages when modseq is 0.
 func (cn *conn) fetchFlags(ctx context.Context, modseq uint64) (map[uint32][]string, error) {
 	out := map[uint32][]string{}
+	cn.stats.deltaFetches.Add(1)
 	err := cn.run(ctx, fmt.Sprintf("UID FETCH (FLAGS) CHANGEDSINCE %d", modseq), func() error {
 		cmd := cn.c.Fetch(imap.UIDSet{imap.UIDRange{Start: 1, Stop: 0}}, &imap.FetchOptions{UID: true, Flags: true, ChangedSince: modseq})
 		for msg := cmd.Next(); msg != nil; msg = cmd.Next() {

@@ -106,6 +106,8 @@ func (c *Client) Stats() Stats {
 		ListFetches:  c.stats.listFetches.Load(),
 		BytesFetched: c.stats.bytesFetched.Load(),
 		Timeouts:     c.stats.timeouts.Load(),
+		Statuses:     c.stats.statuses.Load(),
+		DeltaFetches: c.stats.deltaFetches.Load(),
 	}
 }
 
@@ -136,6 +138,20 @@ func (c *Client) noteFailure(err error) {
 	if err != nil && errors.Is(err, ErrUnavailable) {
 		c.health.failed(err)
 	}
+}
+
+// withAvoiding is with on a connection that preferably does not have
+// mailbox selected (for STATUS, which such a connection may answer from a
+// stale view).
+func (c *Client) withAvoiding(ctx context.Context, mailbox string, fn func(cn *conn) error) error {
+	cn, err := c.pool.getAvoiding(ctx, mailbox)
+	if err != nil {
+		return err
+	}
+	defer c.pool.put(cn)
+	err = fn(cn)
+	c.noteFailure(err)
+	return err
 }
 
 // examine selects mailbox read-only and records its UIDVALIDITY.

@@ -10,6 +10,7 @@ import (
 // counters back Stats; atomics so that hot paths take no lock.
 type counters struct {
 	dials, bodyFetches, listFetches, bytesFetched, timeouts atomic.Int64
+	statuses, deltaFetches                                  atomic.Int64
 }
 
 // pool hands out connections exclusively, opens at most max of them, and
@@ -30,6 +31,17 @@ func newPool(max int, dial func(ctx context.Context) (*conn, error)) *pool {
 // get returns a connection, ideally one with mailbox selected. It waits for
 // a free slot until ctx ends.
 func (p *pool) get(ctx context.Context, mailbox string) (*conn, error) {
+	return p.take(ctx, func(cn *conn) bool { return mailbox != "" && cn.selected == mailbox })
+}
+
+// getAvoiding is get, preferring a connection without mailbox selected.
+func (p *pool) getAvoiding(ctx context.Context, mailbox string) (*conn, error) {
+	return p.take(ctx, func(cn *conn) bool { return cn.selected != mailbox })
+}
+
+// take waits for a slot and returns an idle connection, the first that
+// prefer likes or else the most recent, or dials a new one.
+func (p *pool) take(ctx context.Context, prefer func(*conn) bool) (*conn, error) {
 	select {
 	case p.slots <- struct{}{}:
 	case <-ctx.Done():
@@ -44,7 +56,7 @@ func (p *pool) get(ctx context.Context, mailbox string) (*conn, error) {
 	if n := len(p.idle); n > 0 {
 		pick := n - 1
 		for i, cn := range p.idle {
-			if cn.selected == mailbox && mailbox != "" {
+			if prefer(cn) {
 				pick = i
 				break
 			}

@@ -25,6 +25,12 @@ func (c *Client) withRW(ctx context.Context, mailbox string, uidValidity uint32,
 		}
 	}
 	if uidValidity != 0 && cn.uidValidity != uidValidity {
+		// Possibly a stale selection: select again before concluding.
+		if err := cn.selectRW(ctx, mailbox); err != nil {
+			return err
+		}
+	}
+	if uidValidity != 0 && cn.uidValidity != uidValidity {
 		return errorf("write", ErrStale, "%s: UIDVALIDITY is %d, message was listed under %d", mailbox, cn.uidValidity, uidValidity)
 	}
 	return fn(cn)

@@ -38,4 +38,6 @@ type Stats struct {
 	ListFetches  int64 // listing UID FETCH commands sent
 	BytesFetched int64 // body bytes received
 	Timeouts     int64 // commands abandoned after the deadline
+	Statuses     int64 // STATUS commands (revalidations)
+	DeltaFetches int64 // UID FETCHes of new messages, UID SEARCHes and flag fetches of revalidations
 }

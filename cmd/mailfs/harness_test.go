@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"log/slog"
+	"strings"
 
 	"github.com/emersion/go-imap/v2"
 	"os"
@@ -97,6 +99,9 @@ func (s *server) dial(t testing.TB, cfg imapback.Config) *imapback.Client {
 	t.Helper()
 	cfg.Endpoint = s.endpoint(t)
 	cfg.Password = s.pass
+	if cfg.Logger == nil {
+		cfg.Logger = testLogger(t)
+	}
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 10 * time.Second
 	}
@@ -122,7 +127,9 @@ func (s *server) mount(t testing.TB, cfg imapback.Config, edit func(*fs.Options)
 	t.Helper()
 	c := s.dial(t, cfg)
 	m := &mounted{client: c, bodies: cache.New(256 << 20)}
-	opts := fs.Options{Backend: backend{c}, Bodies: m.bodies, Account: s.user + "@" + s.addr, TTL: 30 * time.Second}
+	opts := fs.Options{Backend: backend{c}, Bodies: m.bodies, Account: s.user + "@" + s.addr, TTL: 30 * time.Second, Logger: testLogger(t)}
+	started := time.Now()
+	opts.Status = func() string { return statusText(c, m.bodies, nil, started) }
 	if edit != nil {
 		edit(&opts)
 	}
@@ -159,4 +166,17 @@ func eventually(t testing.TB, limit time.Duration, what string, f func() error) 
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// testLogger logs mailfs's decisions into the test log (shown on failure
+// or with -v).
+func testLogger(t testing.TB) *slog.Logger {
+	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
 }
