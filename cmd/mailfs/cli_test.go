@@ -228,3 +228,73 @@ func TestCLIDebugIMAPRedacts(t *testing.T) {
 		}
 	})
 }
+
+// TestCLIKill9ThenUmount: after kill -9 the mount point holds a dead mount;
+// mailfs umount clears it and a new mount works there.
+func TestCLIKill9ThenUmount(t *testing.T) {
+	testenv.RequireFUSE(t)
+	s := startMem(t)
+	s.seedSample(t)
+	dir := t.TempDir()
+	cmd, _ := startCLI(t, s, dir)
+	if _, err := os.ReadDir(filepath.Join(dir, "INBOX")); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	if _, err := os.ReadDir(dir); err == nil {
+		t.Fatal("dead mount still answers")
+	}
+	if code, msg := runCLI(t, "", "mount", "imap+insecure://"+s.user+"@"+s.addr, dir); code != exitMountPoint || !strings.Contains(msg, "umount") {
+		t.Errorf("mount over a dead mount: exit %d: %s", code, msg)
+	}
+	if code, msg := runCLI(t, "", "umount", dir); code != 0 {
+		t.Fatalf("mailfs umount of a dead mount: exit %d: %s", code, msg)
+	}
+	if testenv.IsMounted(dir) {
+		t.Fatal("still mounted")
+	}
+	cmd2, stderr := startCLI(t, s, dir)
+	if _, err := os.ReadDir(filepath.Join(dir, "INBOX")); err != nil {
+		t.Fatalf("remount: %v", err)
+	}
+	cmd2.Process.Signal(syscall.SIGTERM)
+	if code := waitExit(t, cmd2, stderr); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+}
+
+// TestCLISigtermWhileBusy: SIGTERM with a file open detaches the mount at
+// once; the process logs out and exits 0 when the file is closed.
+func TestCLISigtermWhileBusy(t *testing.T) {
+	testenv.RequireFUSE(t)
+	s := startMem(t)
+	s.seedSample(t)
+	dir := t.TempDir()
+	cmd, stderr := startCLI(t, s, dir)
+	ents, err := os.ReadDir(filepath.Join(dir, "INBOX"))
+	if err != nil || len(ents) == 0 {
+		t.Fatal(err)
+	}
+	f, err := os.Open(filepath.Join(dir, "INBOX", ents[0].Name()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	deadline := time.Now().Add(10 * time.Second)
+	for testenv.IsMounted(dir) && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if testenv.IsMounted(dir) {
+		t.Fatal("SIGTERM with a busy mount did not detach it")
+	}
+	// The open file still reads.
+	buf := make([]byte, 100)
+	if n, err := f.Read(buf); err != nil || n == 0 {
+		t.Errorf("read from a file held across the detach: %v", err)
+	}
+	f.Close()
+	if code := waitExit(t, cmd, stderr); code != 0 {
+		t.Fatalf("exit %d; stderr: %s", code, stderr.String())
+	}
+}
