@@ -50,12 +50,7 @@ func (d *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (
 		return nil, toErrno(d.acct.log, "lookup "+name, err)
 	}
 	if child, ok := f.children[name]; ok {
-		n := &dirNode{acct: d.acct, name: child}
-		ino := d.NewInode(ctx, n, gofs.StableAttr{Mode: syscall.S_IFDIR, Ino: d.acct.dirIno(child)})
-		n.fillAttr(&out.Attr)
-		out.SetEntryTimeout(d.acct.ttl)
-		out.SetAttrTimeout(d.acct.ttl)
-		return ino, 0
+		return d.childDir(ctx, child, out), 0
 	}
 	if !f.selectable {
 		return nil, syscall.ENOENT
@@ -110,6 +105,34 @@ func (d *dirNode) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
 		}
 	}
 	return gofs.NewListDirStream(list), 0
+}
+
+// childDir makes the inode of child mailbox full and fills out.
+func (d *dirNode) childDir(ctx context.Context, full string, out *fuse.EntryOut) *gofs.Inode {
+	n := &dirNode{acct: d.acct, name: full}
+	ino := d.NewInode(ctx, n, gofs.StableAttr{Mode: syscall.S_IFDIR, Ino: d.acct.dirIno(full)})
+	n.fillAttr(&out.Attr)
+	out.SetEntryTimeout(d.acct.ttl)
+	out.SetAttrTimeout(d.acct.ttl)
+	return ino
+}
+
+// readAt serves a read of data at off into a reply.
+func readAt(data []byte, dest []byte, off int64) fuse.ReadResult {
+	return fuse.ReadResultData(span(data, dest, off))
+}
+
+// readAtCopy is readAt for a buffer that may change after the reply is
+// built (it is sent after the handler returns).
+func readAtCopy(data []byte, dest []byte, off int64) fuse.ReadResult {
+	return fuse.ReadResultData(append([]byte(nil), span(data, dest, off)...))
+}
+
+func span(data []byte, dest []byte, off int64) []byte {
+	if off >= int64(len(data)) {
+		return nil
+	}
+	return data[off:min(off+int64(len(dest)), int64(len(data)))]
 }
 
 // Statfs answers df and file managers; IMAP has no meaningful figures.

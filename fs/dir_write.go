@@ -53,12 +53,7 @@ func (d *dirNode) Mkdir(ctx context.Context, name string, mode uint32, out *fuse
 			full = real
 		}
 	}
-	n := &dirNode{acct: d.acct, name: full}
-	ino := d.NewInode(ctx, n, gofs.StableAttr{Mode: syscall.S_IFDIR, Ino: d.acct.dirIno(full)})
-	n.fillAttr(&out.Attr)
-	out.SetEntryTimeout(d.acct.ttl)
-	out.SetAttrTimeout(d.acct.ttl)
-	return ino, 0
+	return d.childDir(ctx, full, out), 0
 }
 
 // Rmdir deletes a mailbox, only when it holds no messages and no children

@@ -108,11 +108,7 @@ func (n *localNode) Open(ctx context.Context, flags uint32) (gofs.FileHandle, ui
 func (n *localNode) Read(ctx context.Context, _ gofs.FileHandle, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if off >= int64(len(n.data)) {
-		return fuse.ReadResultData(nil), 0
-	}
-	end := min(off+int64(len(dest)), int64(len(n.data)))
-	return fuse.ReadResultData(append([]byte(nil), n.data[off:end]...)), 0
+	return readAtCopy(n.data, dest, off), 0
 }
 
 func (n *localNode) Write(ctx context.Context, _ gofs.FileHandle, data []byte, off int64) (uint32, syscall.Errno) {

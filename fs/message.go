@@ -98,21 +98,13 @@ func (n *msgNode) Read(ctx context.Context, fh gofs.FileHandle, dest []byte, off
 	if h, ok := fh.(*editHandle); ok {
 		h.mu.Lock()
 		defer h.mu.Unlock()
-		if off >= int64(len(h.data)) {
-			return fuse.ReadResultData(nil), 0
-		}
-		end := min(off+int64(len(dest)), int64(len(h.data)))
-		return fuse.ReadResultData(append([]byte(nil), h.data[off:end]...)), 0
+		return readAtCopy(h.data, dest, off), 0
 	}
 	body, err := n.body(ctx)
 	if err != nil {
 		return nil, toErrno(n.acct.log, "read "+n.mb.name, err)
 	}
-	if off >= int64(len(body)) {
-		return fuse.ReadResultData(nil), 0
-	}
-	end := min(off+int64(len(dest)), int64(len(body)))
-	return fuse.ReadResultData(body[off:end]), 0
+	return readAt(body, dest, off), 0
 }
 
 func (n *msgNode) body(ctx context.Context) ([]byte, error) {

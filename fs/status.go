@@ -78,9 +78,5 @@ func (f *statusFile) Open(ctx context.Context, flags uint32) (gofs.FileHandle, u
 }
 
 func (h *statusHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
-	if off >= int64(len(h.data)) {
-		return fuse.ReadResultData(nil), 0
-	}
-	end := min(off+int64(len(dest)), int64(len(h.data)))
-	return fuse.ReadResultData(h.data[off:end]), 0
+	return readAt(h.data, dest, off), 0
 }
