@@ -16,6 +16,10 @@ type Backend interface {
 	// Changes revalidates a mailbox listed at state since, of which the
 	// file system knows known messages (see Delta).
 	Changes(ctx context.Context, mailbox string, since MailboxState, known int, allFlags bool) (*Delta, error)
+	// Message fetches one message's metadata by UID (ok false: no such
+	// UID), with the mailbox's UIDVALIDITY: a lookup by name that needs
+	// no listing.
+	Message(ctx context.Context, mailbox string, uid uint32) (uidValidity uint32, msg Message, ok bool, err error)
 	// Body returns the full RFC 5322 bytes of one message without
 	// marking it \Seen. uidValidity is the one the UID was listed under.
 	Body(ctx context.Context, mailbox string, uidValidity, uid uint32) ([]byte, error)

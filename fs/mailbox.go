@@ -36,6 +36,9 @@ type mailbox struct {
 	renamed map[string]uidRef // old name -> the version that replaced it
 	local   map[string]*localNode
 	state   MailboxState // STATUS the listing corresponds to
+	// singles are messages looked up by name before any listing: a
+	// lookup by name needs one UID FETCH, not a listing of the mailbox.
+	singles map[uint32]single
 	// flagsDirty: the server said flags changed; without CONDSTORE the
 	// next revalidation fetches every message's flags.
 	flagsDirty bool
@@ -46,7 +49,13 @@ type mailbox struct {
 func newMailbox(name string, b Backend, style NameStyle, ttl time.Duration, log *slog.Logger) *mailbox {
 	return &mailbox{name: name, log: log, backend: b, style: style, ttl: ttl,
 		sizes: map[uint32]int64{}, aliases: map[string]uint32{}, hidden: map[uint32]string{},
-		gone: map[uint32]bool{}, local: map[string]*localNode{}, renamed: map[string]uidRef{}}
+		gone: map[uint32]bool{}, local: map[string]*localNode{}, renamed: map[string]uidRef{}, singles: map[uint32]single{}}
+}
+
+// single is a message fetched alone, with when.
+type single struct {
+	e  entry
+	at time.Time
 }
 
 // entry is a snapshot of one message, enough for attributes and reads.
@@ -120,6 +129,12 @@ func (m *mailbox) relist(ctx context.Context, reset bool) error {
 		m.renamed = map[string]uidRef{}
 		m.epoch++
 	}
+	for uid, s := range m.singles {
+		if s.e.sizeKnown && s.e.uidValidity == l.UIDValidity {
+			m.sizes[uid] = s.e.Size
+		}
+	}
+	m.singles = map[uint32]single{}
 	m.listing, m.state, m.fetched, m.gone, m.flagsDirty = l, l.State, time.Now(), map[uint32]bool{}, false
 	m._index()
 	m._notify(stale)
@@ -245,10 +260,15 @@ func (m *mailbox) lookup(ctx context.Context, name string) (entry, bool, error) 
 	m.mu.Lock()
 	uid, aliased := m.aliases[name]
 	_, replaced := m.renamed[name]
+	listed := m.listing != nil
 	m.mu.Unlock()
 	if !aliased && !replaced {
-		if _, ok := ParseMessageUID(name); !ok {
+		parsed, ok := ParseMessageUID(name)
+		if !ok {
 			return entry{}, false, nil
+		}
+		if !listed {
+			return m.lookupSingle(ctx, name, parsed)
 		}
 	}
 	if err := m.refresh(ctx); err != nil {
@@ -282,6 +302,34 @@ func (m *mailbox) lookup(ctx context.Context, name string) (entry, bool, error) 
 	return e, true, nil
 }
 
+// lookupSingle finds a message by the UID in its name with one UID FETCH,
+// before the mailbox was ever listed.
+func (m *mailbox) lookupSingle(ctx context.Context, name string, uid uint32) (entry, bool, error) {
+	m.mu.Lock()
+	s, ok := m.singles[uid]
+	m.mu.Unlock()
+	if !ok || time.Since(s.at) >= m.ttl {
+		v, msg, found, err := m.backend.Message(ctx, m.name, uid)
+		if err != nil {
+			return entry{}, false, err
+		}
+		if !found {
+			return entry{}, false, nil
+		}
+		s = single{e: entry{Message: msg, uidValidity: v, name: MessageName(m.style, msg.InternalDate, msg.Subject, msg.UID)}, at: time.Now()}
+		m.mu.Lock()
+		if old, had := m.singles[uid]; had && old.e.uidValidity == v && old.e.sizeKnown {
+			s.e.Size, s.e.sizeKnown = old.e.Size, true
+		}
+		m.singles[uid] = s
+		m.mu.Unlock()
+	}
+	if s.e.name != name {
+		return entry{}, false, nil
+	}
+	return s.e, true, nil
+}
+
 // entries lists every visible message, under the name it has now.
 func (m *mailbox) entries(ctx context.Context) ([]entry, error) {
 	if err := m.refresh(ctx); err != nil {
@@ -308,7 +356,11 @@ func (m *mailbox) entries(ctx context.Context) ([]entry, error) {
 func (m *mailbox) current(uidValidity, uid uint32) (entry, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.listing == nil || m.listing.UIDValidity != uidValidity || m.gone[uid] {
+	if m.listing == nil {
+		s, ok := m.singles[uid]
+		return s.e, ok && s.e.uidValidity == uidValidity
+	}
+	if m.listing.UIDValidity != uidValidity || m.gone[uid] {
 		return entry{}, false
 	}
 	i, ok := m.byUID[uid]
@@ -333,6 +385,14 @@ func (m *mailbox) _entry(i int) entry {
 func (m *mailbox) measured(uidValidity, uid uint32, n int64) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if s, ok := m.singles[uid]; ok && s.e.uidValidity == uidValidity {
+		wrong := s.e.Size != n
+		s.e.Size, s.e.sizeKnown = n, true
+		m.singles[uid] = s
+		if m.listing == nil {
+			return wrong
+		}
+	}
 	if m.listing == nil || m.listing.UIDValidity != uidValidity {
 		return false
 	}
@@ -369,6 +429,7 @@ func (m *mailbox) added(p Placed, msg Message) string {
 func (m *mailbox) removed(uidValidity, uid uint32) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	delete(m.singles, uid)
 	if m.listing == nil || m.listing.UIDValidity != uidValidity {
 		return
 	}
@@ -386,6 +447,10 @@ func (m *mailbox) removed(uidValidity, uid uint32) {
 func (m *mailbox) setFlags(uidValidity, uid uint32, flags []string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if s, ok := m.singles[uid]; ok && s.e.uidValidity == uidValidity {
+		s.e.Flags = flags
+		m.singles[uid] = s
+	}
 	if m.listing == nil || m.listing.UIDValidity != uidValidity {
 		return
 	}

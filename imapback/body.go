@@ -2,6 +2,7 @@ package imapback
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 
@@ -34,11 +35,14 @@ func (c *Client) Body(ctx context.Context, mailbox string, uidValidity, uid uint
 		if cn.uidValidity != uidValidity {
 			return errorf("UID FETCH", ErrStale, "%s: UIDVALIDITY is %d, message was listed under %d", mailbox, cn.uidValidity, uidValidity)
 		}
-		c.stats.bodyFetches.Add(1)
-		return cn.run(ctx, fmt.Sprintf("UID FETCH %d BODY.PEEK[] (%s)", uid, mailbox), func() error {
-			var err error
-			body, err = cn.fetchBody(uid)
-			return err
+		return cn.freshRetry(ctx, mailbox, func() (bool, error) {
+			c.stats.bodyFetches.Add(1)
+			err := cn.run(ctx, fmt.Sprintf("UID FETCH %d BODY.PEEK[] (%s)", uid, mailbox), func() error {
+				var err error
+				body, err = cn.fetchBody(uid)
+				return err
+			})
+			return !errors.Is(err, ErrNotFound), err
 		})
 	})
 	if err != nil {

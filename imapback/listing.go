@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"mime"
 	"net/textproto"
@@ -118,4 +119,30 @@ func decodeSubject(hdr []byte) string {
 		return dec
 	}
 	return raw
+}
+
+// Message fetches the listing fields of one message by UID, so that a
+// file can be looked up by name without listing a whole mailbox. The
+// result says the mailbox's UIDVALIDITY; ok is false when there is no such
+// UID.
+func (c *Client) Message(ctx context.Context, mailbox string, uid uint32) (uidValidity uint32, msg Message, ok bool, err error) {
+	err = c.with(ctx, mailbox, func(cn *conn) error {
+		return cn.freshRetry(ctx, mailbox, func() (bool, error) {
+			l := &Listing{}
+			err := cn.run(ctx, fmt.Sprintf("UID FETCH %d (listing) %s", uid, mailbox), func() error {
+				return cn.fetchListing(l, imap.UIDSetNum(imap.UID(uid)))
+			})
+			if err != nil {
+				return false, err
+			}
+			uidValidity = cn.uidValidity
+			for _, m := range l.Messages {
+				if m.UID == uid {
+					msg, ok = m, true
+				}
+			}
+			return ok, nil
+		})
+	})
+	return uidValidity, msg, ok, err
 }

@@ -2,7 +2,9 @@ package imapback
 
 import (
 	"context"
+	"errors"
 	"strings"
+	"time"
 
 	"github.com/emersion/go-imap/v2"
 )
@@ -47,7 +49,7 @@ func (cn *conn) selectRW(ctx context.Context, mailbox string) (err error) {
 	if err != nil {
 		return err
 	}
-	cn.selected, cn.uidValidity, cn.readOnly = mailbox, data.UIDValidity, false
+	cn.selected, cn.uidValidity, cn.readOnly, cn.selectedAt = mailbox, data.UIDValidity, false, time.Now()
 	cn.exists, cn.uidNext = data.NumMessages, uint32(data.UIDNext)
 	return nil
 }
@@ -76,4 +78,24 @@ func isUnder(name, mailbox string) bool {
 		return true
 	}
 	return strings.HasPrefix(name, mailbox+"/") || strings.HasPrefix(name, mailbox+".")
+}
+
+// freshRetry runs fetch, which reports whether it found what it wanted.
+// A connection's selection only learns of new messages when the server
+// may send updates, so a miss on a selection made earlier is retried once
+// on a fresh EXAMINE before it counts.
+func (cn *conn) freshRetry(ctx context.Context, mailbox string, fetch func() (bool, error)) error {
+	selectedAt := cn.selectedAt
+	found, err := fetch()
+	if found || (err != nil && !errors.Is(err, ErrNotFound)) || cn.broken {
+		return err
+	}
+	if time.Since(selectedAt) < 50*time.Millisecond {
+		return err // just selected: the miss is real
+	}
+	if err := cn.examine(ctx, mailbox); err != nil {
+		return err
+	}
+	_, err = fetch()
+	return err
 }

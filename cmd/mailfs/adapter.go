@@ -56,6 +56,11 @@ func (b backend) Changes(ctx context.Context, mailbox string, since fs.MailboxSt
 		New: toFSMessages(d.New), Present: d.Present, Flags: d.Flags}, nil
 }
 
+func (b backend) Message(ctx context.Context, mailbox string, uid uint32) (uint32, fs.Message, bool, error) {
+	v, m, ok, err := b.c.Message(ctx, mailbox, uid)
+	return v, fs.Message(m), ok, mapError(err)
+}
+
 func (b backend) Body(ctx context.Context, mailbox string, uidValidity, uid uint32) ([]byte, error) {
 	body, err := b.c.Body(ctx, mailbox, uidValidity, uid)
 	return body, mapError(err)

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
+	"mime"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +18,8 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/emersion/go-message/charset"
+	"github.com/emersion/go-message/textproto"
 
 	"mailfs/cache"
 	"mailfs/fs"
@@ -475,4 +479,50 @@ func TestBlackHoleTimesOut(t *testing.T) {
 	if !bytes.Contains(got, []byte("Message-ID")) && !bytes.Contains(got, []byte("Message-Id")) {
 		t.Errorf("unexpected content after recovery: %.80q", got)
 	}
+}
+
+// TestLookupByNameWithoutListing: opening a file by its name on a fresh
+// mount costs one UID FETCH of that message, not a listing of its mailbox.
+func TestLookupByNameWithoutListing(t *testing.T) {
+	eachServer(t, func(t *testing.T, s *server) {
+		s.seedSample(t)
+		p := s.peek(t)
+		msg := p.messages("INBOX")[4]
+		m := s.mount(t, imapback.Config{}, nil)
+		name := fileNameOf(t, msg)
+		path := filepath.Join(m.dir, "INBOX", name)
+		b, err := os.ReadFile(path)
+		if err != nil || !bytes.Equal(b, msg.Body) {
+			t.Fatalf("read by name: %v", err)
+		}
+		if st := m.client.Stats(); st.ListFetches != 0 {
+			t.Errorf("a lookup by name listed the mailbox: %+v", st)
+		}
+		// A wrong subject with the right UID is not the file.
+		wrong := strings.Replace(name, "_", "_X", 1)
+		if _, err := os.Stat(filepath.Join(m.dir, "INBOX", wrong)); !os.IsNotExist(err) {
+			t.Errorf("%s: %v, want ENOENT", wrong, err)
+		}
+		// rm works on it, and it is gone afterwards.
+		if err := os.Remove(path); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(path); !os.IsNotExist(err) {
+			t.Errorf("after rm: %v", err)
+		}
+	})
+}
+
+// fileNameOf is the name the mount gives msg, from the Subject header.
+func fileNameOf(t *testing.T, msg peekMsg) string {
+	t.Helper()
+	hdr, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(msg.Body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	subject, err := (&mime.WordDecoder{CharsetReader: charset.Reader}).DecodeHeader(hdr.Get("Subject"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fs.MessageName(fs.NamesReadable, msg.Date, subject, msg.UID)
 }
