@@ -15,11 +15,18 @@ type Bodies struct {
 	max   int64
 	group singleflight.Group
 
-	mu    sync.Mutex // protects the following
-	lru   *simplelru.LRU[string, []byte]
-	bytes int64
+	mu      sync.Mutex // protects the following
+	lru     *simplelru.LRU[string, []byte]
+	bytes   int64
+	pending map[string]*pending // keys a batch (prefetch) is loading
 
 	hits, misses, loads atomic.Int64
+}
+
+// pending is a key promised by a batch load.
+type pending struct {
+	done chan struct{} // closed when filled or abandoned
+	val  []byte        // nil when abandoned
 }
 
 // Stats is a snapshot of the cache's counters.
@@ -33,7 +40,7 @@ type Stats struct {
 // New returns a cache holding at most maxBytes of bodies. A body larger
 // than maxBytes is served but not kept.
 func New(maxBytes int64) *Bodies {
-	b := &Bodies{max: maxBytes}
+	b := &Bodies{max: maxBytes, pending: map[string]*pending{}}
 	// The entry count is not the bound; bytes are (see add).
 	lru, err := simplelru.NewLRU[string, []byte](math.MaxInt32, func(_ string, v []byte) {
 		b.bytes -= int64(len(v))
@@ -70,6 +77,9 @@ func (b *Bodies) Peek(key string) ([]byte, bool) {
 func (b *Bodies) GetOrLoad(ctx context.Context, key string, load func(context.Context) ([]byte, error)) ([]byte, error) {
 	if v, ok := b.Get(key); ok {
 		return v, nil
+	}
+	if v, ok, err := b.awaitPending(ctx, key); ok || err != nil {
+		return v, err
 	}
 	b.misses.Add(1)
 	ch := b.group.DoChan(key, func() (any, error) {
@@ -114,6 +124,81 @@ func (b *Bodies) add(key string, v []byte) {
 			break
 		}
 	}
+}
+
+// awaitPending waits for a key a batch is loading. ok is false when no
+// batch has it (or the batch gave up on it): the caller loads it itself.
+func (b *Bodies) awaitPending(ctx context.Context, key string) ([]byte, bool, error) {
+	b.mu.Lock()
+	p, ok := b.pending[key]
+	b.mu.Unlock()
+	if !ok {
+		return nil, false, nil
+	}
+	select {
+	case <-p.done:
+		if p.val == nil {
+			return nil, false, nil
+		}
+		b.hits.Add(1)
+		return p.val, true, nil
+	case <-ctx.Done():
+		return nil, false, ctx.Err()
+	}
+}
+
+// Expect claims keys for a batch load: it returns those neither cached nor
+// already claimed. Readers of a claimed key wait for Fill or Abandon
+// instead of loading it themselves. Every claimed key must be filled or
+// abandoned.
+func (b *Bodies) Expect(keys []string) []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var claimed []string
+	for _, k := range keys {
+		if _, cached := b.lru.Peek(k); cached {
+			continue
+		}
+		if _, busy := b.pending[k]; busy {
+			continue
+		}
+		b.pending[k] = &pending{done: make(chan struct{})}
+		claimed = append(claimed, k)
+	}
+	return claimed
+}
+
+// Fill delivers a claimed key: cached (within the bound) and handed to
+// its waiters.
+func (b *Bodies) Fill(key string, v []byte) {
+	b.loads.Add(1)
+	b.add(key, v)
+	b.release(key, v)
+}
+
+// Abandon gives up a claimed key; its waiters load it themselves.
+func (b *Bodies) Abandon(key string) { b.release(key, nil) }
+
+func (b *Bodies) release(key string, v []byte) {
+	b.mu.Lock()
+	p, ok := b.pending[key]
+	delete(b.pending, key)
+	b.mu.Unlock()
+	if ok {
+		p.val = v
+		close(p.done)
+	}
+}
+
+// Has reports whether key is cached or being loaded by a batch.
+func (b *Bodies) Has(key string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if _, ok := b.lru.Peek(key); ok {
+		return true
+	}
+	_, ok := b.pending[key]
+	return ok
 }
 
 // Stats returns the current figures.

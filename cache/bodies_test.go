@@ -128,3 +128,43 @@ func TestErrorsNotCached(t *testing.T) {
 		t.Fatalf("retry after error: %q %v", v, err)
 	}
 }
+
+func TestExpectFillAbandon(t *testing.T) {
+	c := New(1 << 20)
+	claimed := c.Expect([]string{"a", "b"})
+	if len(claimed) != 2 || len(c.Expect([]string{"a"})) != 0 {
+		t.Fatalf("claims: %v", claimed)
+	}
+	got := make(chan []byte, 2)
+	var loaderCalls atomic.Int32
+	for _, k := range []string{"a", "b"} {
+		go func() {
+			v, err := c.GetOrLoad(context.Background(), k, func(context.Context) ([]byte, error) {
+				loaderCalls.Add(1)
+				return []byte("self-" + k), nil
+			})
+			if err != nil {
+				t.Error(err)
+			}
+			got <- v
+		}()
+	}
+	time.Sleep(30 * time.Millisecond)
+	c.Fill("a", []byte("batch-a"))
+	c.Abandon("b")
+	results := map[string]bool{string(<-got): true, string(<-got): true}
+	if !results["batch-a"] || !results["self-b"] || loaderCalls.Load() != 1 {
+		t.Fatalf("results %v, loader calls %d", results, loaderCalls.Load())
+	}
+	if v, ok := c.Peek("a"); !ok || string(v) != "batch-a" {
+		t.Fatal("filled key not cached")
+	}
+	// A waiter whose context ends stops waiting.
+	c.Expect([]string{"c"})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if _, err := c.GetOrLoad(ctx, "c", func(context.Context) ([]byte, error) { return nil, nil }); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("got %v", err)
+	}
+	c.Abandon("c")
+}

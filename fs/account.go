@@ -23,6 +23,8 @@ type account struct {
 	started time.Time
 	// readOnly refuses every change with EROFS (--read-only).
 	readOnly bool
+	// prefetch bounds read-ahead batches in flight (nil: no read-ahead).
+	prefetch chan struct{}
 
 	tree *tree
 

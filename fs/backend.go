@@ -24,6 +24,10 @@ type Backend interface {
 	// marking it \Seen. uidValidity is the one the UID was listed under.
 	Body(ctx context.Context, mailbox string, uidValidity, uid uint32) ([]byte, error)
 
+	// Bodies fetches many bodies in one pipelined command (read-ahead),
+	// handing each over as it arrives.
+	Bodies(ctx context.Context, mailbox string, uidValidity uint32, uids []uint32, each func(uid uint32, body []byte)) error
+
 	// CreateMailbox creates (and subscribes to) a mailbox.
 	CreateMailbox(ctx context.Context, name string) error
 	// DeleteMailbox deletes a mailbox only if it holds no messages and

@@ -76,6 +76,9 @@ func (d *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (
 	n := &msgNode{acct: d.acct, mb: mb, uidValidity: e.uidValidity, uid: e.UID, last: e}
 	ino := d.NewInode(ctx, n, gofs.StableAttr{Mode: syscall.S_IFREG, Ino: d.acct.msgIno(d.name, e.uidValidity, e.UID)})
 	fillMessageAttr(d.acct, e, ino.StableAttr().Ino, &out.Attr)
+	if live, ok := ino.Operations().(*msgNode); ok {
+		live.told(e.Size)
+	}
 	out.SetEntryTimeout(d.acct.ttl)
 	out.SetAttrTimeout(messageAttrTimeout(d.acct, e))
 	return ino, 0

@@ -44,12 +44,14 @@ type mailbox struct {
 	flagsDirty bool
 	epoch      int         // bumped when UIDVALIDITY changes
 	dir        *gofs.Inode // the directory, for kernel notifications
+
+	ra readahead // has its own lock
 }
 
 func newMailbox(name string, b Backend, style NameStyle, ttl time.Duration, log *slog.Logger) *mailbox {
 	return &mailbox{name: name, log: log, backend: b, style: style, ttl: ttl,
 		sizes: map[uint32]int64{}, aliases: map[string]uint32{}, hidden: map[uint32]string{},
-		gone: map[uint32]bool{}, local: map[string]*localNode{}, renamed: map[string]uidRef{}, singles: map[uint32]single{}}
+		gone: map[uint32]bool{}, local: map[string]*localNode{}, renamed: map[string]uidRef{}, singles: map[uint32]single{}, ra: readahead{last: -1}}
 }
 
 // single is a message fetched alone, with when.

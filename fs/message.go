@@ -23,8 +23,9 @@ type msgNode struct {
 	uidValidity uint32
 	uid         uint32
 
-	mu   sync.Mutex // protects the following
-	last entry      // last known state, kept when the listing drops it
+	mu       sync.Mutex // protects the following
+	last     entry      // last known state, kept when the listing drops it
+	reported int64      // the st_size the kernel was last given
 }
 
 var (
@@ -57,19 +58,24 @@ func fillMessageAttr(a *account, e entry, ino uint64, out *fuse.Attr) {
 	out.SetTimes(&t, &t, &t)
 }
 
-// messageAttrTimeout: a size measured from the body is final, so the
-// kernel may keep it; a size only reported by the server may be wrong, so
-// the kernel asks again before trusting it for EOF (see Read).
+// messageAttrTimeout: attributes change only when flags do (not shown in
+// attributes) or when a wrong RFC822.SIZE is corrected, which Open does
+// explicitly, so the kernel may keep them.
 func messageAttrTimeout(a *account, e entry) time.Duration {
-	if e.sizeKnown {
-		return a.ttl
-	}
-	return 0
+	return a.ttl
+}
+
+// told records the size given to the kernel.
+func (n *msgNode) told(size int64) {
+	n.mu.Lock()
+	n.reported = size
+	n.mu.Unlock()
 }
 
 func (n *msgNode) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {
 	e := n.state()
 	fillMessageAttr(n.acct, e, n.StableAttr().Ino, &out.Attr)
+	n.told(e.Size)
 	out.SetTimeout(messageAttrTimeout(n.acct, e))
 	if h, ok := fh.(*editHandle); ok {
 		h.mu.Lock()
@@ -80,20 +86,39 @@ func (n *msgNode) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse.Att
 	return 0
 }
 
-// Open keeps the kernel's page cache across opens: a message's bytes never
-// change under its identity.
+// Open keeps the kernel's page cache across opens (a message's bytes never
+// change under its identity) and asks for no FLUSH on close (nothing to
+// flush when reading).
+//
+// The first open of a message whose size only the server reported (as
+// RFC822.SIZE, which some servers get wrong) measures it, by loading the
+// body that the reader is about to read anyway. If it differs, the kernel
+// is told before Open returns, so no reader can stop at a wrong end. (The
+// notification is safe here: the kernel holds no page or inode lock of a
+// file being opened for reading; from READ it would deadlock.)
 func (n *msgNode) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint32, syscall.Errno) {
 	if flags&(syscall.O_WRONLY|syscall.O_RDWR|syscall.O_TRUNC|syscall.O_APPEND) != 0 {
 		return n.openForEdit(ctx, flags)
 	}
-	return nil, fuse.FOPEN_KEEP_CACHE, 0
+	n.mb.opened(n.acct, n.uid)
+	e := n.state()
+	if !e.sizeKnown {
+		body, err := n.body(ctx)
+		if err != nil {
+			return nil, 0, toErrno(n.acct.log, "open "+e.name, err)
+		}
+		e.Size = int64(len(body))
+	}
+	n.mu.Lock()
+	stale := n.reported != e.Size
+	n.mu.Unlock()
+	if stale {
+		n.NotifyContent(0, 0)
+	}
+	return nil, fuse.FOPEN_KEEP_CACHE | fuse.FOPEN_NOFLUSH, 0
 }
 
 // Read serves from the body cache, fetching the whole body once on a miss.
-// When the body's length differs from the listed RFC822.SIZE, the size is
-// corrected here, before any reader reaches the old end: the kernel asks
-// for attributes again when a read crosses the size it knows (the attr
-// timeout of an unmeasured file is zero) and then sees the true length.
 func (n *msgNode) Read(ctx context.Context, fh gofs.FileHandle, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
 	if h, ok := fh.(*editHandle); ok {
 		h.mu.Lock()

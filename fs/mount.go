@@ -33,6 +33,9 @@ type Options struct {
 	FsName string
 	// Status, when set, is the text of MOUNTPOINT/.mailfs/status.
 	Status func() string
+	// ReadAhead is how many read-ahead batches may be in flight at once
+	// (each uses a pooled connection); 0 turns read-ahead off.
+	ReadAhead int
 }
 
 // Mounted is a mounted account.
@@ -56,6 +59,13 @@ func (m *Mounted) Changed(mailbox string, flags bool) {
 	}()
 }
 
+func prefetchSlots(n int) chan struct{} {
+	if n <= 0 {
+		return nil
+	}
+	return make(chan struct{}, n)
+}
+
 // negativeTimeout is how long the kernel remembers that a name does not
 // exist. Short: a message appended elsewhere must not stay hidden.
 const negativeTimeout = time.Second
@@ -77,6 +87,7 @@ func Mount(dir string, opts Options) (*Mounted, error) {
 		style: opts.Names, ttl: opts.TTL, started: time.Now(),
 		uid: uint32(os.Getuid()), gid: uint32(os.Getgid()), readOnly: opts.ReadOnly,
 		tree:      &tree{backend: opts.Backend, ttl: opts.TTL},
+		prefetch:  prefetchSlots(opts.ReadAhead),
 		mailboxes: map[string]*mailbox{},
 	}
 	root := &dirNode{acct: acct, name: "", status: opts.Status}

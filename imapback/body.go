@@ -77,3 +77,57 @@ func (cn *conn) fetchBody(uid uint32) ([]byte, error) {
 	}
 	return body, nil
 }
+
+// Bodies fetches many messages with one pipelined
+// UID FETCH uid,uid,… BODY.PEEK[] and hands each body to each as soon as
+// it has arrived, so a reader waiting for the first need not wait for the
+// last. UIDs the server does not return are simply not handed over.
+func (c *Client) Bodies(ctx context.Context, mailbox string, uidValidity uint32, uids []uint32, each func(uid uint32, body []byte)) error {
+	if len(uids) == 0 {
+		return nil
+	}
+	return c.with(ctx, mailbox, func(cn *conn) error {
+		if cn.uidValidity != uidValidity {
+			if err := cn.examine(ctx, mailbox); err != nil {
+				return err
+			}
+		}
+		if cn.uidValidity != uidValidity {
+			return errorf("UID FETCH", ErrStale, "%s: UIDVALIDITY is %d, messages were listed under %d", mailbox, cn.uidValidity, uidValidity)
+		}
+		var set imap.UIDSet
+		for _, u := range uids {
+			set.AddNum(imap.UID(u))
+		}
+		c.stats.batchFetches.Add(1)
+		section := &imap.FetchItemBodySection{Peek: true} // never \Seen
+		return cn.run(ctx, fmt.Sprintf("UID FETCH (%d messages) BODY.PEEK[] (%s)", len(uids), mailbox), func() error {
+			cmd := cn.c.Fetch(set, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{section}})
+			for msg := cmd.Next(); msg != nil; msg = cmd.Next() {
+				var uid uint32
+				var body []byte
+				for item := msg.Next(); item != nil; item = msg.Next() {
+					switch it := item.(type) {
+					case imapclientUID:
+						uid = uint32(it.UID)
+					case imapclientSection:
+						if it.Literal == nil {
+							continue
+						}
+						b, err := io.ReadAll(it.Literal)
+						if err != nil {
+							cmd.Close()
+							return err
+						}
+						body = b
+					}
+				}
+				if uid != 0 && body != nil {
+					c.stats.bytesFetched.Add(int64(len(body)))
+					each(uid, body)
+				}
+			}
+			return cmd.Close()
+		})
+	})
+}

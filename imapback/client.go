@@ -103,6 +103,7 @@ func (c *Client) Stats() Stats {
 	return Stats{
 		Dials:        c.stats.dials.Load(),
 		BodyFetches:  c.stats.bodyFetches.Load(),
+		BatchFetches: c.stats.batchFetches.Load(),
 		ListFetches:  c.stats.listFetches.Load(),
 		BytesFetched: c.stats.bytesFetched.Load(),
 		Timeouts:     c.stats.timeouts.Load(),

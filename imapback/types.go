@@ -34,7 +34,8 @@ type Message struct {
 // Stats are counters for status output, tests and benchmarks.
 type Stats struct {
 	Dials        int64 // connections established
-	BodyFetches  int64 // UID FETCH BODY.PEEK[] commands sent
+	BodyFetches  int64 // UID FETCH BODY.PEEK[] commands for one message
+	BatchFetches int64 // UID FETCH BODY.PEEK[] commands for many (read-ahead)
 	ListFetches  int64 // listing UID FETCH commands sent
 	BytesFetched int64 // body bytes received
 	Timeouts     int64 // commands abandoned after the deadline

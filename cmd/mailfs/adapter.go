@@ -66,6 +66,10 @@ func (b backend) Body(ctx context.Context, mailbox string, uidValidity, uid uint
 	return body, mapError(err)
 }
 
+func (b backend) Bodies(ctx context.Context, mailbox string, uidValidity uint32, uids []uint32, each func(uint32, []byte)) error {
+	return mapError(b.c.Bodies(ctx, mailbox, uidValidity, uids, each))
+}
+
 func (b backend) CreateMailbox(ctx context.Context, name string) error {
 	return mapError(b.c.Create(ctx, name))
 }

@@ -130,6 +130,7 @@ func (s *server) mount(t testing.TB, cfg imapback.Config, edit func(*fs.Options)
 	opts := fs.Options{Backend: backend{c}, Bodies: m.bodies, Account: s.user + "@" + s.addr, TTL: 30 * time.Second, Logger: testLogger(t)}
 	started := time.Now()
 	opts.Status = func() string { return statusText(c, m.bodies, nil, started) }
+	opts.ReadAhead = 2
 	if edit != nil {
 		edit(&opts)
 	}

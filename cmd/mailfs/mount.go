@@ -82,7 +82,8 @@ func serve(ep imapback.Endpoint, pw, dir string, f *mountFlags, log *slog.Logger
 		Backend: backend{client}, Bodies: bodies,
 		Account: ep.User + "@" + ep.Addr(), Names: f.nameStyle, TTL: f.pollInterval,
 		Logger: log, DebugFUSE: f.debugFUSE, FsName: ep.String(), ReadOnly: f.readOnly,
-		Status: func() string { return statusText(client, bodies, f.watch, started) },
+		Status:    func() string { return statusText(client, bodies, f.watch, started) },
+		ReadAhead: max(1, f.connections-len(f.watch)),
 	})
 	if err != nil {
 		return fail(exitMountPoint, "%v", err)

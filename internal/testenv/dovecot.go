@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -82,16 +83,105 @@ type Dovecot struct {
 // Require(t, false, ...) skips the test (or fails it when Strict()).
 func StartDovecot(t testing.TB) *Dovecot {
 	t.Helper()
+	dcUser, missing := dovecotPrerequisites()
+	Require(t, missing == "", "%s", missing)
+	d, err := launchDovecot(tempRoot(), dcUser)
+	if err != nil {
+		t.Fatalf("testenv: %v", err)
+	}
+	t.Cleanup(func() { d.cleanup(t) })
+	return d
+}
+
+// NewDovecot is StartDovecot for programs (the benchmark): it starts a
+// private instance in a new directory inside parent ("" picks the same
+// temp dir as the tests: os.TempDir(), or /tmp when the dovecot user
+// cannot traverse it or the path is too long for Dovecot's sockets) and
+// returns an error where StartDovecot would skip or fail. The caller must
+// Close it. If the program dies without closing it, the master still gets
+// SIGTERM (Pdeathsig) and the next instance started removes the directory.
+func NewDovecot(parent string) (*Dovecot, error) {
+	dcUser, missing := dovecotPrerequisites()
+	if missing != "" {
+		return nil, fmt.Errorf("testenv: %s", missing)
+	}
+	if parent == "" {
+		parent = tempRoot()
+	} else if err := checkInstanceRoot(parent); err != nil {
+		return nil, fmt.Errorf("testenv: %w", err)
+	}
+	d, err := launchDovecot(parent, dcUser)
+	if err != nil {
+		return nil, fmt.Errorf("testenv: %w", err)
+	}
+	return d, nil
+}
+
+// Close kills the instance started by NewDovecot (its processes are gone
+// when Close returns) and removes its directory with the mail. Idempotent.
+func (d *Dovecot) Close() error {
+	err := d.Kill()
+	if procs := d.processes(); len(procs) > 0 {
+		for _, p := range procs {
+			syscall.Kill(p, syscall.SIGKILL)
+		}
+		err = errors.Join(err, fmt.Errorf("testenv: Dovecot instance %s left processes %v behind; killed them", d.instance, procs))
+	}
+	return errors.Join(err, os.RemoveAll(d.Dir))
+}
+
+// checkInstanceRoot checks what tempRoot checks of os.TempDir(): the
+// dovecot user must traverse every ancestor, and the path must be short and
+// plain (UNIX socket paths are limited to 108 bytes, and the path goes
+// unquoted into passdb args).
+func checkInstanceRoot(root string) error {
+	if !filepath.IsAbs(root) {
+		return fmt.Errorf("instance dir parent %q: want an absolute path", root)
+	}
+	if len(root) > 40 || strings.ContainsFunc(root, func(r rune) bool {
+		return !(r == '/' || r == '.' || r == '_' || r == '-' ||
+			'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9')
+	}) {
+		return fmt.Errorf("instance dir parent %q: want at most 40 bytes of [A-Za-z0-9/._-] (Dovecot socket paths and config)", root)
+	}
+	for p := root; ; p = filepath.Dir(p) {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return fmt.Errorf("instance dir parent: %w", err)
+		}
+		if !fi.IsDir() || fi.Mode().Perm()&0o001 == 0 {
+			return fmt.Errorf("instance dir parent %q: %s is not a directory others may traverse (the dovecot user must; chmod o+x)", root, p)
+		}
+		if p == "/" {
+			return nil
+		}
+	}
+}
+
+// dovecotPrerequisites returns the dovecot user, or why a private Dovecot
+// cannot run on this machine.
+func dovecotPrerequisites() (*user.User, string) {
 	_, err1 := os.Stat(dovecotBinary)
 	_, err2 := os.Stat(dovecotIMAP)
-	Require(t, err1 == nil && err2 == nil,
-		"dovecot IMAP server not installed (%s, %s missing; hint: apt-get install dovecot-imapd)", dovecotBinary, dovecotIMAP)
-	Require(t, os.Geteuid() == 0, "private Dovecot instances need root (to switch to the dovecot user)")
+	if err1 != nil || err2 != nil {
+		return nil, fmt.Sprintf("dovecot IMAP server not installed (%s, %s missing; hint: apt-get install dovecot-imapd)", dovecotBinary, dovecotIMAP)
+	}
+	if os.Geteuid() != 0 {
+		return nil, "private Dovecot instances need root (to switch to the dovecot user)"
+	}
 	dcUser, err := user.Lookup("dovecot")
-	Require(t, err == nil, "user dovecot missing: %v (hint: apt-get install dovecot-core)", err)
-	_, err = user.Lookup("dovenull")
-	Require(t, err == nil, "user dovenull missing: %v (hint: apt-get install dovecot-core)", err)
+	if err != nil {
+		return nil, fmt.Sprintf("user dovecot missing: %v (hint: apt-get install dovecot-core)", err)
+	}
+	if _, err := user.Lookup("dovenull"); err != nil {
+		return nil, fmt.Sprintf("user dovenull missing: %v (hint: apt-get install dovecot-core)", err)
+	}
+	return dcUser, ""
+}
 
+// launchDovecot creates an instance dir in root and starts Dovecot there.
+// On failure nothing is left running and the dir is removed.
+func launchDovecot(root string, dcUser *user.User) (_ *Dovecot, err error) {
 	d := &Dovecot{User: "alice"}
 	d.uid, _ = strconv.Atoi(dcUser.Uid)
 	d.gid, _ = strconv.Atoi(dcUser.Gid)
@@ -100,9 +190,9 @@ func StartDovecot(t testing.TB) *Dovecot {
 	d.greeting = "mailfs test Dovecot " + d.instance + " ready."
 
 	removeStaleDirs.Do(func() { removeStale(tempRoot()) })
-	dir, err := os.MkdirTemp(tempRoot(), dirPrefix+strconv.Itoa(os.Getpid())+"-")
+	dir, err := os.MkdirTemp(root, dirPrefix+strconv.Itoa(os.Getpid())+"-")
 	if err != nil {
-		t.Fatalf("testenv: %v", err)
+		return nil, err
 	}
 	d.Dir = dir
 	d.confPath = filepath.Join(dir, "dovecot.conf")
@@ -112,11 +202,14 @@ func StartDovecot(t testing.TB) *Dovecot {
 	d.stderrPath = filepath.Join(dir, "dovecot.stderr")
 	d.usersPath = filepath.Join(dir, "users")
 	d.mailRoot = filepath.Join(dir, "mail")
-
-	t.Cleanup(func() { d.cleanup(t) })
+	defer func() {
+		if err != nil {
+			d.Close()
+		}
+	}()
 
 	if err := d.prepare(); err != nil {
-		t.Fatalf("testenv: preparing Dovecot in %s: %v", dir, err)
+		return nil, fmt.Errorf("preparing Dovecot in %s: %v", dir, err)
 	}
 
 	// The free port is found by listening on :0 and closing again, so another
@@ -124,21 +217,21 @@ func StartDovecot(t testing.TB) *Dovecot {
 	for attempt := 1; ; attempt++ {
 		port, err := freePort()
 		if err != nil {
-			t.Fatalf("testenv: finding a free port: %v", err)
+			return nil, fmt.Errorf("finding a free port: %v", err)
 		}
 		d.port = port
 		d.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 		if err := os.WriteFile(d.confPath, []byte(d.config()), 0o644); err != nil {
-			t.Fatalf("testenv: %v", err)
+			return nil, err
 		}
 		err = d.Start()
 		if err == nil {
-			return d
+			return d, nil
 		}
 		if attempt < 3 && strings.Contains(err.Error(), "Address already in use") {
 			continue
 		}
-		t.Fatalf("testenv: %v", err)
+		return nil, err
 	}
 }
 
@@ -148,21 +241,10 @@ func StartDovecot(t testing.TB) *Dovecot {
 // unquoted into passdb args), else /tmp.
 func tempRoot() string {
 	root := os.TempDir()
-	if len(root) > 40 || strings.ContainsFunc(root, func(r rune) bool {
-		return !(r == '/' || r == '.' || r == '_' || r == '-' ||
-			'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9')
-	}) {
+	if checkInstanceRoot(root) != nil {
 		return "/tmp"
 	}
-	for p := root; ; p = filepath.Dir(p) {
-		fi, err := os.Stat(p)
-		if err != nil || !fi.IsDir() || fi.Mode().Perm()&0o001 == 0 {
-			return "/tmp"
-		}
-		if p == "/" {
-			return root
-		}
-	}
+	return root
 }
 
 // Instance dirs are named <tempRoot>/mailfs-dovecot-<pid of test binary>-*.
@@ -586,10 +668,100 @@ func (d *Dovecot) cleanup(t testing.TB) {
 // "S" (\Seen), "FS", "RS", "T" (\Deleted), "D" (\Draft); a zero date means
 // now. Dovecot notices the message at the next SELECT/NOOP/IDLE.
 func (d *Dovecot) WriteMaildirMessage(mailbox string, raw []byte, flags string, date time.Time) error {
-	folder, isInbox, err := d.maildirFolder(mailbox)
+	if _, _, err := d.maildirFolder(mailbox); err != nil {
+		return err
+	}
+	if _, err := maildirFlags(flags); err != nil {
+		return err // before creating anything
+	}
+	folder, err := d.ensureMaildirFolder(mailbox)
 	if err != nil {
 		return err
 	}
+	return d.deliverMaildir(folder, raw, flags, date)
+}
+
+// MaildirMessage is one message for WriteMaildirMessages.
+type MaildirMessage struct {
+	Raw   []byte
+	Flags string    // Maildir flag letters, as for WriteMaildirMessage
+	Date  time.Time // INTERNALDATE; zero means now
+}
+
+// WriteMaildirMessages delivers many messages into mailbox like
+// WriteMaildirMessage, but creates the folder once and writes with one
+// goroutine per CPU: the way to build a corpus of thousands of messages.
+// Dovecot assigns UIDs in file name order, i.e. by date (ties in any order).
+func (d *Dovecot) WriteMaildirMessages(mailbox string, msgs []MaildirMessage) error {
+	for i, m := range msgs {
+		if _, err := maildirFlags(m.Flags); err != nil {
+			return fmt.Errorf("message %d: %w", i, err)
+		}
+	}
+	folder, err := d.ensureMaildirFolder(mailbox)
+	if err != nil {
+		return err
+	}
+	var (
+		next    atomic.Int64
+		wg      sync.WaitGroup
+		errOnce sync.Once
+		first   error
+	)
+	for range max(1, min(runtime.GOMAXPROCS(0), 8)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(msgs) {
+					return
+				}
+				if err := d.deliverMaildir(folder, msgs[i].Raw, msgs[i].Flags, msgs[i].Date); err != nil {
+					errOnce.Do(func() { first = fmt.Errorf("message %d: %w", i, err) })
+					next.Store(int64(len(msgs))) // stop the others
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return first
+}
+
+// ensureMaildirFolder creates the Maildir++ folder of mailbox (cur, new,
+// tmp, and maildirfolder for anything but INBOX), owned by dovecot, and
+// returns its path.
+func (d *Dovecot) ensureMaildirFolder(mailbox string) (string, error) {
+	folder, isInbox, err := d.maildirFolder(mailbox)
+	if err != nil {
+		return "", err
+	}
+	if err := d.mkdirOwned(folder); err != nil {
+		return "", err
+	}
+	for _, sub := range []string{"cur", "new", "tmp"} {
+		if err := d.mkdirOwned(filepath.Join(folder, sub)); err != nil {
+			return "", err
+		}
+	}
+	if !isInbox {
+		mf := filepath.Join(folder, "maildirfolder")
+		if _, err := os.Stat(mf); errors.Is(err, os.ErrNotExist) {
+			if err := os.WriteFile(mf, nil, 0o600); err != nil {
+				return "", err
+			}
+			if err := os.Chown(mf, d.uid, d.gid); err != nil {
+				return "", err
+			}
+		}
+	}
+	return folder, nil
+}
+
+// deliverMaildir writes one message into folder/tmp and renames it into
+// folder/cur.
+func (d *Dovecot) deliverMaildir(folder string, raw []byte, flags string, date time.Time) error {
 	fl, err := maildirFlags(flags)
 	if err != nil {
 		return err
@@ -597,26 +769,6 @@ func (d *Dovecot) WriteMaildirMessage(mailbox string, raw []byte, flags string, 
 	if date.IsZero() {
 		date = time.Now()
 	}
-	if err := d.mkdirOwned(folder); err != nil {
-		return err
-	}
-	for _, sub := range []string{"cur", "new", "tmp"} {
-		if err := d.mkdirOwned(filepath.Join(folder, sub)); err != nil {
-			return err
-		}
-	}
-	if !isInbox {
-		mf := filepath.Join(folder, "maildirfolder")
-		if _, err := os.Stat(mf); errors.Is(err, os.ErrNotExist) {
-			if err := os.WriteFile(mf, nil, 0o600); err != nil {
-				return err
-			}
-			if err := os.Chown(mf, d.uid, d.gid); err != nil {
-				return err
-			}
-		}
-	}
-
 	name := fmt.Sprintf("%d.%s.%s,S=%d:2,%s", date.Unix(), uniquePart(), maildirHost(), len(raw), fl)
 	tmp := filepath.Join(folder, "tmp", name)
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)

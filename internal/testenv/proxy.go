@@ -1,40 +1,122 @@
 package testenv
 
 import (
-	"io"
+	"context"
+	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sync/semaphore"
 )
 
-// Proxy is a TCP proxy on loopback between a client and a server that can
-// stop forwarding (a black hole: connections stay open, nothing arrives)
-// or drop every connection. Fault tests put it in front of a server.
+// Proxy is a TCP proxy on loopback between a client and a server. It can
+// behave like a slow network link (a one-way delay and a bandwidth cap per
+// direction, see ProxyOptions), count the bytes it forwards and the
+// connections open at once, stop forwarding (a black hole: connections stay
+// open, nothing arrives), drop every connection, or reset a connection in
+// the middle of a reply. Fault tests and the benchmark put it in front of a
+// server.
+//
+// Each direction of each connection is forwarded by two goroutines: a reader
+// that stamps every chunk with the time it arrived, and a writer that holds
+// the chunk until stamp + Latency (and, with a bandwidth cap, until the link
+// has had time to send the bytes before it). A pipelined stream therefore
+// takes Latency plus its transfer time, like on a real link, not Latency
+// per chunk. The proxy buffers at most proxyWindow bytes per direction
+// (like a TCP window); beyond that it stops reading from the sender.
+// Connection set-up is not delayed: a client's connect completes at once and
+// the server's greeting arrives Latency later.
 type Proxy struct {
 	Addr   string
 	target string
+	opts   ProxyOptions
 	ln     net.Listener
 
-	mu     sync.Mutex // protects the following
-	frozen bool
-	thaw   chan struct{}
-	conns  map[net.Conn]struct{}
-	closed bool
-	wg     sync.WaitGroup
+	up, down atomic.Int64 // bytes delivered client→server, server→client
+
+	mu         sync.Mutex // protects the following
+	frozen     bool
+	thaw       chan struct{}
+	links      map[*link]struct{}
+	closed     bool
+	active     int   // client connections open now
+	maxActive  int   // peak of active since the last ResetCounters
+	resetLeft  int64 // server→client bytes before a reset; <0: not armed
+	resetCount int
+	wg         sync.WaitGroup
 }
 
-// StartProxy forwards 127.0.0.1:<free port> to target until Cleanup.
+// ProxyOptions shape the link the proxy simulates. The zero value forwards
+// at full speed.
+type ProxyOptions struct {
+	// Latency is the one-way delay added to each direction, so the round
+	// trip time the client sees is 2×Latency (plus the server's own).
+	Latency time.Duration
+	// BytesPerSec caps the bandwidth of each direction of each connection;
+	// 0 means unlimited.
+	BytesPerSec int64
+}
+
+const (
+	proxyChunk  = 64 << 10 // largest read from a socket
+	proxyWindow = 32 << 20 // most bytes buffered per direction
+)
+
+// StartProxy forwards 127.0.0.1:<free port> to target until Cleanup, at
+// full speed.
 func StartProxy(t testing.TB, target string) *Proxy {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := NewProxy(target, ProxyOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &Proxy{Addr: ln.Addr().String(), target: target, ln: ln, conns: map[net.Conn]struct{}{}, thaw: make(chan struct{})}
-	p.wg.Add(1)
-	go p.accept()
 	t.Cleanup(p.Close)
 	return p
+}
+
+// NewProxy forwards 127.0.0.1:<free port> (Addr) to target with the delay
+// and bandwidth of opts until Close. It needs no testing.TB, so programs
+// such as the benchmark can use it.
+func NewProxy(target string, opts ProxyOptions) (*Proxy, error) {
+	if opts.Latency < 0 || opts.BytesPerSec < 0 {
+		return nil, fmt.Errorf("testenv: proxy: negative latency or bandwidth: %+v", opts)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	p := &Proxy{
+		Addr: ln.Addr().String(), target: target, opts: opts, ln: ln,
+		links: map[*link]struct{}{}, thaw: make(chan struct{}), resetLeft: -1,
+	}
+	p.wg.Add(1)
+	go p.accept()
+	return p, nil
+}
+
+// link is one proxied connection: the client's socket and ours to the
+// server.
+type link struct {
+	p              *Proxy
+	client, server net.Conn
+	done           chan struct{} // closed when the link is torn down
+	ctx            context.Context
+	cancel         context.CancelFunc // with done
+	closeOnce      sync.Once
+	goneOnce       sync.Once // the client's end is gone (counted once)
+}
+
+// chunk is a piece of the stream stamped with its arrival time; eof marks
+// the end of the stream (the sender closed, or the read failed).
+type chunk struct {
+	b   []byte
+	at  time.Time
+	eof bool
 }
 
 func (p *Proxy) accept() {
@@ -49,58 +131,260 @@ func (p *Proxy) accept() {
 			c.Close()
 			continue
 		}
-		if !p.track(c, s) {
+		l := &link{p: p, client: c, server: s, done: make(chan struct{})}
+		l.ctx, l.cancel = context.WithCancel(context.Background())
+		if !p.track(l) {
+			l.cancel()
 			return
 		}
-		p.wg.Add(2)
-		go p.pipe(c, s)
-		go p.pipe(s, c)
+		p.wg.Add(4)
+		up := make(chan chunk, proxyWindow/proxyChunk*4)
+		down := make(chan chunk, proxyWindow/proxyChunk*4)
+		upWin, downWin := semaphore.NewWeighted(proxyWindow), semaphore.NewWeighted(proxyWindow)
+		go l.read(c, up, upWin, true)
+		go l.write(s, up, upWin, false)
+		go l.read(s, down, downWin, false)
+		go l.write(c, down, downWin, true)
 	}
 }
 
-func (p *Proxy) track(cs ...net.Conn) bool {
+// track registers a new link, or closes it when the proxy is closed.
+func (p *Proxy) track(l *link) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
-		for _, c := range cs {
-			c.Close()
-		}
+		l.client.Close()
+		l.server.Close()
 		return false
 	}
-	for _, c := range cs {
-		p.conns[c] = struct{}{}
-	}
+	p.links[l] = struct{}{}
+	p.active++
+	p.maxActive = max(p.maxActive, p.active)
 	return true
 }
 
-func (p *Proxy) pipe(dst, src net.Conn) {
-	defer p.wg.Done()
-	defer dst.Close()
-	defer src.Close()
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := src.Read(buf)
-		if n > 0 {
-			p.mu.Lock()
-			frozen, thaw := p.frozen, p.thaw
-			p.mu.Unlock()
-			if frozen {
-				<-thaw // hold the bytes: the peer sees silence
+// close tears the link down (both sockets) once. With abort, the client
+// gets a TCP RST instead of a FIN.
+func (l *link) close(abort bool) {
+	l.closeOnce.Do(func() {
+		close(l.done)
+		l.cancel()
+		if abort {
+			if tc, ok := l.client.(*net.TCPConn); ok {
+				tc.SetLinger(0)
 			}
-			if _, werr := dst.Write(buf[:n]); werr != nil {
+			if tc, ok := l.server.(*net.TCPConn); ok {
+				tc.SetLinger(0)
+			}
+		}
+		l.client.Close()
+		l.server.Close()
+		l.clientGone()
+		l.p.mu.Lock()
+		delete(l.p.links, l)
+		l.p.mu.Unlock()
+	})
+}
+
+// clientGone counts the client's connection as closed: when the client
+// closed it, or when the link is torn down, whichever comes first.
+func (l *link) clientGone() {
+	l.goneOnce.Do(func() {
+		l.p.mu.Lock()
+		l.p.active--
+		l.p.mu.Unlock()
+	})
+}
+
+// read stamps what arrives from src and queues it for write.
+func (l *link) read(src net.Conn, out chan<- chunk, win *semaphore.Weighted, fromClient bool) {
+	defer l.p.wg.Done()
+	buf := make([]byte, proxyChunk)
+	for {
+		if win.Acquire(l.ctx, proxyChunk) != nil {
+			return // link closed
+		}
+		n, err := src.Read(buf)
+		at := time.Now()
+		win.Release(int64(proxyChunk - n)) // keep only what we actually hold
+		if n > 0 {
+			b := make([]byte, n)
+			copy(b, buf[:n])
+			select {
+			case out <- chunk{b: b, at: at}:
+			case <-l.done:
 				return
 			}
 		}
 		if err != nil {
-			if err != io.EOF {
-				return
+			if fromClient {
+				l.clientGone() // the client hung up (or the link was closed)
+			}
+			select {
+			case out <- chunk{at: at, eof: true}:
+			case <-l.done:
 			}
 			return
 		}
 	}
 }
 
-// Freeze stops forwarding in both directions: a black hole.
+// write delivers queued chunks to dst once their delay has passed. The end
+// of either stream tears the whole link down, as a plain proxy would.
+func (l *link) write(dst net.Conn, in <-chan chunk, win *semaphore.Weighted, toClient bool) {
+	p := l.p
+	defer p.wg.Done()
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	sleepUntil := func(t time.Time) bool {
+		d := time.Until(t)
+		if d <= 0 {
+			return true
+		}
+		timer.Reset(d)
+		select {
+		case <-timer.C:
+			return true
+		case <-l.done:
+			return false
+		}
+	}
+	bps := p.opts.BytesPerSec
+	piece := proxyChunk
+	if bps > 0 {
+		// Small pieces keep the pace smooth: ~5 ms of transfer each.
+		piece = int(min(max(bps/200, 1024), proxyChunk))
+	}
+	var linkFree time.Time // when the (capped) link has sent what it was given
+	for {
+		var c chunk
+		select {
+		case c = <-in:
+		case <-l.done:
+			return
+		}
+		if !sleepUntil(c.at.Add(p.opts.Latency)) {
+			return
+		}
+		if c.eof {
+			l.close(false)
+			return
+		}
+		if !p.waitThawed(l.done) {
+			return
+		}
+		data := c.b
+		for len(data) > 0 {
+			n := min(len(data), piece)
+			if bps > 0 {
+				if !sleepUntil(linkFree) {
+					return
+				}
+				// At most 10 ms of unused capacity is carried over, so
+				// the pace neither drifts with timer lateness nor bursts
+				// after an idle spell.
+				base := time.Now().Add(-10 * time.Millisecond)
+				if linkFree.After(base) {
+					base = linkFree
+				}
+				linkFree = base.Add(time.Duration(int64(n) * int64(time.Second) / bps))
+			}
+			cut := false
+			if toClient {
+				n, cut = p.takeResetBudget(n)
+			}
+			if n > 0 {
+				// Counted before the write, so that a peer that has
+				// read the bytes finds them counted; a short write
+				// takes back what was not delivered.
+				counter := &p.up
+				if toClient {
+					counter = &p.down
+				}
+				counter.Add(int64(n))
+				w, err := dst.Write(data[:n])
+				if w < n {
+					counter.Add(int64(w - n))
+				}
+				if err != nil {
+					l.close(false)
+					return
+				}
+			}
+			if cut {
+				waitSent(dst, time.Second)
+				l.close(true)
+				return
+			}
+			data = data[n:]
+		}
+		win.Release(int64(len(c.b)))
+	}
+}
+
+// waitThawed blocks while the proxy is frozen; false when the link closed.
+func (p *Proxy) waitThawed(done <-chan struct{}) bool {
+	p.mu.Lock()
+	frozen, thaw := p.frozen, p.thaw
+	p.mu.Unlock()
+	if !frozen {
+		return true
+	}
+	select {
+	case <-thaw: // the peer saw silence until now
+		return true
+	case <-done:
+		return false
+	}
+}
+
+// takeResetBudget returns how many of n server→client bytes may still be
+// delivered, and whether the connection must be reset right after them.
+func (p *Proxy) takeResetBudget(n int) (int, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.resetLeft < 0 {
+		return n, false
+	}
+	if p.resetLeft > int64(n) {
+		p.resetLeft -= int64(n)
+		return n, false
+	}
+	k := int(p.resetLeft)
+	p.resetLeft = -1
+	p.resetCount++
+	return k, true
+}
+
+// waitSent waits (at most max) until the kernel has handed everything
+// written to c to the peer, so that a reset right after does not discard
+// bytes that were counted as delivered.
+func waitSent(c net.Conn, max time.Duration) {
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return
+	}
+	deadline := time.Now().Add(max)
+	for time.Now().Before(deadline) {
+		var queued int32
+		var errno syscall.Errno
+		rc.Control(func(fd uintptr) {
+			_, _, errno = syscall.Syscall(syscall.SYS_IOCTL, fd, syscall.TIOCOUTQ, uintptr(unsafe.Pointer(&queued)))
+		})
+		if errno != 0 || queued == 0 {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// Freeze stops forwarding in both directions: a black hole. Bytes that
+// arrive meanwhile are held (up to the window) and delivered after Thaw.
 func (p *Proxy) Freeze() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -123,11 +407,72 @@ func (p *Proxy) Thaw() {
 // DropAll closes every open connection (a network reset).
 func (p *Proxy) DropAll() {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	for c := range p.conns {
-		c.Close()
-		delete(p.conns, c)
+	links := make([]*link, 0, len(p.links))
+	for l := range p.links {
+		links = append(links, l)
 	}
+	p.mu.Unlock()
+	for _, l := range links {
+		l.close(false)
+	}
+}
+
+// ResetAfter arms a one-shot fault: the connection that carries the n-th
+// server→client byte counted from now (on any connection, open or opened
+// later) receives exactly those bytes and is then closed abruptly — the
+// client gets a TCP RST (ECONNRESET), as when a link dies in the middle of
+// a FETCH literal. n = 0 resets the next connection that has bytes for its
+// client before it delivers any; n < 0 disarms. Resets counts the resets
+// done.
+func (p *Proxy) ResetAfter(n int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if n < 0 {
+		n = -1
+	}
+	p.resetLeft = n
+}
+
+// Resets returns how many connections ResetAfter has reset so far.
+func (p *Proxy) Resets() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.resetCount
+}
+
+// BytesUp returns the bytes delivered from clients to the server since the
+// start or the last ResetCounters.
+func (p *Proxy) BytesUp() int64 { return p.up.Load() }
+
+// BytesDown returns the bytes delivered from the server to clients since
+// the start or the last ResetCounters.
+func (p *Proxy) BytesDown() int64 { return p.down.Load() }
+
+// Conns returns the number of client connections open now.
+func (p *Proxy) Conns() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.active
+}
+
+// MaxConns returns the most client connections that were open at once
+// since the start or the last ResetCounters. A connection counts from the
+// moment the proxy accepts it until its client closes it or the link is
+// torn down.
+func (p *Proxy) MaxConns() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.maxActive
+}
+
+// ResetCounters zeroes the byte counters and sets MaxConns to the number of
+// connections open now.
+func (p *Proxy) ResetCounters() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.up.Store(0)
+	p.down.Store(0)
+	p.maxActive = p.active
 }
 
 // Close stops the proxy and closes all connections.

@@ -1,0 +1,147 @@
+package fs
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// Read-ahead: when a directory's messages are opened in listing order
+// (grep -r, find -exec, a script), the next ones are fetched before they
+// are opened, in batches of one pipelined UID FETCH each, several at once
+// over the pool. The window starts small, doubles while the pattern holds,
+// is bounded in messages and bytes (a quarter of the cache), and starts
+// over when the pattern breaks. Round trips, not bandwidth, decide how fast
+// a scan goes: this turns one round trip per message into one per batch.
+const (
+	raMinWindow  = 8        // messages ahead when a scan is first seen
+	raMaxWindow  = 2048     // messages ahead at most
+	raBatchBytes = 4 << 20  // bytes per UID FETCH (a bigger message goes alone)
+	raBatchCount = 256      // messages per UID FETCH
+	raMaxAhead   = 64 << 20 // bytes ahead at most (and cache/4)
+	raStreak     = 2        // sequential opens before reading ahead
+)
+
+// readahead is a mailbox's scan detector.
+type readahead struct {
+	mu     sync.Mutex // protects the following
+	last   int        // listing index of the last open; -1 none
+	streak int        // consecutive sequential opens
+	window int        // messages to keep ahead
+	ahead  int        // highest listing index requested
+	epoch  int        // the mailbox epoch the indexes belong to
+}
+
+// opened records an open of the message at listing index i and, when it
+// continues a scan, starts fetching what comes next.
+func (m *mailbox) opened(a *account, uid uint32) {
+	if a.prefetch == nil {
+		return
+	}
+	m.mu.Lock()
+	i, ok := m.byUID[uid]
+	if !ok || m.listing == nil {
+		m.mu.Unlock()
+		return
+	}
+	epoch := m.epoch
+	m.mu.Unlock()
+
+	ra := &m.ra
+	ra.mu.Lock()
+	if ra.epoch != epoch { // indexes of an older listing mean nothing now
+		ra.last, ra.streak, ra.window, ra.ahead, ra.epoch = -1, 0, 0, 0, epoch
+	}
+	if i > ra.last && i <= ra.last+raMinWindow && ra.last >= 0 {
+		ra.streak++
+	} else if i != ra.last {
+		ra.streak, ra.window, ra.ahead = 0, raMinWindow, i
+	}
+	ra.last = i
+	if ra.window == 0 {
+		ra.window = raMinWindow
+	}
+	if ra.streak < raStreak-1 || i+ra.window/2 < ra.ahead {
+		ra.mu.Unlock()
+		return
+	}
+	from, to := max(ra.ahead+1, i), i+ra.window
+	ra.ahead = to
+	ra.window = min(ra.window*2, raMaxWindow)
+	ra.mu.Unlock()
+	m.fetchAhead(a, from, to, epoch)
+}
+
+// fetchAhead claims the uncached messages of listing indexes [from, to]
+// and fetches them in batches in the background.
+func (m *mailbox) fetchAhead(a *account, from, to, epoch int) {
+	m.mu.Lock()
+	if m.listing == nil || m.epoch != epoch {
+		m.mu.Unlock()
+		return
+	}
+	validity := m.listing.UIDValidity
+	limit := min(int64(raMaxAhead), a.bodies.Stats().MaxBytes/4)
+	var batches [][]Message
+	var cur []Message
+	var curBytes, total int64
+	for i := from; i <= to && i < len(m.listing.Messages); i++ {
+		msg := m.listing.Messages[i]
+		if m.gone[msg.UID] {
+			continue
+		}
+		if total+msg.Size > limit && total > 0 {
+			break
+		}
+		total += msg.Size
+		if len(cur) > 0 && (curBytes+msg.Size > raBatchBytes || len(cur) >= raBatchCount) {
+			batches, cur, curBytes = append(batches, cur), nil, 0
+		}
+		cur = append(cur, msg)
+		curBytes += msg.Size
+	}
+	if len(cur) > 0 {
+		batches = append(batches, cur)
+	}
+	m.mu.Unlock()
+	for _, batch := range batches {
+		keys := make([]string, len(batch))
+		byKey := make(map[string]uint32, len(batch))
+		for i, msg := range batch {
+			keys[i] = a.bodyKey(m.name, validity, msg.UID)
+			byKey[keys[i]] = msg.UID
+		}
+		claimed := a.bodies.Expect(keys)
+		if len(claimed) == 0 {
+			continue
+		}
+		uids := make([]uint32, len(claimed))
+		for i, k := range claimed {
+			uids[i] = byKey[k]
+		}
+		go m.runBatch(a, validity, uids, claimed)
+	}
+}
+
+// runBatch fetches one batch; every claimed key is filled or abandoned.
+func (m *mailbox) runBatch(a *account, validity uint32, uids []uint32, keys []string) {
+	a.prefetch <- struct{}{}
+	defer func() { <-a.prefetch }()
+	filled := make(map[string]bool, len(keys))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	err := a.backend.Bodies(ctx, m.name, validity, uids, func(uid uint32, body []byte) {
+		k := a.bodyKey(m.name, validity, uid)
+		a.bodies.Fill(k, body)
+		m.measured(validity, uid, int64(len(body)))
+		filled[k] = true
+	})
+	if err != nil {
+		a.log.Debug("read-ahead failed", "mailbox", m.name, "messages", len(uids), "err", err)
+	}
+	for _, k := range keys {
+		if !filled[k] {
+			a.bodies.Abandon(k)
+		}
+	}
+}
