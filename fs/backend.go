@@ -24,6 +24,8 @@ type Backend interface {
 	// marking it \Seen. uidValidity is the one the UID was listed under.
 	Body(ctx context.Context, mailbox string, uidValidity, uid uint32) ([]byte, error)
 
+	// Range returns bytes [off, off+n) of a message, fewer at its end.
+	Range(ctx context.Context, mailbox string, uidValidity, uid uint32, off, n int64) ([]byte, error)
 	// Bodies fetches many bodies in one pipelined command (read-ahead),
 	// handing each over as it arrives.
 	Bodies(ctx context.Context, mailbox string, uidValidity uint32, uids []uint32, each func(uid uint32, body []byte)) error

@@ -102,6 +102,9 @@ func (n *msgNode) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint
 	}
 	n.mb.opened(n.acct, n.uid)
 	e := n.state()
+	if n.wantsRanged(e) {
+		return n.openRanged()
+	}
 	if !e.sizeKnown {
 		body, err := n.body(ctx)
 		if err != nil {
@@ -124,6 +127,9 @@ func (n *msgNode) Read(ctx context.Context, fh gofs.FileHandle, dest []byte, off
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		return readAtCopy(h.data, dest, off), 0
+	}
+	if h, ok := fh.(*rangedHandle); ok {
+		return n.readRanged(ctx, h, dest, off)
 	}
 	body, err := n.body(ctx)
 	if err != nil {

@@ -14,10 +14,10 @@ import (
 // over when the pattern breaks. Round trips, not bandwidth, decide how fast
 // a scan goes: this turns one round trip per message into one per batch.
 const (
-	raMinWindow  = 8        // messages ahead when a scan is first seen
-	raMaxWindow  = 2048     // messages ahead at most
-	raBatchBytes = 4 << 20  // bytes per UID FETCH (a bigger message goes alone)
-	raBatchCount = 256      // messages per UID FETCH
+	raMinWindow  = 16       // messages ahead when a scan is first seen
+	raMaxWindow  = 4096     // messages ahead at most
+	raBatchBytes = 8 << 20  // bytes per UID FETCH (a bigger message goes alone)
+	raBatchCount = 512      // messages per UID FETCH
 	raMaxAhead   = 64 << 20 // bytes ahead at most (and cache/4)
 	raStreak     = 2        // sequential opens before reading ahead
 )

@@ -60,23 +60,31 @@ func (cn *conn) status(ctx context.Context, mailbox string) (MailboxState, error
 			return MailboxState{}, errorf("STATUS", ErrUnavailable, "could not leave %s", mailbox)
 		}
 	}
-	opts := &imap.StatusOptions{UIDValidity: true, UIDNext: true, NumMessages: true,
-		HighestModSeq: hasCondStore(cn.c.Caps())}
 	var data *imap.StatusData
 	cn.stats.statuses.Add(1)
 	err := cn.run(ctx, "STATUS "+mailbox, func() error {
 		var err error
-		data, err = cn.c.Status(mailbox, opts).Wait()
+		data, err = cn.c.Status(mailbox, cn.statusOptions()).Wait()
 		return err
 	})
 	if err != nil {
 		return MailboxState{}, err
 	}
+	return toState(data), nil
+}
+
+// statusOptions asks what MailboxState holds.
+func (cn *conn) statusOptions() *imap.StatusOptions {
+	return &imap.StatusOptions{UIDValidity: true, UIDNext: true, NumMessages: true,
+		HighestModSeq: hasCondStore(cn.c.Caps())}
+}
+
+func toState(data *imap.StatusData) MailboxState {
 	st := MailboxState{UIDValidity: data.UIDValidity, UIDNext: uint32(data.UIDNext), HighestModSeq: data.HighestModSeq}
 	if data.NumMessages != nil {
 		st.Messages = *data.NumMessages
 	}
-	return st, nil
+	return st
 }
 
 // Changes revalidates a mailbox listed at state since, of which the caller

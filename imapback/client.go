@@ -104,6 +104,7 @@ func (c *Client) Stats() Stats {
 		Dials:        c.stats.dials.Load(),
 		BodyFetches:  c.stats.bodyFetches.Load(),
 		BatchFetches: c.stats.batchFetches.Load(),
+		RangeFetches: c.stats.rangeFetches.Load(),
 		ListFetches:  c.stats.listFetches.Load(),
 		BytesFetched: c.stats.bytesFetched.Load(),
 		Timeouts:     c.stats.timeouts.Load(),

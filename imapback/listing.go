@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/textproto"
 	"strings"
+	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-message/charset"
@@ -26,29 +27,41 @@ var nameHeaders = []string{"Subject"}
 // Bodies and envelopes are never fetched here.
 func (c *Client) Messages(ctx context.Context, mailbox string) (*Listing, error) {
 	var l *Listing
-	err := c.with(ctx, "", func(cn *conn) error {
-		// The state comes first, so that whatever changes while the
-		// listing is fetched shows as a change next time.
-		st, err := cn.status(ctx, mailbox)
-		if err != nil {
-			return err
+	err := c.withAvoiding(ctx, mailbox, func(cn *conn) error {
+		if cn.selected == mailbox {
+			cn.unselect(ctx) // STATUS must not come from a stale view
 		}
-		// Always re-select: EXAMINE reports the current EXISTS and
-		// UIDVALIDITY, which a listing must start from.
-		if err := cn.examine(ctx, mailbox); err != nil {
-			return err
-		}
-		if cn.uidValidity != st.UIDValidity {
-			st = MailboxState{UIDValidity: cn.uidValidity, UIDNext: 1} // changed in between: next check fetches all
-		}
-		l = &Listing{Mailbox: mailbox, UIDValidity: cn.uidValidity, UIDNext: cn.uidNext, State: st}
-		if cn.exists == 0 {
-			return nil
-		}
-		l.Messages = make([]Message, 0, cn.exists)
+		// STATUS, EXAMINE and the listing FETCH go out together: one
+		// round trip instead of three. STATUS comes first, so whatever
+		// changes while the listing is fetched shows as a change next
+		// time.
+		c.stats.statuses.Add(1)
 		c.stats.listFetches.Add(1)
-		return cn.run(ctx, "UID FETCH (listing) "+mailbox, func() error {
-			return cn.fetchListing(l, imap.UIDSet{imap.UIDRange{Start: 1, Stop: 0}})
+		return cn.run(ctx, "STATUS+EXAMINE+UID FETCH (listing) "+mailbox, func() error {
+			stCmd := cn.c.Status(mailbox, cn.statusOptions())
+			cn.selected = ""
+			selCmd := cn.c.Select(mailbox, &imap.SelectOptions{ReadOnly: true})
+			l = &Listing{Mailbox: mailbox}
+			fetchErr := cn.fetchListing(l, imap.UIDSet{imap.UIDRange{Start: 1, Stop: 0}})
+			data, selErr := selCmd.Wait()
+			stData, stErr := stCmd.Wait()
+			switch {
+			case selErr != nil:
+				return selErr
+			case stErr != nil:
+				return stErr
+			case fetchErr != nil:
+				return fetchErr
+			}
+			cn.selected, cn.uidValidity, cn.readOnly, cn.selectedAt = mailbox, data.UIDValidity, true, time.Now()
+			cn.exists, cn.uidNext = data.NumMessages, uint32(data.UIDNext)
+			st := toState(stData)
+			if st.UIDValidity != data.UIDValidity {
+				// Changed in between: the next check fetches everything.
+				st = MailboxState{UIDValidity: data.UIDValidity, UIDNext: 1}
+			}
+			l.UIDValidity, l.UIDNext, l.State = data.UIDValidity, uint32(data.UIDNext), st
+			return nil
 		})
 	})
 	if err != nil {

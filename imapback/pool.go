@@ -10,7 +10,7 @@ import (
 // counters back Stats; atomics so that hot paths take no lock.
 type counters struct {
 	dials, bodyFetches, listFetches, bytesFetched, timeouts atomic.Int64
-	statuses, deltaFetches, batchFetches                    atomic.Int64
+	statuses, deltaFetches, batchFetches, rangeFetches      atomic.Int64
 }
 
 // pool hands out connections exclusively, opens at most max of them, and

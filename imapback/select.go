@@ -82,16 +82,12 @@ func isUnder(name, mailbox string) bool {
 
 // freshRetry runs fetch, which reports whether it found what it wanted.
 // A connection's selection only learns of new messages when the server
-// may send updates, so a miss on a selection made earlier is retried once
-// on a fresh EXAMINE before it counts.
+// may send updates, so a miss is retried once on a fresh EXAMINE before
+// it counts.
 func (cn *conn) freshRetry(ctx context.Context, mailbox string, fetch func() (bool, error)) error {
-	selectedAt := cn.selectedAt
 	found, err := fetch()
 	if found || (err != nil && !errors.Is(err, ErrNotFound)) || cn.broken {
 		return err
-	}
-	if time.Since(selectedAt) < 50*time.Millisecond {
-		return err // just selected: the miss is real
 	}
 	if err := cn.examine(ctx, mailbox); err != nil {
 		return err

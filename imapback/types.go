@@ -36,6 +36,7 @@ type Stats struct {
 	Dials        int64 // connections established
 	BodyFetches  int64 // UID FETCH BODY.PEEK[] commands for one message
 	BatchFetches int64 // UID FETCH BODY.PEEK[] commands for many (read-ahead)
+	RangeFetches int64 // UID FETCH BODY.PEEK[]<off.len> commands (large messages)
 	ListFetches  int64 // listing UID FETCH commands sent
 	BytesFetched int64 // body bytes received
 	Timeouts     int64 // commands abandoned after the deadline

@@ -66,6 +66,11 @@ func (b backend) Body(ctx context.Context, mailbox string, uidValidity, uid uint
 	return body, mapError(err)
 }
 
+func (b backend) Range(ctx context.Context, mailbox string, uidValidity, uid uint32, off, n int64) ([]byte, error) {
+	body, err := b.c.Range(ctx, mailbox, uidValidity, uid, off, n)
+	return body, mapError(err)
+}
+
 func (b backend) Bodies(ctx context.Context, mailbox string, uidValidity uint32, uids []uint32, each func(uint32, []byte)) error {
 	return mapError(b.c.Bodies(ctx, mailbox, uidValidity, uids, each))
 }

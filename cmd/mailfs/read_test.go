@@ -530,3 +530,60 @@ func fileNameOf(t *testing.T, msg peekMsg) string {
 	}
 	return fs.MessageName(fs.NamesReadable, msg.Date, subject, msg.UID)
 }
+
+// bigMessage is a ~3 MB message with a base64 attachment.
+func bigMessage(id string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "From: big@example.org\r\nSubject: Big one\r\nMessage-ID: <%s>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nsee attachment\r\n--b\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n", id)
+	line := 0
+	for b.Len() < 3<<20 {
+		fmt.Fprintf(&b, "%076d\r\n", line)
+		line++
+	}
+	b.WriteString("--b--\r\n")
+	return b.String()
+}
+
+// TestRangedRead: reading the start of a large message moves a chunk, not
+// the message; reading all of it gives every byte, even when the server
+// reports a wrong size.
+func TestRangedRead(t *testing.T) {
+	eachServer(t, func(t *testing.T, s *server) {
+		big := bigMessage("big-1@x")
+		p := s.peek(t)
+		appendRaw(t, p, "INBOX", big)
+		for _, lie := range []bool{false, true} {
+			t.Run(fmt.Sprintf("lying=%v", lie), func(t *testing.T) {
+				m := s.mount(t, imapback.Config{}, func(o *fs.Options) {
+					if lie {
+						o.Backend = lyingBackend{o.Backend}
+					}
+				})
+				// Finding the file reads it; measure on a second mount.
+				path := fileWith(t, filepath.Join(m.dir, "INBOX"), "<big-1@x>")
+				m2 := s.mount(t, imapback.Config{}, func(o *fs.Options) {
+					if lie {
+						o.Backend = lyingBackend{o.Backend}
+					}
+				})
+				name := filepath.Base(path)
+				p2 := filepath.Join(m2.dir, "INBOX", name)
+				out, err := exec.Command("head", "-c", "4096", p2).Output()
+				if err != nil || string(out) != big[:4096] {
+					t.Fatalf("head -c 4096: %v (%d bytes)", err, len(out))
+				}
+				st := m2.client.Stats()
+				if st.BytesFetched > 1<<20 || st.RangeFetches == 0 {
+					t.Errorf("head -c 4096 of %d bytes fetched %d bytes (%d range fetches)", len(big), st.BytesFetched, st.RangeFetches)
+				}
+				all, err := os.ReadFile(p2)
+				if err != nil || string(all) != big {
+					t.Fatalf("full read: %v, %d bytes of %d", err, len(all), len(big))
+				}
+				if fi, err := os.Stat(p2); err != nil || fi.Size() != int64(len(big)) {
+					t.Errorf("size after reading: %v %v", fi.Size(), err)
+				}
+			})
+		}
+	})
+}
