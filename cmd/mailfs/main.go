@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/pprof"
 )
 
 // Exit codes, documented in README.
@@ -49,6 +50,18 @@ The password comes from MAILFS_PASSWORD, --password-command, or a prompt.
 `
 
 func main() {
+	// MAILFS_CPUPROFILE=file writes a CPU profile of the whole run to
+	// file.PID, for
+	// `go tool pprof` (see BENCHMARKS.md).
+	if path := os.Getenv("MAILFS_CPUPROFILE"); path != "" {
+		if f, err := os.Create(fmt.Sprintf("%s.%d", path, os.Getpid())); err == nil {
+			pprof.StartCPUProfile(f)
+			code := run(os.Args[1:])
+			pprof.StopCPUProfile()
+			f.Close()
+			os.Exit(code)
+		}
+	}
 	os.Exit(run(os.Args[1:]))
 }
 

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -77,6 +78,10 @@ func serve(ep imapback.Endpoint, pw, dir string, f *mountFlags, log *slog.Logger
 	defer client.Close()
 
 	bodies := cache.New(f.cacheBytes)
+	// Keep the garbage collector's slack small: without a limit the heap
+	// may grow to twice what is live, and the cache is most of it. (A soft
+	// limit: the GC works harder near it, nothing fails.)
+	debug.SetMemoryLimit(f.cacheBytes + 64<<20)
 	started := time.Now()
 	server, err := fs.Mount(dir, fs.Options{
 		Backend: backend{client}, Bodies: bodies,
