@@ -66,33 +66,49 @@ func (m *mailbox) opened(a *account, uid uint32) {
 		return
 	}
 	from, to := max(ra.ahead+1, i), i+ra.window
-	ra.ahead = to
 	ra.window = min(ra.window*2, raMaxWindow)
 	ra.mu.Unlock()
-	m.fetchAhead(a, from, to, epoch)
+	covered := m.fetchAhead(a, i, from, to, epoch)
+	ra.mu.Lock()
+	if ra.epoch == epoch && covered > ra.ahead {
+		ra.ahead = covered
+	}
+	ra.mu.Unlock()
 }
 
 // fetchAhead claims the uncached messages of listing indexes [from, to]
-// and fetches them in batches in the background.
-func (m *mailbox) fetchAhead(a *account, from, to, epoch int) {
+// (fewer when the byte bound stops it: what lies between the reader at
+// index reader and from counts too) and fetches them in batches in the
+// background. It returns the last index it covered.
+func (m *mailbox) fetchAhead(a *account, reader, from, to, epoch int) int {
 	m.mu.Lock()
 	if m.listing == nil || m.epoch != epoch {
 		m.mu.Unlock()
-		return
+		return from - 1
 	}
 	validity := m.listing.UIDValidity
 	limit := min(int64(raMaxAhead), a.bodies.Stats().MaxBytes/4)
+	for i := reader; i < from && i < len(m.listing.Messages); i++ {
+		limit -= m.listing.Messages[i].Size
+	}
+	if limit < raBatchBytes/2 {
+		m.mu.Unlock()
+		return from - 1 // enough is on its way
+	}
 	var batches [][]Message
 	var cur []Message
 	var curBytes, total int64
+	covered := from - 1
 	for i := from; i <= to && i < len(m.listing.Messages); i++ {
 		msg := m.listing.Messages[i]
 		if m.gone[msg.UID] {
+			covered = i
 			continue
 		}
 		if total+msg.Size > limit && total > 0 {
 			break
 		}
+		covered = i
 		total += msg.Size
 		if len(cur) > 0 && (curBytes+msg.Size > raBatchBytes || len(cur) >= raBatchCount) {
 			batches, cur, curBytes = append(batches, cur), nil, 0
@@ -121,6 +137,7 @@ func (m *mailbox) fetchAhead(a *account, from, to, epoch int) {
 		}
 		go m.runBatch(a, validity, uids, claimed)
 	}
+	return covered
 }
 
 // runBatch fetches one batch; every claimed key is filled or abandoned.

@@ -30,17 +30,26 @@ type conn struct {
 	broken bool // closed or not trustworthy: never reuse
 }
 
-// activityConn records when bytes last arrived, so that the deadline
-// measures silence rather than the length of a large transfer.
+// activityConn records when bytes last moved, so that the deadline
+// measures silence rather than the length of a large transfer (a big
+// FETCH, or a big APPEND on a slow uplink).
 type activityConn struct {
 	net.Conn
-	lastRead atomic.Int64 // unix nanoseconds
+	lastIO atomic.Int64 // unix nanoseconds
 }
 
 func (a *activityConn) Read(p []byte) (int, error) {
 	n, err := a.Conn.Read(p)
 	if n > 0 {
-		a.lastRead.Store(time.Now().UnixNano())
+		a.lastIO.Store(time.Now().UnixNano())
+	}
+	return n, err
+}
+
+func (a *activityConn) Write(p []byte) (int, error) {
+	n, err := a.Conn.Write(p)
+	if n > 0 {
+		a.lastIO.Store(time.Now().UnixNano())
 	}
 	return n, err
 }
@@ -72,7 +81,7 @@ func (cn *conn) run(ctx context.Context, op string, fn func() error) error {
 			case <-ctx.Done():
 				why = ctx.Err()
 			case <-timer.C:
-				last := max(cn.raw.lastRead.Load(), start)
+				last := max(cn.raw.lastIO.Load(), start)
 				if idle := time.Duration(time.Now().UnixNano() - last); idle < cn.timeout {
 					timer.Reset(cn.timeout - idle)
 					continue
