@@ -62,7 +62,7 @@ func (cn *conn) fetchBody(uid uint32) ([]byte, error) {
 			if it, ok := item.(imapclientSection); ok && it.Literal != nil {
 				b, err := readLiteral(it.Literal)
 				if err != nil {
-					cmd.Close()
+					cn.abandon() // a literal cut short: do not drain it
 					return nil, err
 				}
 				body, found = b, true
@@ -116,7 +116,7 @@ func (c *Client) Bodies(ctx context.Context, mailbox string, uidValidity uint32,
 						}
 						b, err := readLiteral(it.Literal)
 						if err != nil {
-							cmd.Close()
+							cn.abandon() // a literal cut short: do not drain it
 							return err
 						}
 						body = b
@@ -175,7 +175,7 @@ func (c *Client) Range(ctx context.Context, mailbox string, uidValidity, uid uin
 							}
 							b, err := readLiteral(it.Literal)
 							if err != nil {
-								cmd.Close()
+								cn.abandon() // a literal cut short: do not drain it
 								return err
 							}
 							out = b

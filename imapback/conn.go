@@ -125,3 +125,11 @@ func (cn *conn) close() {
 	cn.broken = true
 	cn.c.Close()
 }
+
+// abandon closes the connection after a failure in the middle of a
+// response (a literal cut short): the rest of the response cannot be read
+// safely, and draining it would race with go-imap's reader.
+func (cn *conn) abandon() {
+	cn.broken = true
+	cn.c.Close()
+}

@@ -95,7 +95,7 @@ func (cn *conn) fetchListing(l *Listing, uids imap.UIDSet) error {
 				if it.Literal != nil {
 					hdr, err := io.ReadAll(it.Literal)
 					if err != nil {
-						cmd.Close()
+						cn.abandon() // a literal cut short: do not drain it
 						return err
 					}
 					m.Subject = decodeSubject(hdr)

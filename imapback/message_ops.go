@@ -51,7 +51,7 @@ func (c *Client) Append(ctx context.Context, mailbox string, body []byte, flags 
 		return cn.run(ctx, "APPEND "+mailbox, func() error {
 			cmd := cn.c.Append(mailbox, int64(len(body)), &imap.AppendOptions{Flags: toFlags(flags), Time: date})
 			if _, err := cmd.Write(body); err != nil {
-				cmd.Close()
+				cn.abandon() // a literal half sent cannot be finished
 				return err
 			}
 			if err := cmd.Close(); err != nil {

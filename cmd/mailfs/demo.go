@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
@@ -22,6 +23,12 @@ func cmdDemo(args []string) error {
 		return fail(exitUsage, "%v", err)
 	}
 	log := newLogger(f.debug)
+	// The demo makes its mount point if needed: one command to try it.
+	if _, err := os.Stat(set.Arg(0)); errors.Is(err, os.ErrNotExist) {
+		if err := os.MkdirAll(set.Arg(0), 0o700); err != nil {
+			return fail(exitMountPoint, "creating mount point: %v", err)
+		}
+	}
 	dir, err := checkMountPoint(set.Arg(0))
 	if err != nil {
 		return err

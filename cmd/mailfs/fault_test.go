@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"sync"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"mailfs/imapback"
+	"mailfs/internal/sample"
 	"mailfs/internal/testenv"
 )
 
@@ -151,5 +153,70 @@ func TestRemoveSurvivesServerKill(t *testing.T) {
 		if !found[id] {
 			t.Errorf("rm lost %s", id)
 		}
+	}
+}
+
+// viaProxy returns s as reached through a fault-injecting proxy.
+func viaProxy(t *testing.T, s *server, opts testenv.ProxyOptions) (*server, *testenv.Proxy) {
+	t.Helper()
+	p, err := testenv.NewProxy(s.addr, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	via := *s
+	via.addr = p.Addr
+	return &via, p
+}
+
+// TestResetMidLiteral: the connection is reset in the middle of a body's
+// literal. The read fails, nothing partial is cached, and the next read
+// returns the whole message.
+func TestResetMidLiteral(t *testing.T) {
+	eachServer(t, func(t *testing.T, s *server) {
+		s.seedSample(t)
+		via, proxy := viaProxy(t, s, testenv.ProxyOptions{})
+		m := via.mount(t, imapback.Config{Timeout: 3 * time.Second}, nil)
+		path := largestMessage(t, m.dir) // listing and a stat only
+		var want []byte                  // the largest sample message is the largest file
+		for _, msg := range sample.Messages() {
+			if len(msg.Raw) > len(want) {
+				want = msg.Raw
+			}
+		}
+		proxy.ResetAfter(proxy.BytesDown() + 50<<10) // 50 KB into what comes next
+		if _, err := os.ReadFile(path); err == nil {
+			t.Fatal("read across a connection reset succeeded")
+		}
+		if proxy.Resets() != 1 {
+			t.Fatalf("%d resets", proxy.Resets())
+		}
+		var got []byte
+		eventually(t, 15*time.Second, "read after the reset", func() error {
+			var err error
+			got, err = os.ReadFile(path)
+			return err
+		})
+		if !bytes.Equal(got, want) {
+			t.Fatalf("after the reset: %d bytes, want the %d-byte message", len(got), len(want))
+		}
+	})
+}
+
+// TestSlowLinkIsNotSilence: a transfer that takes longer than --timeout
+// but keeps moving is not cut off; the deadline measures silence.
+func TestSlowLinkIsNotSilence(t *testing.T) {
+	s := startMem(t)
+	s.seedSample(t)
+	via, _ := viaProxy(t, s, testenv.ProxyOptions{BytesPerSec: 150 << 10})
+	m := via.mount(t, imapback.Config{Timeout: time.Second}, nil)
+	path := largestMessage(t, m.dir)
+	start := time.Now()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("slow but steady read failed: %v", err)
+	}
+	if took := time.Since(start); took < 1500*time.Millisecond {
+		t.Fatalf("read %d bytes in %v: the bandwidth cap did not hold, the test proves nothing", len(b), took)
 	}
 }
