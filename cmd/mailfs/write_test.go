@@ -16,6 +16,7 @@ import (
 
 	"mailfs/fs"
 	"mailfs/imapback"
+	"mailfs/internal/testenv"
 )
 
 func wantErrno(t *testing.T, what string, err error, want syscall.Errno) {
@@ -464,4 +465,35 @@ func TestReadOnlyMount(t *testing.T) {
 			t.Errorf("read on a read-only mount: %v", err)
 		}
 	})
+}
+
+// TestDotDelimiter: on a server whose hierarchy delimiter is ".", mkdir -p
+// nests with "." and a name holding a "." is refused, not mangled.
+func TestDotDelimiter(t *testing.T) {
+	d := testenv.StartDovecotSeparator(t, ".")
+	s := &server{kind: "dovecot", addr: d.Addr, user: d.User, pass: d.Password, dovecot: d}
+	m := s.mount(t, imapback.Config{}, nil)
+	if out, err := exec.Command("mkdir", "-p", filepath.Join(m.dir, "Projects", "2026", "Q1")).CombinedOutput(); err != nil {
+		t.Fatalf("mkdir -p: %v %s", err, out)
+	}
+	boxes := s.peek(t).mailboxes()
+	for _, want := range []string{"Projects", "Projects.2026", "Projects.2026.Q1"} {
+		if !boxes[want] {
+			t.Errorf("server lacks %q: %v", want, boxes)
+		}
+	}
+	wantErrno(t, "mkdir a.b", os.Mkdir(filepath.Join(m.dir, "a.b"), 0o700), syscall.EINVAL)
+	if boxes := s.peek(t).mailboxes(); boxes["a.b"] || boxes["a"] {
+		t.Errorf("a name holding the delimiter reached the server: %v", boxes)
+	}
+	if _, err := os.Stat(filepath.Join(m.dir, "Projects", "2026", "Q1")); err != nil {
+		t.Errorf("nested mailbox not shown nested: %v", err)
+	}
+	// Files go into the nested mailbox.
+	if err := os.WriteFile(filepath.Join(m.dir, "Projects", "2026", "Q1", "n.eml"), []byte("From: a@b\r\nSubject: dot\r\nMessage-ID: <dot-1@x>\r\n\r\nhi\r\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := s.peek(t).find("Projects.2026.Q1", "<dot-1@x>"); !ok {
+		t.Error("message not in Projects.2026.Q1")
+	}
 }

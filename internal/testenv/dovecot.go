@@ -69,7 +69,8 @@ type Dovecot struct {
 	stderrPath string
 	usersPath  string
 	mailRoot   string
-	uid, gid   int // of the "dovecot" user owning the mail
+	uid, gid   int    // of the "dovecot" user owning the mail
+	separator  string // the namespace's hierarchy separator
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd     // nil when not running
@@ -83,9 +84,16 @@ type Dovecot struct {
 // Require(t, false, ...) skips the test (or fails it when Strict()).
 func StartDovecot(t testing.TB) *Dovecot {
 	t.Helper()
+	return StartDovecotSeparator(t, "/")
+}
+
+// StartDovecotSeparator is StartDovecot with another hierarchy separator
+// (for example "." as many servers use).
+func StartDovecotSeparator(t testing.TB, sep string) *Dovecot {
+	t.Helper()
 	dcUser, missing := dovecotPrerequisites()
 	Require(t, missing == "", "%s", missing)
-	d, err := launchDovecot(tempRoot(), dcUser)
+	d, err := launchDovecot(tempRoot(), dcUser, sep)
 	if err != nil {
 		t.Fatalf("testenv: %v", err)
 	}
@@ -110,7 +118,7 @@ func NewDovecot(parent string) (*Dovecot, error) {
 	} else if err := checkInstanceRoot(parent); err != nil {
 		return nil, fmt.Errorf("testenv: %w", err)
 	}
-	d, err := launchDovecot(parent, dcUser)
+	d, err := launchDovecot(parent, dcUser, "/")
 	if err != nil {
 		return nil, fmt.Errorf("testenv: %w", err)
 	}
@@ -181,8 +189,8 @@ func dovecotPrerequisites() (*user.User, string) {
 
 // launchDovecot creates an instance dir in root and starts Dovecot there.
 // On failure nothing is left running and the dir is removed.
-func launchDovecot(root string, dcUser *user.User) (_ *Dovecot, err error) {
-	d := &Dovecot{User: "alice"}
+func launchDovecot(root string, dcUser *user.User, sep string) (_ *Dovecot, err error) {
+	d := &Dovecot{User: "alice", separator: sep}
 	d.uid, _ = strconv.Atoi(dcUser.Uid)
 	d.gid, _ = strconv.Atoi(dcUser.Gid)
 	d.Password = "pw-" + randomHex(8)
@@ -352,7 +360,7 @@ func (d *Dovecot) config() string {
 	p("}")
 	p("namespace inbox {")
 	p("  inbox = yes")
-	p("  separator = /")
+	p("  separator = %s", d.separator)
 	p("  prefix =")
 	for _, mb := range []string{"Drafts", "Sent", "Junk", "Trash"} {
 		p("  mailbox %s {", mb)
