@@ -2,6 +2,14 @@ package main
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"io"
+	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -296,5 +304,67 @@ func TestCLISigtermWhileBusy(t *testing.T) {
 	f.Close()
 	if code := waitExit(t, cmd, stderr); code != 0 {
 		t.Fatalf("exit %d; stderr: %s", code, stderr.String())
+	}
+}
+
+// tlsFront serves TLS with a self-signed certificate on loopback and
+// forwards the plain stream to target.
+func tlsFront(t *testing.T, target string) string {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				s, err := net.Dial("tcp", target)
+				if err != nil {
+					return
+				}
+				defer s.Close()
+				go io.Copy(s, c)
+				io.Copy(c, s)
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// TestCLITLSFailures: a certificate that does not verify, TLS spoken to a
+// plain server, and a server without STARTTLS each end in one line and
+// exit 4, before anything is mounted or any password is sent.
+func TestCLITLSFailures(t *testing.T) {
+	testenv.RequireFUSE(t)
+	s := startMem(t)
+	front := tlsFront(t, s.addr)
+	for name, tc := range map[string]struct{ url, want string }{
+		"self-signed certificate": {"imaps://" + s.user + "@" + front, "certificate"},
+		"TLS to a plain server":   {"imaps://" + s.user + "@" + s.addr, "cannot reach"},
+		"no STARTTLS":             {"imap://" + s.user + "@" + s.addr, "STARTTLS"},
+	} {
+		code, stderr := runCLI(t, s.pass, "mount", "--timeout=3s", tc.url, t.TempDir())
+		if code != exitUnreachable || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%s: exit %d, stderr %q; want %d and %q", name, code, stderr, exitUnreachable, tc.want)
+		}
+		if strings.Contains(stderr, s.pass) {
+			t.Errorf("%s: stderr shows the password", name)
+		}
 	}
 }
