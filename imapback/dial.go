@@ -69,7 +69,7 @@ func dial(ctx context.Context, cfg *Config, stats *counters, events *imapclient.
 		if errors.Is(err, context.Canceled) {
 			return nil, err
 		}
-		return nil, fmt.Errorf("connect to %s: %w: %v", ep.Addr(), ErrUnavailable, err)
+		return nil, fmt.Errorf("connect to %s: %w: %w", ep.Addr(), ErrUnavailable, err)
 	}
 	raw := &activityConn{Conn: nc}
 	var red *redactor

@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -72,7 +74,7 @@ func serve(ep imapback.Endpoint, pw, dir string, f *mountFlags, log *slog.Logger
 		case errors.Is(err, context.Canceled):
 			return fail(exitFailure, "interrupted while connecting to %s", ep.Addr())
 		default:
-			return fail(exitUnreachable, "cannot reach %s: %v", ep.Addr(), err)
+			return fail(exitUnreachable, "cannot reach %s: %s", ep.Addr(), rootCause(err))
 		}
 	}
 	defer client.Close()
@@ -117,6 +119,20 @@ func serve(ep imapback.Endpoint, pw, dir string, f *mountFlags, log *slog.Logger
 	cancel()
 	log.Info("unmounted; logging out", "mountpoint", dir)
 	return nil
+}
+
+// rootCause words a connection failure for one line: the network's own
+// reason ("connect: connection refused") when there is one.
+func rootCause(err error) string {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Err != nil {
+		return op.Err.Error()
+	}
+	var cert *tls.CertificateVerificationError
+	if errors.As(err, &cert) {
+		return "TLS certificate not trusted: " + cert.Err.Error()
+	}
+	return err.Error()
 }
 
 // checkMountPoint resolves dir and refuses one that is missing, not a
