@@ -587,3 +587,27 @@ func TestRangedRead(t *testing.T) {
 		}
 	})
 }
+
+// TestUIDNames: --names=uid gives UID.eml, and lookups by that name work.
+func TestUIDNames(t *testing.T) {
+	s := startMem(t)
+	s.seedSample(t)
+	p := s.peek(t)
+	inbox := p.messages("INBOX")
+	m := s.mount(t, imapback.Config{}, func(o *fs.Options) { o.Names = fs.NamesUID })
+	got := names(t, filepath.Join(m.dir, "INBOX"))
+	if len(got) != len(inbox) {
+		t.Fatalf("%d files, want %d", len(got), len(inbox))
+	}
+	for _, msg := range inbox {
+		name := fmt.Sprintf("%d.eml", msg.UID)
+		if !got[name] {
+			t.Errorf("no %s in %v", name, got)
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(m.dir, "INBOX", name))
+		if err != nil || !bytes.Equal(b, msg.Body) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
