@@ -3,6 +3,7 @@ package fs
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -68,11 +69,11 @@ func (a *account) dropLocal(mb *mailbox, name string, n *localNode) {
 // goroutine: notifying from inside a FUSE operation on the same directory
 // can deadlock.
 func notifyEntries(dir *gofs.Inode, names ...string) {
-	go func() {
+	goSafe(slog.Default(), "kernel notification", func() {
 		for _, n := range names {
 			dir.NotifyEntry(n)
 		}
-	}()
+	})
 }
 
 // settableFlags drops flags a client cannot set (\Recent).

@@ -50,13 +50,13 @@ type Mounted struct {
 func (m *Mounted) Changed(mailbox string, flags bool) {
 	mb := m.acct.mailbox(mailbox)
 	mb.changed(flags)
-	go func() {
+	goSafe(m.acct.log, "revalidate "+mailbox, func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
 		if err := mb.refresh(ctx); err != nil {
 			m.acct.log.Debug("revalidation after a server notice failed", "mailbox", mailbox, "err", err)
 		}
-	}()
+	})
 }
 
 func prefetchSlots(n int) chan struct{} {

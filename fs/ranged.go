@@ -52,7 +52,7 @@ func (n *msgNode) chunk(ctx context.Context, i int64) ([]byte, error) {
 		if err == nil && len(b) < chunkSize && (len(b) > 0 || i == 0) {
 			// The last chunk: now the true size is known.
 			if n.mb.measured(n.uidValidity, n.uid, i*chunkSize+int64(len(b))) {
-				go n.NotifyContent(0, 0) // no page locks under direct I/O; still, not from READ
+				goSafe(n.acct.log, "kernel notification", func() { n.NotifyContent(0, 0) }) // not from READ
 			}
 		}
 		return b, err
@@ -71,7 +71,7 @@ func (n *msgNode) readRanged(ctx context.Context, h *rangedHandle, dest []byte, 
 	h.mu.Unlock()
 	if sequential && first > 0 {
 		for i := int64(1); i <= chunkAhead; i++ {
-			go n.chunk(context.Background(), first+i)
+			goSafe(n.acct.log, "chunk read-ahead", func() { n.chunk(context.Background(), first+i) })
 		}
 	}
 	out := make([]byte, 0, len(dest))

@@ -135,7 +135,7 @@ func (m *mailbox) fetchAhead(a *account, reader, from, to, epoch int) int {
 		for i, k := range claimed {
 			uids[i] = byKey[k]
 		}
-		go m.runBatch(a, validity, uids, claimed)
+		goSafe(a.log, "read-ahead", func() { m.runBatch(a, validity, uids, claimed) })
 	}
 	return covered
 }

@@ -135,9 +135,13 @@ func (c *Client) with(ctx context.Context, mailbox string, fn func(cn *conn) err
 	return err
 }
 
-// noteFailure keeps a connection-level failure for status output.
+// noteFailure keeps a connection-level failure for status output and
+// the health state; a completed command clears a hung state.
 func (c *Client) noteFailure(err error) {
-	if err != nil && errors.Is(err, ErrUnavailable) {
+	switch {
+	case err == nil:
+		c.health.answered()
+	case errors.Is(err, ErrUnavailable):
 		c.health.failed(err)
 	}
 }

@@ -2,6 +2,7 @@ package imapback
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sync"
@@ -47,6 +48,11 @@ type health struct {
 	lastTry   time.Time
 	nextTry   time.Time
 	retrying  bool // the background loop runs
+	// hung: commands time out although connecting works (a server that
+	// accepts but does not answer, e.g. stuck on a lock). Each attempt
+	// may leave a session behind on the server, so new connections wait
+	// for the backoff schedule instead of the 2 s probes.
+	hung bool
 }
 
 // gate says whether a user operation may dial now. While the server is
@@ -54,6 +60,15 @@ type health struct {
 func (h *health) gate() error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.hung {
+		if time.Now().Before(h.nextTry) {
+			return fmt.Errorf("%w: server not answering since %s (%v); waiting before trying again", ErrUnavailable, h.since.Format(time.TimeOnly), h.lastErr)
+		}
+		h.lastTry = time.Now()
+		h.nextTry = h.lastTry.Add(backoff(h.attempts))
+		h.attempts++
+		return nil
+	}
 	if h.connected || h.lastErr == nil {
 		return nil
 	}
@@ -90,21 +105,37 @@ func (h *health) result(err error) (startLoop bool) {
 	return false
 }
 
-// failed records a command failure that cost a connection.
+// failed records a command failure that cost a connection. A timeout
+// marks the server as hung (see health.hung).
 func (h *health) failed(err error) {
 	h.mu.Lock()
-	h.lastErr, h.errAt = err, time.Now()
-	h.mu.Unlock()
+	defer h.mu.Unlock()
+	now := time.Now()
+	h.lastErr, h.errAt = err, now
+	if errors.Is(err, ErrTimeout) && !h.hung {
+		h.hung, h.since = true, now
+		h.nextTry = now.Add(backoff(h.attempts))
+		h.attempts++
+	}
+}
+
+// answered records a command that completed: the server works.
+func (h *health) answered() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.hung {
+		h.hung, h.attempts, h.since = false, 0, time.Now()
+	}
 }
 
 func (h *health) snapshot() Health {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	s := Health{Connected: h.connected, Since: h.since, ErrorAt: h.errAt}
+	s := Health{Connected: h.connected && !h.hung, Since: h.since, ErrorAt: h.errAt}
 	if h.lastErr != nil {
 		s.LastError = h.lastErr.Error()
 	}
-	if !h.connected {
+	if !s.Connected {
 		s.NextTry = h.nextTry
 	}
 	return s
@@ -114,6 +145,7 @@ func (h *health) snapshot() Health {
 // succeeds, then hands it to the pool. It ends with the client.
 func (c *Client) reconnectLoop() {
 	defer c.bg.Done()
+	defer recovered(c.cfg.Logger, "reconnect")
 	for {
 		c.health.mu.Lock()
 		wait := time.Until(c.health.nextTry)

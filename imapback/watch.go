@@ -2,6 +2,8 @@ package imapback
 
 import (
 	"context"
+	"fmt"
+	"runtime/debug"
 	"sync/atomic"
 	"time"
 
@@ -41,7 +43,7 @@ func (c *Client) Watch(ctx context.Context, mailbox string, onChange func(flags 
 			return
 		}
 		started := time.Now()
-		err := c.watchOnce(ctx, mailbox, onChange)
+		err := c.watchOnceSafe(ctx, mailbox, onChange)
 		<-c.pool.slots
 		if ctx.Err() != nil {
 			return
@@ -151,4 +153,16 @@ func (cn *conn) idleUntil(ctx context.Context, events chan struct{}, check time.
 		}
 		return idle.Wait()
 	})
+}
+
+// watchOnceSafe is watchOnce turning a panic into an error, so the watcher
+// reconnects instead of taking the process down.
+func (c *Client) watchOnceSafe(ctx context.Context, mailbox string, onChange func(flags bool)) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("watcher panicked: %v", v)
+			c.cfg.Logger.Error("watcher panicked; reconnecting", "mailbox", mailbox, "panic", v, "stack", string(debug.Stack()))
+		}
+	}()
+	return c.watchOnce(ctx, mailbox, onChange)
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -324,6 +325,14 @@ func TestRestartMidGrep(t *testing.T) {
 		want[sha256.Sum256(msg.Raw)] = true
 	}
 	m := s.mount(t, imapback.Config{Timeout: 2 * time.Second, Connections: 2}, nil)
+	t.Cleanup(func() {
+		if t.Failed() {
+			idle, busy := m.client.PoolSizes()
+			buf := make([]byte, 1<<20)
+			n := runtime.Stack(buf, true)
+			t.Logf("pool: %d idle, %d busy; stats %+v; health %+v\n%s", idle, busy, m.client.Stats(), m.client.Health(), buf[:n])
+		}
+	})
 	if _, err := os.ReadDir(filepath.Join(m.dir, "INBOX")); err != nil {
 		t.Fatal(err)
 	}

@@ -438,6 +438,16 @@ func (d *Dovecot) Start() error {
 	if err := os.Mkdir(d.baseDir, 0o755); err != nil {
 		return err
 	}
+	// A SIGKILLed instance can leave Maildir dot-locks (dovecot-uidlist.lock)
+	// that its successor waits up to minutes for, with every new session
+	// stuck in SELECT. A real admin restart would be slower to notice;
+	// tests clear them.
+	filepath.WalkDir(d.mailRoot, func(p string, e os.DirEntry, err error) error {
+		if err == nil && !e.IsDir() && strings.HasSuffix(e.Name(), ".lock") {
+			os.Remove(p)
+		}
+		return nil
+	})
 
 	stderr, err := os.OpenFile(d.stderrPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 	if err != nil {
