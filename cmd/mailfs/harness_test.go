@@ -129,7 +129,9 @@ func (s *server) mount(t testing.TB, cfg imapback.Config, edit func(*fs.Options)
 	m := &mounted{client: c, bodies: cache.New(256 << 20)}
 	opts := fs.Options{Backend: backend{c}, Bodies: m.bodies, Account: s.user + "@" + s.addr, TTL: 30 * time.Second, Logger: testLogger(t)}
 	started := time.Now()
-	opts.Status = func() string { return statusText(c, m.bodies, nil, started) }
+	opts.Status = func() string {
+		return statusText(c, m.bodies, &mountFlags{pollInterval: opts.TTL, cacheSize: "test"}, started)
+	}
 	opts.ReadAhead = 2
 	if edit != nil {
 		edit(&opts)

@@ -89,7 +89,7 @@ func serve(ep imapback.Endpoint, pw, dir string, f *mountFlags, log *slog.Logger
 		Backend: backend{client}, Bodies: bodies,
 		Account: ep.User + "@" + ep.Addr(), Names: f.nameStyle, TTL: f.pollInterval,
 		Logger: log, DebugFUSE: f.debugFUSE, FsName: ep.String(), ReadOnly: f.readOnly,
-		Status:    func() string { return statusText(client, bodies, f.watch, started) },
+		Status:    func() string { return statusText(client, bodies, f, started) },
 		ReadAhead: max(1, f.connections-len(f.watch)),
 	})
 	if err != nil {
@@ -102,10 +102,12 @@ func serve(ep imapback.Endpoint, pw, dir string, f *mountFlags, log *slog.Logger
 	if ready != nil {
 		ready()
 	}
+	unmounted := make(chan struct{})
 	go func() {
-		<-ctx.Done()
-		if ctx.Err() == nil {
-			return
+		select {
+		case <-unmounted:
+			return // unmounted from outside (mailfs umount, fusermount3 -u)
+		case <-ctx.Done():
 		}
 		log.Info("signal received; unmounting", "mountpoint", dir)
 		if err := server.Unmount(); err != nil {
@@ -116,6 +118,7 @@ func serve(ep imapback.Endpoint, pw, dir string, f *mountFlags, log *slog.Logger
 		}
 	}()
 	server.Wait()
+	close(unmounted)
 	cancel()
 	log.Info("unmounted; logging out", "mountpoint", dir)
 	return nil

@@ -36,7 +36,8 @@ func cmdStatus(args []string) error {
 }
 
 // statusText renders what a user needs when something seems wrong.
-func statusText(c *imapback.Client, bodies *cache.Bodies, watched []string, mounted time.Time) string {
+func statusText(c *imapback.Client, bodies *cache.Bodies, f *mountFlags, mounted time.Time) string {
+	watched := f.watch
 	var b strings.Builder
 	h := c.Health()
 	cfg := c.Config()
@@ -77,8 +78,12 @@ func statusText(c *imapback.Client, bodies *cache.Bodies, watched []string, moun
 	}
 	fmt.Fprintf(&b, "cache:          %s of %s in %d bodies, hit rate %.1f%% (%d hits, %d misses)\n",
 		humanize.IBytes(uint64(cs.Bytes)), humanize.IBytes(uint64(cs.MaxBytes)), cs.Entries, rate, cs.Hits, cs.Misses)
-	fmt.Fprintf(&b, "fetched:        %s in %d bodies, %d listings\n", humanize.IBytes(uint64(st.BytesFetched)), st.BodyFetches, st.ListFetches)
+	fmt.Fprintf(&b, "fetched:        %s: %d single bodies, %d read-ahead batches, %d ranges of large messages\n",
+		humanize.IBytes(uint64(st.BytesFetched)), st.BodyFetches, st.BatchFetches, st.RangeFetches)
+	fmt.Fprintf(&b, "listings:       %d full, %d revalidations (STATUS), %d delta fetches\n", st.ListFetches, st.Statuses, st.DeltaFetches)
 	fmt.Fprintf(&b, "dials:          %d (timeouts: %d)\n", st.Dials, st.Timeouts)
-	fmt.Fprintf(&b, "read-only:      %v; rm: %s; timeout %s; poll interval: see mount flags\n", cfg.ReadOnly, map[imapback.DeleteMode]string{imapback.DeleteTrash: "to Trash", imapback.DeleteExpunge: "expunge"}[cfg.Delete], cfg.Timeout)
+	fmt.Fprintf(&b, "settings:       read-only %v; rm %s; timeout %s; poll interval %s; cache %s\n", cfg.ReadOnly,
+		map[imapback.DeleteMode]string{imapback.DeleteTrash: "to Trash", imapback.DeleteExpunge: "expunges"}[cfg.Delete],
+		cfg.Timeout, f.pollInterval, f.cacheSize)
 	return b.String()
 }
