@@ -166,4 +166,3 @@ func (m *mailbox) changed(flags bool) {
 	}
 	m.mu.Unlock()
 }
-

@@ -480,4 +480,3 @@ func TestBlackHoleTimesOut(t *testing.T) {
 		t.Errorf("unexpected content after recovery: %.80q", got)
 	}
 }
-
