@@ -388,9 +388,8 @@ func TestFlagsWrite(t *testing.T) {
 // the server with the old flags and date, the old version is gone from the
 // mailbox, and no temp or swap file ever reached the server.
 func TestEditorSaves(t *testing.T) {
-	if _, err := exec.LookPath("ex"); err != nil {
-		t.Skip("ex not installed") // .ci/run installs vim-tiny
-	}
+	_, err := exec.LookPath("ex")
+	testenv.Require(t, err == nil, "ex (vim) not installed: apt-get install vim-tiny") // .ci/run installs it
 	for _, editor := range []string{"sed", "ex"} {
 		t.Run(editor, func(t *testing.T) {
 			eachServer(t, func(t *testing.T, s *server) {
