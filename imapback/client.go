@@ -171,8 +171,7 @@ func (cn *conn) examine(ctx context.Context, mailbox string) (err error) {
 	if err != nil {
 		return err
 	}
-	cn.selected, cn.uidValidity, cn.readOnly, cn.selectedAt = mailbox, data.UIDValidity, true, time.Now()
-	cn.exists, cn.uidNext = data.NumMessages, uint32(data.UIDNext)
+	cn.selectedNow(mailbox, data, true)
 	return nil
 }
 

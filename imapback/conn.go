@@ -25,7 +25,6 @@ type conn struct {
 	readOnly    bool
 	exists      uint32 // EXISTS at selection time
 	uidNext     uint32
-	selectedAt  time.Time
 
 	broken bool // closed or not trustworthy: never reuse
 }

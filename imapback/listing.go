@@ -9,7 +9,6 @@ import (
 	"mime"
 	"net/textproto"
 	"strings"
-	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-message/charset"
@@ -53,8 +52,7 @@ func (c *Client) Messages(ctx context.Context, mailbox string) (*Listing, error)
 			case fetchErr != nil:
 				return fetchErr
 			}
-			cn.selected, cn.uidValidity, cn.readOnly, cn.selectedAt = mailbox, data.UIDValidity, true, time.Now()
-			cn.exists, cn.uidNext = data.NumMessages, uint32(data.UIDNext)
+			cn.selectedNow(mailbox, data, true)
 			st := toState(stData)
 			if st.UIDValidity != data.UIDValidity {
 				// Changed in between: the next check fetches everything.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"time"
 
 	"github.com/emersion/go-imap/v2"
 )
@@ -49,9 +48,14 @@ func (cn *conn) selectRW(ctx context.Context, mailbox string) (err error) {
 	if err != nil {
 		return err
 	}
-	cn.selected, cn.uidValidity, cn.readOnly, cn.selectedAt = mailbox, data.UIDValidity, false, time.Now()
-	cn.exists, cn.uidNext = data.NumMessages, uint32(data.UIDNext)
+	cn.selectedNow(mailbox, data, false)
 	return nil
+}
+
+// selectedNow records a successful SELECT or EXAMINE.
+func (cn *conn) selectedNow(mailbox string, data *imap.SelectData, readOnly bool) {
+	cn.selected, cn.uidValidity, cn.readOnly = mailbox, data.UIDValidity, readOnly
+	cn.exists, cn.uidNext = data.NumMessages, uint32(data.UIDNext)
 }
 
 // unselect leaves the selected mailbox without expunging anything

@@ -184,9 +184,6 @@ func serverFlags(t testing.TB, s *server) map[string]string {
 	}
 	out := map[string]string{}
 	for _, mb := range sample.Mailboxes() {
-		if strings.HasPrefix(mb, "Archive/") && false {
-			continue
-		}
 		if _, err := c.Select(mb, &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
 			t.Fatalf("select %s: %v", mb, err)
 		}
