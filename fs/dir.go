@@ -58,13 +58,7 @@ func (d *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (
 	mb := d.acct.mailbox(d.name)
 	mb.setDir(d.EmbeddedInode())
 	if n := mb.localFile(name); n != nil {
-		ino := d.NewInode(ctx, n, gofs.StableAttr{Mode: syscall.S_IFREG})
-		n.mu.Lock()
-		n._fill(&out.Attr)
-		n.mu.Unlock()
-		out.SetEntryTimeout(0)
-		out.SetAttrTimeout(0)
-		return ino, 0
+		return d.localEntry(ctx, n, out), 0
 	}
 	e, ok, err := mb.lookup(ctx, name)
 	if err != nil {

@@ -109,13 +109,7 @@ func (d *dirNode) Create(ctx context.Context, name string, flags uint32, mode ui
 	}
 	mb.local[name] = n
 	mb.mu.Unlock()
-	ino := d.NewInode(ctx, n, gofs.StableAttr{Mode: syscall.S_IFREG})
-	n.mu.Lock()
-	n._fill(&out.Attr)
-	n.mu.Unlock()
-	out.SetEntryTimeout(0)
-	out.SetAttrTimeout(0)
-	return ino, nil, fuse.FOPEN_DIRECT_IO, 0
+	return d.localEntry(ctx, n, out), nil, fuse.FOPEN_DIRECT_IO, 0
 }
 
 // Unlink removes a scratch file from memory, or a message from the server

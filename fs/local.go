@@ -53,6 +53,18 @@ var (
 	_ = (gofs.NodeRemovexattrer)((*localNode)(nil))
 )
 
+// localEntry makes (or finds) the inode of a scratch file in d and fills
+// out; its attributes change with every write, so the kernel keeps none.
+func (d *dirNode) localEntry(ctx context.Context, n *localNode, out *fuse.EntryOut) *gofs.Inode {
+	ino := d.NewInode(ctx, n, gofs.StableAttr{Mode: syscall.S_IFREG})
+	n.mu.Lock()
+	n._fill(&out.Attr)
+	n.mu.Unlock()
+	out.SetEntryTimeout(0)
+	out.SetAttrTimeout(0)
+	return ino
+}
+
 func (n *localNode) Getattr(ctx context.Context, _ gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {
 	n.mu.Lock()
 	defer n.mu.Unlock()

@@ -24,17 +24,7 @@ type (
 // the UID was listed under; when the mailbox's differs, ErrStale.
 func (c *Client) Body(ctx context.Context, mailbox string, uidValidity, uid uint32) ([]byte, error) {
 	var body []byte
-	err := c.with(ctx, mailbox, func(cn *conn) error {
-		if cn.uidValidity != uidValidity {
-			// This connection's selection may predate a change of the
-			// mailbox: look again before concluding.
-			if err := cn.examine(ctx, mailbox); err != nil {
-				return err
-			}
-		}
-		if cn.uidValidity != uidValidity {
-			return errorf("UID FETCH", ErrStale, "%s: UIDVALIDITY is %d, message was listed under %d", mailbox, cn.uidValidity, uidValidity)
-		}
+	err := c.withValid(ctx, mailbox, uidValidity, func(cn *conn) error {
 		return cn.freshRetry(ctx, mailbox, func() (bool, error) {
 			c.stats.bodyFetches.Add(1)
 			err := cn.run(ctx, fmt.Sprintf("UID FETCH %d BODY.PEEK[] (%s)", uid, mailbox), func() error {
@@ -86,15 +76,7 @@ func (c *Client) Bodies(ctx context.Context, mailbox string, uidValidity uint32,
 	if len(uids) == 0 {
 		return nil
 	}
-	return c.with(ctx, mailbox, func(cn *conn) error {
-		if cn.uidValidity != uidValidity {
-			if err := cn.examine(ctx, mailbox); err != nil {
-				return err
-			}
-		}
-		if cn.uidValidity != uidValidity {
-			return errorf("UID FETCH", ErrStale, "%s: UIDVALIDITY is %d, messages were listed under %d", mailbox, cn.uidValidity, uidValidity)
-		}
+	return c.withValid(ctx, mailbox, uidValidity, func(cn *conn) error {
 		var set imap.UIDSet
 		for _, u := range uids {
 			set.AddNum(imap.UID(u))
@@ -151,15 +133,7 @@ func readLiteral(lit imap.LiteralReader) ([]byte, error) {
 // result is shorter than n at the end of the message (empty past it).
 func (c *Client) Range(ctx context.Context, mailbox string, uidValidity, uid uint32, off, n int64) ([]byte, error) {
 	var out []byte
-	err := c.with(ctx, mailbox, func(cn *conn) error {
-		if cn.uidValidity != uidValidity {
-			if err := cn.examine(ctx, mailbox); err != nil {
-				return err
-			}
-		}
-		if cn.uidValidity != uidValidity {
-			return errorf("UID FETCH", ErrStale, "%s: UIDVALIDITY is %d, message was listed under %d", mailbox, cn.uidValidity, uidValidity)
-		}
+	err := c.withValid(ctx, mailbox, uidValidity, func(cn *conn) error {
 		return cn.freshRetry(ctx, mailbox, func() (bool, error) {
 			c.stats.rangeFetches.Add(1)
 			section := &imap.FetchItemBodySection{Peek: true, Partial: &imap.SectionPartial{Offset: off, Size: n}}
@@ -195,4 +169,21 @@ func (c *Client) Range(ctx context.Context, mailbox string, uidValidity, uid uin
 	}
 	c.stats.bytesFetched.Add(int64(len(out)))
 	return out, nil
+}
+
+// withValid is with for fetches by UID: the connection has mailbox
+// selected under uidValidity. A selection that predates a change of the
+// mailbox is refreshed before concluding ErrStale (safety rule 3).
+func (c *Client) withValid(ctx context.Context, mailbox string, uidValidity uint32, fn func(cn *conn) error) error {
+	return c.with(ctx, mailbox, func(cn *conn) error {
+		if cn.uidValidity != uidValidity {
+			if err := cn.examine(ctx, mailbox); err != nil {
+				return err
+			}
+		}
+		if cn.uidValidity != uidValidity {
+			return errorf("UID FETCH", ErrStale, "%s: UIDVALIDITY is %d, UIDs were listed under %d", mailbox, cn.uidValidity, uidValidity)
+		}
+		return fn(cn)
+	})
 }

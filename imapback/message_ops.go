@@ -125,6 +125,8 @@ func (c *Client) Move(ctx context.Context, from string, uidValidity, uid uint32,
 		caps := cn.c.Caps()
 		set := imap.UIDSetNum(imap.UID(uid))
 		if caps.Has(imap.CapMove) || caps.Has(imap.CapIMAP4rev2) {
+			// The server has MOVE, so go-imap sends UID MOVE itself;
+			// its unchecked COPY fallback cannot run here.
 			return cn.run(ctx, fmt.Sprintf("UID MOVE %d %s", uid, to), func() error {
 				data, err := cn.c.Move(set, to).Wait()
 				if err != nil {
