@@ -6,13 +6,19 @@ import (
 
 	gofs "github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
+
+	"mailfs/mail"
 )
 
-// dirNode is a mailbox directory; the root is the dirNode of name "".
+// dirNode is a mailbox directory; the root is the dirNode of the mailbox
+// "" (which holds no messages). It holds the model's Mailbox object, which
+// follows a rename: the node and its inode number stay with the mailbox,
+// and a new mailbox made under the old name is a new object with a new
+// number.
 type dirNode struct {
 	gofs.Inode
-	acct *account
-	name string // full mailbox name on the server
+	v  *view
+	mb *mail.Mailbox
 
 	status func() string // root only: the .mailfs/status text
 }
@@ -26,7 +32,7 @@ var (
 
 func (d *dirNode) Getattr(ctx context.Context, _ gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {
 	d.fillAttr(&out.Attr)
-	out.SetTimeout(d.acct.ttl)
+	out.SetTimeout(d.v.ttl)
 	return 0
 }
 
@@ -34,71 +40,134 @@ func (d *dirNode) fillAttr(a *fuse.Attr) {
 	a.Mode = syscall.S_IFDIR | 0o700
 	a.Nlink = 2
 	a.Ino = d.StableAttr().Ino
-	a.Owner = fuse.Owner{Uid: d.acct.uid, Gid: d.acct.gid}
-	t := d.acct.started
+	a.Owner = fuse.Owner{Uid: d.v.uid, Gid: d.v.gid}
+	t := d.v.started
 	a.SetTimes(&t, &t, &t)
 }
 
+// child finds the sub-mailbox a file name stands for.
+func childOf(f mail.Folder, name string) (string, bool) {
+	leaf := UnescapeMailboxPart(name)
+	full, ok := f.Children[leaf]
+	return full, ok && EscapeMailboxPart(leaf) == name
+}
+
 func (d *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
-	if d.name == "" && name == StatusDir && d.status != nil {
-		n := &statusDirNode{acct: d.acct, status: d.status}
+	if d.status != nil && name == StatusDir {
+		n := &statusDirNode{v: d.v, status: d.status}
 		out.Mode = syscall.S_IFDIR | 0o500
 		return d.NewInode(ctx, n, gofs.StableAttr{Mode: syscall.S_IFDIR}), 0
 	}
-	f, err := d.acct.tree.get(ctx, d.name)
+	f, err := d.v.acct.Folder(ctx, d.mb.Name())
 	if err != nil {
-		return nil, toErrno(d.acct.log, "lookup "+name, err)
+		return nil, toErrno(d.v.log, "lookup "+name, err)
 	}
-	if child, ok := f.children[name]; ok {
-		return d.childDir(ctx, child, out), 0
+	if full, ok := childOf(f, name); ok {
+		return d.childDir(ctx, full, out), 0
 	}
-	if !f.selectable {
+	if !f.Selectable {
 		return nil, syscall.ENOENT
 	}
-	mb := d.acct.mailbox(d.name)
-	mb.setDir(d.EmbeddedInode())
-	if n := mb.localFile(name); n != nil {
+	ds := d.v.dir(d.mb)
+	ds.setInode(d.EmbeddedInode())
+	if n := ds.localFile(name); n != nil {
 		return d.localEntry(ctx, n, out), 0
 	}
-	e, ok, err := mb.lookup(ctx, name)
+	e, ok, err := d.v.resolve(ctx, d.mb, ds, name)
 	if err != nil {
-		return nil, toErrno(d.acct.log, "lookup "+name, err)
+		return nil, toErrno(d.v.log, "lookup "+name, err)
 	}
 	if !ok {
 		return nil, syscall.ENOENT
 	}
-	n := &msgNode{acct: d.acct, mb: mb, uidValidity: e.uidValidity, uid: e.UID, last: e}
-	ino := d.NewInode(ctx, n, gofs.StableAttr{Mode: syscall.S_IFREG, Ino: d.acct.msgIno(d.name, e.uidValidity, e.UID)})
-	fillMessageAttr(d.acct, e, ino.StableAttr().Ino, &out.Attr)
-	if live, ok := ino.Operations().(*msgNode); ok {
-		live.told(e.Size)
+	return d.msgEntry(ctx, e, out), 0
+}
+
+// resolve finds the message a file name stands for: its own name (the
+// UID in it finds the message, the whole name must match), a scratch
+// name an editor gave it, or a name it took over (a save, a move).
+func (v *view) resolve(ctx context.Context, mb *mail.Mailbox, ds *dirState, name string) (mail.Entry, bool, error) {
+	ds.mu.Lock()
+	alias, aliased := ds.aliases[name]
+	took, renamed := ds.renamed[name]
+	ds.mu.Unlock()
+	if aliased {
+		return v.byRef(ctx, mb, alias)
 	}
-	out.SetEntryTimeout(d.acct.ttl)
-	out.SetAttrTimeout(messageAttrTimeout(d.acct, e))
-	return ino, 0
+	if uid, ok := ParseMessageUID(name); ok {
+		e, found, err := mb.Lookup(ctx, uid)
+		if err != nil {
+			return mail.Entry{}, false, err
+		}
+		if found && v.name(e) == name && ds.hiddenName(uid) == "" {
+			return e, true, nil
+		}
+	}
+	if renamed {
+		e, ok, err := v.byRef(ctx, mb, took)
+		if err == nil && !ok {
+			ds.mu.Lock()
+			if ds.renamed[name] == took {
+				delete(ds.renamed, name)
+			}
+			ds.mu.Unlock()
+		}
+		return e, ok, err
+	}
+	return mail.Entry{}, false, nil
+}
+
+func (v *view) byRef(ctx context.Context, mb *mail.Mailbox, r mail.Ref) (mail.Entry, bool, error) {
+	e, ok, err := mb.Lookup(ctx, r.UID)
+	if err != nil || !ok || e.UIDValidity != r.UIDValidity {
+		return mail.Entry{}, false, err
+	}
+	return e, true, nil
+}
+
+// msgEntry makes (or finds) the inode of a message and fills out.
+func (d *dirNode) msgEntry(ctx context.Context, e mail.Entry, out *fuse.EntryOut) *gofs.Inode {
+	n := &msgNode{v: d.v, mb: d.mb, ref: e.Ref(), last: e}
+	ino := d.NewInode(ctx, n, gofs.StableAttr{Mode: syscall.S_IFREG, Ino: d.v.msgIno(d.mb, e.Ref())})
+	live, ok := ino.Operations().(*msgNode)
+	if !ok {
+		live = n
+	}
+	live.fillEntry(e, out)
+	return ino
 }
 
 func (d *dirNode) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
-	f, err := d.acct.tree.get(ctx, d.name)
+	f, err := d.v.acct.Folder(ctx, d.mb.Name())
 	if err != nil {
-		return nil, toErrno(d.acct.log, "readdir", err)
+		return nil, toErrno(d.v.log, "readdir", err)
 	}
 	var list []fuse.DirEntry
-	for _, n := range f.childNames() {
-		list = append(list, fuse.DirEntry{Name: n, Mode: syscall.S_IFDIR, Ino: d.acct.dirIno(f.children[n])})
+	for _, leaf := range f.ChildLeaves() {
+		ino := d.v.acct.Mailbox(f.Children[leaf]).ID()
+		list = append(list, fuse.DirEntry{Name: EscapeMailboxPart(leaf), Mode: syscall.S_IFDIR, Ino: ino})
 	}
-	if f.selectable {
-		mb := d.acct.mailbox(d.name)
-		mb.setDir(d.EmbeddedInode())
-		entries, err := mb.entries(ctx)
+	if f.Selectable {
+		ds := d.v.dir(d.mb)
+		ds.setInode(d.EmbeddedInode())
+		entries, err := d.mb.Entries(ctx)
 		if err != nil {
-			return nil, toErrno(d.acct.log, "readdir", err)
+			return nil, toErrno(d.v.log, "readdir", err)
+		}
+		locals := ds.localNames()
+		shadowed := make(map[string]bool, len(locals))
+		for _, name := range locals {
+			shadowed[name] = true
+			list = append(list, fuse.DirEntry{Name: name, Mode: syscall.S_IFREG})
 		}
 		for _, e := range entries {
-			list = append(list, fuse.DirEntry{Name: e.name, Mode: syscall.S_IFREG, Ino: d.acct.msgIno(d.name, e.uidValidity, e.UID)})
-		}
-		for _, name := range mb.localNames() {
-			list = append(list, fuse.DirEntry{Name: name, Mode: syscall.S_IFREG})
+			name := d.v.name(e)
+			if alias := ds.hiddenName(e.UID); alias != "" {
+				name = alias
+			}
+			if !shadowed[name] {
+				list = append(list, fuse.DirEntry{Name: name, Mode: syscall.S_IFREG, Ino: d.v.msgIno(d.mb, e.Ref())})
+			}
 		}
 	}
 	return gofs.NewListDirStream(list), 0
@@ -106,23 +175,19 @@ func (d *dirNode) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
 
 // childDir makes the inode of child mailbox full and fills out.
 func (d *dirNode) childDir(ctx context.Context, full string, out *fuse.EntryOut) *gofs.Inode {
-	n := &dirNode{acct: d.acct, name: full}
-	ino := d.NewInode(ctx, n, gofs.StableAttr{Mode: syscall.S_IFDIR, Ino: d.acct.dirIno(full)})
+	mb := d.v.acct.Mailbox(full)
+	n := &dirNode{v: d.v, mb: mb}
+	ino := d.NewInode(ctx, n, gofs.StableAttr{Mode: syscall.S_IFDIR, Ino: mb.ID()})
 	n.fillAttr(&out.Attr)
-	out.SetEntryTimeout(d.acct.ttl)
-	out.SetAttrTimeout(d.acct.ttl)
+	out.Attr.Ino = mb.ID()
+	out.SetEntryTimeout(d.v.ttl)
+	out.SetAttrTimeout(d.v.ttl)
 	return ino
 }
 
 // readAt serves a read of data at off into a reply.
 func readAt(data []byte, dest []byte, off int64) fuse.ReadResult {
 	return fuse.ReadResultData(span(data, dest, off))
-}
-
-// readAtCopy is readAt for a buffer that may change after the reply is
-// built (it is sent after the handler returns).
-func readAtCopy(data []byte, dest []byte, off int64) fuse.ReadResult {
-	return fuse.ReadResultData(append([]byte(nil), span(data, dest, off)...))
 }
 
 func span(data []byte, dest []byte, off int64) []byte {

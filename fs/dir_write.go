@@ -2,12 +2,15 @@ package fs
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"syscall"
 	"time"
 
 	gofs "github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
+
+	"mailfs/mail"
 )
 
 var (
@@ -18,38 +21,31 @@ var (
 	_ = (gofs.NodeRenamer)((*dirNode)(nil))
 )
 
-// childMailbox is the full mailbox name of child file name in d, or an
-// error when the name cannot be a mailbox on this server.
+// childMailbox is the full mailbox name of child file name in d, or
+// EINVAL when the name cannot be a mailbox on this server.
 func (d *dirNode) childMailbox(name string) (string, syscall.Errno) {
-	leaf := UnescapeMailboxPart(name)
-	delim := d.acct.tree.delimiter()
-	if leaf == "" || strings.ContainsRune(leaf, delim) || strings.ContainsAny(leaf, "*%") {
-		d.acct.log.Warn("not a valid mailbox name on this server", "name", name, "delimiter", string(delim))
+	full, err := d.v.acct.ChildName(d.mb.Name(), UnescapeMailboxPart(name))
+	if err != nil {
+		d.v.log.Warn("not a valid mailbox name on this server", "name", name, "err", err)
 		return "", syscall.EINVAL
 	}
-	if d.name == "" {
-		return leaf, 0
-	}
-	return d.name + string(delim) + leaf, 0
+	return full, 0
 }
 
 // Mkdir creates a mailbox (CREATE + SUBSCRIBE).
 func (d *dirNode) Mkdir(ctx context.Context, name string, mode uint32, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
-	if d.acct.readOnly {
+	if d.v.readOnly {
 		return nil, syscall.EROFS
 	}
 	full, errno := d.childMailbox(name)
 	if errno != 0 {
 		return nil, errno
 	}
-	if err := d.acct.backend.CreateMailbox(ctx, full); err != nil {
-		return nil, toErrno(d.acct.log, "mkdir "+name, err)
+	if err := d.v.acct.CreateMailbox(ctx, full); err != nil {
+		return nil, toErrno(d.v.log, "mkdir "+name, err)
 	}
-	d.acct.log.Info("created mailbox", "mailbox", full)
-	d.acct.tree.invalidate()
-	f, err := d.acct.tree.get(ctx, d.name)
-	if err == nil {
-		if real, ok := f.children[name]; ok {
+	if f, err := d.v.acct.Folder(ctx, d.mb.Name()); err == nil {
+		if real, ok := childOf(f, name); ok {
 			full = real
 		}
 	}
@@ -59,100 +55,123 @@ func (d *dirNode) Mkdir(ctx context.Context, name string, mode uint32, out *fuse
 // Rmdir deletes a mailbox, only when it holds no messages and no children
 // (ENOTEMPTY otherwise). INBOX is never deleted (EBUSY).
 func (d *dirNode) Rmdir(ctx context.Context, name string) syscall.Errno {
-	if d.acct.readOnly {
+	if d.v.readOnly {
 		return syscall.EROFS
 	}
-	f, err := d.acct.tree.get(ctx, d.name)
+	f, err := d.v.acct.Folder(ctx, d.mb.Name())
 	if err != nil {
-		return toErrno(d.acct.log, "rmdir "+name, err)
+		return toErrno(d.v.log, "rmdir "+name, err)
 	}
-	full, ok := f.children[name]
+	full, ok := childOf(f, name)
 	if !ok {
 		return syscall.ENOENT
 	}
 	if strings.EqualFold(full, "INBOX") {
 		return syscall.EBUSY
 	}
-	if len(d.acct.mailbox(full).localNames()) > 0 {
+	if len(d.v.dir(d.v.acct.Mailbox(full)).localNames()) > 0 {
 		return syscall.ENOTEMPTY
 	}
-	if err := d.acct.backend.DeleteMailbox(ctx, full); err != nil {
-		return toErrno(d.acct.log, "rmdir "+name, err)
+	if err := d.v.acct.DeleteMailbox(ctx, full); err != nil {
+		return toErrno(d.v.log, "rmdir "+name, err)
 	}
-	d.acct.log.Info("deleted mailbox", "mailbox", full)
-	d.acct.forgetMailbox(full)
-	d.acct.tree.invalidate()
 	return 0
 }
 
-// Create makes a file in a mailbox directory: a message once it is
-// closed, if it has a message name (see isMessageName), or a scratch file.
+// Create makes a file in a mailbox directory: a message once its last
+// descriptor is closed, if it has a message name (see isMessageName), or
+// a scratch file.
 func (d *dirNode) Create(ctx context.Context, name string, flags uint32, mode uint32, out *fuse.EntryOut) (*gofs.Inode, gofs.FileHandle, uint32, syscall.Errno) {
-	if d.acct.readOnly {
+	if d.v.readOnly {
 		return nil, nil, 0, syscall.EROFS
 	}
-	f, err := d.acct.tree.get(ctx, d.name)
+	f, err := d.v.acct.Folder(ctx, d.mb.Name())
 	if err != nil {
-		return nil, nil, 0, toErrno(d.acct.log, "create "+name, err)
+		return nil, nil, 0, toErrno(d.v.log, "create "+name, err)
 	}
-	if !f.selectable {
+	if !f.Selectable {
 		// The root and \Noselect folders hold no messages.
 		return nil, nil, 0, syscall.EPERM
 	}
-	mb := d.acct.mailbox(d.name)
-	n := &localNode{acct: d.acct, mb: mb, name: name, mtime: time.Now()}
-	n.replaces = mb.hiddenUIDByName(name)
-	mb.mu.Lock()
-	if _, exists := mb.local[name]; exists {
-		mb.mu.Unlock()
+	ds := d.v.dir(d.mb)
+	ds.setInode(d.EmbeddedInode())
+	dr, _ := newDraft(d.v.budget, nil)
+	n := &localNode{v: d.v, d: dr, mb: d.mb, name: name, mtime: time.Now()}
+	if r, ok := d.v.hiddenByOwnName(d.mb, ds, name); ok {
+		n.replaces = &r
+	}
+	ds.mu.Lock()
+	if _, exists := ds.local[name]; exists {
+		ds.mu.Unlock()
 		return nil, nil, 0, syscall.EEXIST
 	}
-	mb.local[name] = n
-	mb.mu.Unlock()
-	return d.localEntry(ctx, n, out), nil, fuse.FOPEN_DIRECT_IO, 0
+	ds.local[name] = n
+	ds.mu.Unlock()
+	dr.opened()
+	return d.localEntry(ctx, n, out), &writeHandle{}, fuse.FOPEN_DIRECT_IO, 0
 }
 
 // Unlink removes a scratch file from memory, or a message from the server
 // (to Trash, or expunged: --delete).
 func (d *dirNode) Unlink(ctx context.Context, name string) syscall.Errno {
-	if d.acct.readOnly {
+	if d.v.readOnly {
 		return syscall.EROFS
 	}
-	mb := d.acct.mailbox(d.name)
-	mb.mu.Lock()
-	if n, ok := mb.local[name]; ok {
-		delete(mb.local, name)
-		mb.mu.Unlock()
+	ds := d.v.dir(d.mb)
+	ds.mu.Lock()
+	if n, ok := ds.local[name]; ok {
+		delete(ds.local, name)
+		ds.mu.Unlock()
 		n.mu.Lock()
 		n.name = ""
 		n.mu.Unlock()
+		if !n.d.busy() {
+			n.d.free()
+		}
 		return 0
 	}
-	mb.mu.Unlock()
-	e, ok, err := mb.lookup(ctx, name)
+	alias, aliased := ds.aliases[name]
+	ds.mu.Unlock()
+	if aliased && d.v.replacing(ds, alias) {
+		// An editor removing its backup while the new version is still
+		// on its way: that version removes the old one once stored.
+		ds.unhide(alias.UID)
+		return 0
+	}
+	e, ok, err := d.v.resolve(ctx, d.mb, ds, name)
 	if err != nil {
-		return toErrno(d.acct.log, "unlink "+name, err)
+		return toErrno(d.v.log, "unlink "+name, err)
 	}
 	if !ok {
 		return syscall.ENOENT
 	}
-	if err := d.acct.backend.Remove(ctx, d.name, e.uidValidity, e.UID); err != nil {
-		return toErrno(d.acct.log, "unlink "+name, err)
+	if child := d.GetChild(name); child != nil {
+		if mn, ok := child.Operations().(*msgNode); ok {
+			if dr := mn.draft(); dr != nil && dr.busy() {
+				d.v.log.Warn("a new version of this message is still being written or stored", "file", name)
+				return syscall.EBUSY
+			}
+		}
 	}
-	d.acct.log.Info("removed message", "mailbox", d.name, "uid", e.UID)
-	mb.removed(e.uidValidity, e.UID)
+	if err := d.mb.Remove(ctx, e.Ref()); err != nil && !errors.Is(err, mail.ErrNotFound) {
+		return toErrno(d.v.log, "unlink "+name, err)
+	}
+	ds.unhide(e.UID)
 	return 0
 }
 
-// forgetMailbox drops the state of a deleted or renamed mailbox and its
-// children.
-func (a *account) forgetMailbox(name string) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	delim := string(a.tree.delimiter())
-	for n := range a.mailboxes {
-		if n == name || strings.HasPrefix(n, name+delim) {
-			delete(a.mailboxes, n)
+// replacing reports whether a scratch file of ds is a pending new version
+// of message r.
+func (v *view) replacing(ds *dirState, r mail.Ref) bool {
+	ds.mu.Lock()
+	defer ds.mu.Unlock()
+	for _, n := range ds.local {
+		n.mu.Lock()
+		rep := n.replaces
+		n.mu.Unlock()
+		if rep != nil && *rep == r && n.d.busy() {
+			return true
 		}
 	}
+	return false
 }

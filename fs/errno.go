@@ -6,29 +6,44 @@ import (
 	"log/slog"
 	"sync"
 	"syscall"
+
+	"mailfs/mail"
 )
 
-// errnoTable maps backend sentinels to errnos, in order of preference.
+// errTooBig: a file grew past what a message may be.
+var errTooBig = errors.New("file too large")
+
+// errnoTable maps the model's sentinels to errnos, in order of preference.
+// It is the one place this happens.
 var errnoTable = []struct {
 	err   error
 	errno syscall.Errno
 }{
-	{ErrNotFound, syscall.ENOENT},
-	{ErrExists, syscall.EEXIST},
-	{ErrDenied, syscall.EACCES},
-	{ErrStale, syscall.ESTALE},
-	{ErrQuota, syscall.EDQUOT},
-	{ErrInvalid, syscall.EINVAL},
-	{ErrUnsupported, syscall.ENOTSUP},
-	{ErrReadOnly, syscall.EROFS},
-	{ErrNotEmpty, syscall.ENOTEMPTY},
-	{ErrUnsafe, syscall.EPERM},
-	{ErrUnavailable, syscall.EIO},
+	{mail.ErrNotFound, syscall.ENOENT},
+	{mail.ErrExists, syscall.EEXIST},
+	{mail.ErrDenied, syscall.EACCES},
+	{mail.ErrAuth, syscall.EACCES},
+	{mail.ErrStale, syscall.ESTALE},
+	{mail.ErrQuota, syscall.EDQUOT},
+	{mail.ErrInvalid, syscall.EINVAL},
+	{mail.ErrUnsupported, syscall.ENOTSUP},
+	{mail.ErrReadOnly, syscall.EROFS},
+	{mail.ErrNotEmpty, syscall.ENOTEMPTY},
+	{mail.ErrUnsafe, syscall.EPERM},
+	{mail.ErrNoSpace, syscall.ENOSPC},
+	{errTooBig, syscall.EFBIG},
+	{mail.ErrUnavailable, syscall.EIO},
+	{mail.ErrRefused, syscall.EIO},
 }
 
-// unknownLogged remembers error texts already logged as unmapped, so a
-// flood of the same failure logs once.
-var unknownLogged sync.Map
+// unclassified remembers error texts already logged as unmapped (at most
+// maxUnclassified), so a flood of one failure logs once.
+var (
+	unclassifiedMu sync.Mutex
+	unclassified   = map[string]bool{}
+)
+
+const maxUnclassified = 256
 
 // toErrno is the one place errors become errnos. go-fuse would turn an
 // unmapped error into ENOSYS; here every error gets a real errno.
@@ -56,8 +71,16 @@ func toErrno(log *slog.Logger, op string, err error) syscall.Errno {
 	if errors.As(err, &errno) {
 		return errno
 	}
-	if _, seen := unknownLogged.LoadOrStore(err.Error(), true); !seen {
+	unclassifiedMu.Lock()
+	first := !unclassified[err.Error()]
+	if first && len(unclassified) < maxUnclassified {
+		unclassified[err.Error()] = true
+	}
+	unclassifiedMu.Unlock()
+	if first {
 		log.Error(op+" failed with an unclassified error; returning EIO", "err", err)
 	}
 	return syscall.EIO
 }
+
+func isInvalid(err error) bool { return errors.Is(err, mail.ErrInvalid) }

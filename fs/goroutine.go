@@ -1,18 +1,17 @@
 package fs
 
-import (
-	"log/slog"
-	"runtime/debug"
-)
+import "runtime/debug"
 
 // goSafe runs f in a goroutine that cannot take the mount down: a panic is
-// logged with its stack and the goroutine ends. (A crashed mailfs leaves a
-// dead mount point behind; a failed background job costs only itself.)
-func goSafe(log *slog.Logger, what string, f func()) {
+// logged with its stack and the goroutine ends. It is registered with the
+// view's WaitGroup before it starts.
+func (v *view) goSafe(what string, f func()) {
+	v.bg.Add(1)
 	go func() {
+		defer v.bg.Done()
 		defer func() {
-			if v := recover(); v != nil {
-				log.Error("background job panicked; carrying on without it", "job", what, "panic", v, "stack", string(debug.Stack()))
+			if r := recover(); r != nil {
+				v.log.Error("background job panicked; carrying on without it", "job", what, "panic", r, "stack", string(debug.Stack()))
 			}
 		}()
 		f()

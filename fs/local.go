@@ -9,6 +9,8 @@ import (
 
 	gofs "github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
+
+	"mailfs/mail"
 )
 
 // isMessageName reports whether a file of this name becomes a message
@@ -21,22 +23,25 @@ func isMessageName(name string) bool {
 }
 
 // localNode is a file created in a mailbox directory. Its bytes live in
-// memory; if it has a message name, closing it APPENDs it to the mailbox
-// and it then shows under the message's own name.
+// memory; if it has a message name, the release of its last descriptor
+// hands them over to be APPENDed, and it then shows under the message's
+// own name (the name it was written under keeps opening it).
 type localNode struct {
 	gofs.Inode
-	acct *account
-	mb   *mailbox
+	v *view
+	d *draft
 
-	mu       sync.Mutex // protects the following
-	name     string     // current name in mb.local; "" once committed or removed
-	data     []byte
+	mu       sync.Mutex    // protects the following
+	mb       *mail.Mailbox // the directory it is in
+	name     string        // its name there; "" once stored or removed
 	mtime    time.Time
 	mtimeSet bool // set explicitly (cp -p, touch -d): becomes INTERNALDATE
 	flags    []string
 	flagsSet bool
-	dirty    bool   // written since the last commit attempt
-	replaces uint32 // UID of a message renamed away whose name this file took
+	// replaces is the message this file is the new version of: one an
+	// editor renamed away whose name this file took, or the version this
+	// file was stored as before it was written again.
+	replaces *mail.Ref
 }
 
 var (
@@ -47,6 +52,7 @@ var (
 	_ = (gofs.NodeWriter)((*localNode)(nil))
 	_ = (gofs.NodeFlusher)((*localNode)(nil))
 	_ = (gofs.NodeFsyncer)((*localNode)(nil))
+	_ = (gofs.NodeReleaser)((*localNode)(nil))
 	_ = (gofs.NodeGetxattrer)((*localNode)(nil))
 	_ = (gofs.NodeSetxattrer)((*localNode)(nil))
 	_ = (gofs.NodeListxattrer)((*localNode)(nil))
@@ -57,158 +63,143 @@ var (
 // out; its attributes change with every write, so the kernel keeps none.
 func (d *dirNode) localEntry(ctx context.Context, n *localNode, out *fuse.EntryOut) *gofs.Inode {
 	ino := d.NewInode(ctx, n, gofs.StableAttr{Mode: syscall.S_IFREG})
-	n.mu.Lock()
-	n._fill(&out.Attr)
-	n.mu.Unlock()
+	n.fill(&out.Attr)
 	out.SetEntryTimeout(0)
 	out.SetAttrTimeout(0)
 	return ino
 }
 
 func (n *localNode) Getattr(ctx context.Context, _ gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	n._fill(&out.Attr)
+	n.fill(&out.Attr)
 	out.SetTimeout(0) // changes under writes; never cached
 	return 0
 }
 
-func (n *localNode) _fill(a *fuse.Attr) {
+func (n *localNode) fill(a *fuse.Attr) {
 	a.Mode = syscall.S_IFREG | 0o600
 	a.Nlink = 1
 	a.Ino = n.StableAttr().Ino
-	a.Size = uint64(len(n.data))
+	a.Size = uint64(n.d.size())
 	a.Blocks = (a.Size + 511) / 512
 	a.Blksize = 4096
-	a.Owner = fuse.Owner{Uid: n.acct.uid, Gid: n.acct.gid}
-	a.SetTimes(&n.mtime, &n.mtime, &n.mtime)
+	a.Owner = fuse.Owner{Uid: n.v.uid, Gid: n.v.gid}
+	n.mu.Lock()
+	t := n.mtime
+	n.mu.Unlock()
+	a.SetTimes(&t, &t, &t)
 }
 
-func (n *localNode) Setattr(ctx context.Context, _ gofs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
-	n.mu.Lock()
-	defer n.mu.Unlock()
+func (n *localNode) Setattr(ctx context.Context, fh gofs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
 	if size, ok := in.GetSize(); ok {
-		if size > maxMessageBytes {
-			return syscall.EFBIG
+		if err := n.d.truncate(int64(size)); err != nil {
+			return toErrno(n.v.log, "truncate", err)
 		}
-		n.data = resize(n.data, int(size))
-		n.dirty = true
 	}
 	if mtime, ok := in.GetMTime(); ok {
+		n.mu.Lock()
 		n.mtime, n.mtimeSet = mtime, true
+		n.mu.Unlock()
 	}
-	n._fill(&out.Attr)
+	n.fill(&out.Attr)
 	return 0
 }
 
-func resize(b []byte, size int) []byte {
-	if size <= len(b) {
-		return b[:size]
-	}
-	return append(b, make([]byte, size-len(b))...)
-}
-
 func (n *localNode) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint32, syscall.Errno) {
-	if flags&syscall.O_TRUNC != 0 {
-		n.mu.Lock()
-		n.data, n.dirty = n.data[:0], true
-		n.mu.Unlock()
+	if flags&(syscall.O_WRONLY|syscall.O_RDWR|syscall.O_TRUNC|syscall.O_APPEND) == 0 {
+		return nil, fuse.FOPEN_DIRECT_IO, 0
 	}
-	return nil, fuse.FOPEN_DIRECT_IO, 0
+	if flags&syscall.O_TRUNC != 0 {
+		if err := n.d.truncate(0); err != nil {
+			return nil, 0, toErrno(n.v.log, "truncate", err)
+		}
+	}
+	n.d.opened()
+	return &writeHandle{}, fuse.FOPEN_DIRECT_IO, 0
 }
 
 func (n *localNode) Read(ctx context.Context, _ gofs.FileHandle, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return readAtCopy(n.data, dest, off), 0
+	return fuse.ReadResultData(n.d.read(dest, off)), 0
 }
 
-func (n *localNode) Write(ctx context.Context, _ gofs.FileHandle, data []byte, off int64) (uint32, syscall.Errno) {
+func (n *localNode) Write(ctx context.Context, fh gofs.FileHandle, data []byte, off int64) (uint32, syscall.Errno) {
+	if err := n.d.write(data, off); err != nil {
+		return 0, toErrno(n.v.log, "write", err)
+	}
 	n.mu.Lock()
-	defer n.mu.Unlock()
-	end := off + int64(len(data))
-	if end > maxMessageBytes {
-		return 0, syscall.EFBIG
-	}
-	if end > int64(len(n.data)) {
-		n.data = resize(n.data, int(end))
-	}
-	copy(n.data[off:], data)
-	n.dirty = true
 	if !n.mtimeSet {
 		n.mtime = time.Now()
 	}
+	n.mu.Unlock()
 	return uint32(len(data)), 0
 }
 
-// Flush runs on every close(2): a message-named file that was written is
-// appended now, so that an APPEND failure is close's error.
-func (n *localNode) Flush(ctx context.Context, _ gofs.FileHandle) syscall.Errno {
-	return n.commitAndNotify(ctx)
-}
-
-func (n *localNode) Fsync(ctx context.Context, _ gofs.FileHandle, flags uint32) syscall.Errno {
-	return n.commitAndNotify(ctx)
-}
-
-// commitAndNotify commits and then, synchronously, makes the kernel look
-// the name up again, so that it finds the stored message. This is safe in
-// FLUSH and FSYNC, where the kernel holds no lock on the directory.
-func (n *localNode) commitAndNotify(ctx context.Context) syscall.Errno {
-	name, errno := n.commit(ctx)
-	if errno == 0 && name != "" {
-		if _, parent := n.Parent(); parent != nil {
-			parent.NotifyEntry(name)
-		}
+// Flush (every close(2)) and Fsync store nothing: see draft.go. A file
+// with a message name whose bytes are not a message gets EINVAL here.
+func (n *localNode) Flush(ctx context.Context, fh gofs.FileHandle) syscall.Errno {
+	if _, ok := fh.(*writeHandle); !ok || !n.isMessage() {
+		return 0
 	}
-	return errno
+	if err := n.d.check(); err != nil {
+		n.v.log.Warn("file is not a message; it will not be stored", "file", n.label(), "err", err)
+		return syscall.EINVAL
+	}
+	return 0
 }
 
-// commit appends the file if it is a written message file, and returns
-// the name it had ("" when nothing was stored). Afterwards that name
-// resolves to the stored message. A file that is not a message is dropped
-// (it can never become one) and close fails with EINVAL; on a server
-// failure it stays, so a later fsync or close retries.
-func (n *localNode) commit(ctx context.Context) (string, syscall.Errno) {
-	n.mu.Lock()
-	if !n.dirty || n.name == "" || !isMessageName(n.name) {
-		n.mu.Unlock()
-		return "", 0
-	}
-	name := n.name
-	data := append([]byte(nil), n.data...)
-	flags, date := n._appendFlagsDate()
-	n.mu.Unlock()
+func (n *localNode) Fsync(ctx context.Context, fh gofs.FileHandle, flags uint32) syscall.Errno {
+	return n.Flush(ctx, fh)
+}
 
-	p, _, err := n.acct.storeNamed(ctx, n.mb, data, flags, date)
+// Release of the last descriptor that could write hands a message-named
+// file's final bytes over to be stored.
+func (n *localNode) Release(ctx context.Context, fh gofs.FileHandle) syscall.Errno {
+	if _, ok := fh.(*writeHandle); !ok {
+		return 0
+	}
+	n.d.mu.Lock()
+	n.d.writers--
+	n.d.mu.Unlock()
+	n.commitIfDone()
+	return 0
+}
+
+func (n *localNode) isMessage() bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	switch {
-	case err == nil:
-		n.dirty = false
-		n.mb.forgetLocal(name, n)
-		n.mb.replacedBy(name, p)
-		n.name = ""
-		return name, 0
-	case isInvalid(err):
-		n.acct.log.Warn("file is not a message; not stored", "mailbox", n.mb.name, "file", name, "err", err)
-		n.mb.forgetLocal(name, n)
-		n.name = ""
-		return "", syscall.EINVAL
-	default:
-		return "", toErrno(n.acct.log, "append "+name, err)
+	return n.name != "" && isMessageName(n.name)
+}
+
+func (n *localNode) label() string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.mb.Name() + "/" + n.name
+}
+
+// commitIfDone stores the file when it has a message name, nothing has it
+// open for writing and its bytes changed.
+func (n *localNode) commitIfDone() {
+	if !n.isMessage() {
+		return
+	}
+	n.d.mu.Lock()
+	data, ok := n.d._next()
+	n.d.mu.Unlock()
+	if ok {
+		n.commit(data)
 	}
 }
 
-// _appendFlagsDate chooses the flags and INTERNALDATE of the APPEND: set
-// ones first, then those of the message this file replaces; n.mu held.
-func (n *localNode) _appendFlagsDate() ([]string, time.Time) {
+// appendFlagsDate chooses the flags and INTERNALDATE of the APPEND: set
+// ones first, then those of the message this file replaces.
+func (n *localNode) appendFlagsDate() ([]string, time.Time) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
 	flags, date := n.flags, time.Time{}
 	if n.mtimeSet {
 		date = n.mtime
 	}
-	if n.replaces != 0 {
-		if e, ok := n.mb.currentAny(n.replaces); ok {
+	if n.replaces != nil {
+		if e, ok := n.mb.Current(*n.replaces); ok {
 			if !n.flagsSet {
 				flags = e.Flags
 			}
@@ -220,26 +211,69 @@ func (n *localNode) _appendFlagsDate() ([]string, time.Time) {
 	return flags, date
 }
 
+// commit hands one snapshot over. Once stored, the file leaves the
+// directory's scratch files and its name resolves to the stored message;
+// a refused file stays, readable, and is tried again only when it is
+// written and closed again.
+func (n *localNode) commit(data []byte) {
+	flags, date := n.appendFlagsDate()
+	n.mu.Lock()
+	mb, name, replaces := n.mb, n.name, n.replaces
+	n.mu.Unlock()
+	label := mb.Name() + "/" + name
+	n.v.acct.Submit(mail.Commit{Mailbox: mb, Data: data, Flags: flags, Date: date, Replaces: replaces, Label: label},
+		func(e mail.Entry, err error) {
+			if err != nil {
+				n.v.log.Error("could not store a file; it stays in this mount only, and is tried again when it is written and closed again", "file", label, "err", err)
+			}
+			next, again := n.d.finished(err)
+			ds := n.v.dir(mb)
+			if err == nil {
+				n.mu.Lock()
+				if e.UID != 0 {
+					r := e.Ref()
+					n.replaces = &r
+				}
+				stillHere := n.name == name && n.mb == mb
+				n.mu.Unlock()
+				if e.UID != 0 && stillHere {
+					ds.rename(name, e.Ref())
+				}
+				if !again && n.d.idle() && stillHere && ds.forgetLocal(name, n) {
+					n.mu.Lock()
+					n.name = ""
+					n.mu.Unlock()
+					n.d.free()
+				}
+			}
+			if again {
+				n.commit(next)
+				return
+			}
+			ds.mu.Lock()
+			dir := ds.inode
+			ds.mu.Unlock()
+			n.v.notify(dir, name)
+		})
+}
+
 func (n *localNode) Getxattr(ctx context.Context, attr string, dest []byte) (uint32, syscall.Errno) {
 	if attr != flagsXattr {
 		return 0, gofs.ENOATTR
 	}
 	n.mu.Lock()
-	v := strings.Join(n.flags, " ")
+	flags := n.flags
 	n.mu.Unlock()
-	if len(dest) < len(v) {
-		return uint32(len(v)), syscall.ERANGE
-	}
-	return uint32(copy(dest, v)), 0
+	return xattrValue(flags, dest)
 }
 
 func (n *localNode) Setxattr(ctx context.Context, attr string, data []byte, flags uint32) syscall.Errno {
 	if attr != flagsXattr {
 		return syscall.ENOTSUP
 	}
-	parsed, err := ParseFlags(string(data))
+	parsed, err := mail.ParseFlags(string(data))
 	if err != nil {
-		n.acct.log.Warn("invalid flags", "value", string(data), "err", err)
+		n.v.log.Warn("invalid flags", "value", string(data), "err", err)
 		return syscall.EINVAL
 	}
 	n.mu.Lock()
@@ -259,9 +293,5 @@ func (n *localNode) Removexattr(ctx context.Context, attr string) syscall.Errno 
 }
 
 func (n *localNode) Listxattr(ctx context.Context, dest []byte) (uint32, syscall.Errno) {
-	v := flagsXattr + "\x00"
-	if len(dest) < len(v) {
-		return uint32(len(v)), syscall.ERANGE
-	}
-	return uint32(copy(dest, v)), 0
+	return listFlagsXattr(dest)
 }

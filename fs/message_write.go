@@ -2,11 +2,12 @@ package fs
 
 import (
 	"context"
-	"sync"
 	"syscall"
 
 	gofs "github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
+
+	"mailfs/mail"
 )
 
 var (
@@ -14,54 +15,74 @@ var (
 	_ = (gofs.NodeSetattrer)((*msgNode)(nil))
 	_ = (gofs.NodeFlusher)((*msgNode)(nil))
 	_ = (gofs.NodeFsyncer)((*msgNode)(nil))
+	_ = (gofs.NodeReleaser)((*msgNode)(nil))
 	_ = (gofs.NodeSetxattrer)((*msgNode)(nil))
 	_ = (gofs.NodeRemovexattrer)((*msgNode)(nil))
 )
 
-// editHandle is a message opened for writing (an editor saving in place).
-// The new bytes collect here; on close they replace the message: APPEND
-// with the same flags and INTERNALDATE first, and only once that
-// succeeded, the old message is removed.
-type editHandle struct {
-	mu    sync.Mutex // protects the following
-	data  []byte
-	dirty bool
-	done  bool // replaced: further writes would make a second message
-}
+// writeHandle marks a descriptor opened for writing.
+type writeHandle struct{}
 
+// openForEdit starts (or joins) writing over a message: an editor saving
+// in place, `>>`, `dd conv=notrunc`, `cp` over it. With O_TRUNC nothing
+// of the old body is needed, so it works with the server down; otherwise
+// the old bytes are fetched first. Every handle shares one draft; when
+// the last one is released the draft is stored as the new version (same
+// flags and date), and only then is the old version removed.
 func (n *msgNode) openForEdit(ctx context.Context, flags uint32) (gofs.FileHandle, uint32, syscall.Errno) {
-	if n.acct.readOnly {
+	if n.v.readOnly {
 		return nil, 0, syscall.EROFS
 	}
-	h := &editHandle{}
-	if flags&syscall.O_TRUNC == 0 {
-		body, err := n.body(ctx)
-		if err != nil {
-			return nil, 0, toErrno(n.acct.log, "open for writing", err)
+	trunc := flags&syscall.O_TRUNC != 0
+	n.mu.Lock()
+	d := n.edit
+	n.mu.Unlock()
+	if d == nil {
+		var body []byte
+		if !trunc {
+			mb, ref := n.where()
+			b, _, err := mb.Body(ctx, ref)
+			if err != nil {
+				return nil, 0, toErrno(n.v.log, "open for writing", err)
+			}
+			body = append([]byte(nil), b...)
 		}
-		h.data = append([]byte(nil), body...)
-	} else {
-		h.dirty = true
+		nd, err := newDraft(n.v.budget, body)
+		if err != nil {
+			return nil, 0, toErrno(n.v.log, "open for writing", err)
+		}
+		n.mu.Lock()
+		if n.edit == nil {
+			n.edit, n.editBase = nd, n.ref
+		} else {
+			nd.free()
+		}
+		d = n.edit
+		n.mu.Unlock()
 	}
-	return h, fuse.FOPEN_DIRECT_IO, 0
+	if trunc {
+		if err := d.truncate(0); err != nil {
+			return nil, 0, toErrno(n.v.log, "truncate", err)
+		}
+	}
+	d.opened()
+	return &writeHandle{}, fuse.FOPEN_DIRECT_IO, 0
+}
+
+func (n *msgNode) draft() *draft {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.edit
 }
 
 func (n *msgNode) Write(ctx context.Context, fh gofs.FileHandle, data []byte, off int64) (uint32, syscall.Errno) {
-	h, ok := fh.(*editHandle)
-	if !ok {
+	d := n.draft()
+	if _, ok := fh.(*writeHandle); !ok || d == nil {
 		return 0, syscall.EBADF
 	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	end := off + int64(len(data))
-	if end > maxMessageBytes {
-		return 0, syscall.EFBIG
+	if err := d.write(data, off); err != nil {
+		return 0, toErrno(n.v.log, "write", err)
 	}
-	if end > int64(len(h.data)) {
-		h.data = resize(h.data, int(end))
-	}
-	copy(h.data[off:], data)
-	h.dirty = true
 	return uint32(len(data)), 0
 }
 
@@ -70,68 +91,105 @@ func (n *msgNode) Write(ctx context.Context, fh gofs.FileHandle, data []byte, of
 // (so cp -p, touch and rsync do not fail).
 func (n *msgNode) Setattr(ctx context.Context, fh gofs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
 	if size, ok := in.GetSize(); ok {
-		h, isEdit := fh.(*editHandle)
-		if !isEdit {
-			if n.acct.readOnly {
+		d := n.draft()
+		if d == nil {
+			if n.v.readOnly {
 				return syscall.EROFS
 			}
 			return syscall.EPERM
 		}
-		if size > maxMessageBytes {
-			return syscall.EFBIG
+		if err := d.truncate(int64(size)); err != nil {
+			return toErrno(n.v.log, "truncate", err)
 		}
-		h.mu.Lock()
-		h.data, h.dirty = resize(h.data, int(size)), true
-		h.mu.Unlock()
 	}
 	return n.Getattr(ctx, fh, out)
 }
 
+// Flush is every close(2) of a descriptor; Fsync asks for durability.
+// Neither stores anything (a later write would make the stored version an
+// intermediate one); both say EINVAL early when the bytes so far are not a
+// message.
 func (n *msgNode) Flush(ctx context.Context, fh gofs.FileHandle) syscall.Errno {
-	if h, ok := fh.(*editHandle); ok {
-		return n.saveEdit(ctx, h)
+	if _, ok := fh.(*writeHandle); !ok {
+		return 0
 	}
-	return 0
+	return n.check()
 }
 
 func (n *msgNode) Fsync(ctx context.Context, fh gofs.FileHandle, flags uint32) syscall.Errno {
 	return n.Flush(ctx, fh)
 }
 
-func (n *msgNode) saveEdit(ctx context.Context, h *editHandle) syscall.Errno {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if !h.dirty || h.done {
-		return 0
-	}
-	e := n.state()
-	if err := n.acct.replace(ctx, n.mb, e, h.data, e.Flags, e.InternalDate); err != nil {
-		if isInvalid(err) {
-			n.acct.log.Warn("edited file is not a message; the original is unchanged", "mailbox", n.mb.name, "file", e.name, "err", err)
+func (n *msgNode) check() syscall.Errno {
+	if d := n.draft(); d != nil {
+		if err := d.check(); err != nil {
+			n.v.log.Warn("the file is not a message; it will not be stored and the original is unchanged", "mailbox", n.mb.Name(), "err", err)
 			return syscall.EINVAL
 		}
-		return toErrno(n.acct.log, "save "+e.name, err)
-	}
-	h.dirty, h.done = false, true
-	// The kernel must look the name up again to find the new version
-	// (which has a new UID). Synchronous is safe here: in FLUSH and FSYNC
-	// the kernel holds no lock on the directory.
-	if _, parent := n.Parent(); parent != nil {
-		parent.NotifyEntry(e.name)
 	}
 	return 0
+}
+
+// Release of the last descriptor that could write hands the final bytes
+// over to be stored.
+func (n *msgNode) Release(ctx context.Context, fh gofs.FileHandle) syscall.Errno {
+	if _, ok := fh.(*writeHandle); !ok {
+		return 0
+	}
+	if d := n.draft(); d != nil {
+		if data, ok := d.released(); ok {
+			n.commit(d, data)
+		}
+	}
+	return 0
+}
+
+// commit stores one snapshot of the draft as the message's new version.
+func (n *msgNode) commit(d *draft, data []byte) {
+	n.mu.Lock()
+	mb, base, last := n.mb, n.editBase, n.last
+	n.mu.Unlock()
+	label := mb.Name() + "/" + n.v.name(last)
+	n.v.acct.Submit(mail.Commit{Mailbox: mb, Data: data, Flags: last.Flags, Date: last.InternalDate, Replaces: &base, Label: label},
+		func(e mail.Entry, err error) {
+			if err != nil {
+				n.v.log.Error("could not store the new version of a message; the original is unchanged", "file", label, "err", err)
+			}
+			ds := n.v.dir(mb)
+			if err == nil && e.UID != 0 {
+				ds.rename(n.v.name(last), e.Ref()) // the name keeps opening the stored version
+			}
+			n.mu.Lock()
+			if err == nil {
+				n.editBase = e.Ref()
+			}
+			next, again := d.finished(err)
+			if !again && d.idle() && n.edit == d {
+				n.edit = nil
+				d.free()
+			}
+			n.mu.Unlock()
+			if again {
+				n.commit(d, next)
+				return
+			}
+			ds.mu.Lock()
+			dir := ds.inode
+			ds.mu.Unlock()
+			n.v.notify(dir, n.v.name(last))
+		})
 }
 
 func (n *msgNode) Setxattr(ctx context.Context, attr string, data []byte, flags uint32) syscall.Errno {
 	if attr != flagsXattr {
 		return syscall.ENOTSUP
 	}
-	if n.acct.readOnly {
+	if n.v.readOnly {
 		return syscall.EROFS
 	}
-	parsed, err := ParseFlags(string(data))
+	parsed, err := mail.ParseFlags(string(data))
 	if err != nil {
-		n.acct.log.Warn("invalid flags", "value", string(data), "err", err)
+		n.v.log.Warn("invalid flags", "value", string(data), "err", err)
 		return syscall.EINVAL
 	}
 	return n.storeFlags(ctx, parsed)
@@ -141,17 +199,18 @@ func (n *msgNode) Removexattr(ctx context.Context, attr string) syscall.Errno {
 	if attr != flagsXattr {
 		return gofs.ENOATTR
 	}
-	if n.acct.readOnly {
+	if n.v.readOnly {
 		return syscall.EROFS
 	}
 	return n.storeFlags(ctx, nil)
 }
 
 func (n *msgNode) storeFlags(ctx context.Context, flags []string) syscall.Errno {
-	if err := n.acct.backend.SetFlags(ctx, n.mb.name, n.uidValidity, n.uid, flags); err != nil {
-		return toErrno(n.acct.log, "set flags", err)
+	mb, _ := n.where()
+	e := n.state()
+	if err := mb.SetFlags(ctx, e, flags); err != nil {
+		return toErrno(n.v.log, "set flags", err)
 	}
-	n.mb.setFlags(n.uidValidity, n.uid, flags)
 	n.mu.Lock()
 	n.last.Flags = flags
 	n.mu.Unlock()

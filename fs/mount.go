@@ -1,7 +1,6 @@
 package fs
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"os"
@@ -10,60 +9,37 @@ import (
 	gofs "github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
 
-	"mailfs/cache"
+	"mailfs/mail"
 )
 
 // Options configure a mount.
 type Options struct {
-	Backend Backend
-	Bodies  *cache.Bodies
-	// Account identifies the account in inode numbers (e.g. user@host:993).
-	Account string
+	// Account is the mail model the tree shows.
+	Account *mail.Account
 	Names   NameStyle
-	// TTL is how long a listing or the mailbox tree is served before the
-	// server is asked again (--poll-interval). Default 30 s.
-	TTL    time.Duration
-	Logger *slog.Logger
+	Logger  *slog.Logger
 	// DebugFUSE logs every kernel request (--debug-fuse).
 	DebugFUSE bool
-	// ReadOnly makes every write EROFS (--read-only); the mount is also
-	// mounted read-only in the kernel.
-	ReadOnly bool
 	// FsName appears in mount(8) and df output.
 	FsName string
 	// Status, when set, is the text of MOUNTPOINT/.mailfs/status.
 	Status func() string
-	// ReadAhead is how many read-ahead batches may be in flight at once
-	// (each uses a pooled connection); 0 turns read-ahead off.
-	ReadAhead int
+	// WriteBuffer bounds the memory of all files being written together
+	// (ENOSPC past it). Default 512 MiB.
+	WriteBuffer int64
 }
 
 // Mounted is a mounted account.
 type Mounted struct {
 	*fuse.Server
-	acct *account
+	v *view
 }
 
-// Changed tells the mount that the server reported a change in mailbox
-// (IDLE): it revalidates now, in the background, and tells the kernel what
-// appeared or went away. flags: message flags changed.
-func (m *Mounted) Changed(mailbox string, flags bool) {
-	mb := m.acct.mailbox(mailbox)
-	mb.changed(flags)
-	goSafe(m.acct.log, "revalidate "+mailbox, func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		if err := mb.refresh(ctx); err != nil {
-			m.acct.log.Debug("revalidation after a server notice failed", "mailbox", mailbox, "err", err)
-		}
-	})
-}
-
-func prefetchSlots(n int) chan struct{} {
-	if n <= 0 {
-		return nil
-	}
-	return make(chan struct{}, n)
+// Wait waits until the file system is unmounted, then for its background
+// notifications.
+func (m *Mounted) Wait() {
+	m.Server.Wait()
+	m.v.bg.Wait()
 }
 
 // negativeTimeout is how long the kernel remembers that a name does not
@@ -71,37 +47,34 @@ func prefetchSlots(n int) chan struct{} {
 const negativeTimeout = time.Second
 
 // Mount mounts the account at dir and returns the running server; call
-// Unmount (or Wait after an external unmount) to finish.
+// Unmount (or Wait after an external unmount) to finish, then close the
+// account (mail.Account.Close) to let pending writes finish.
 func Mount(dir string, opts Options) (*Mounted, error) {
-	if opts.TTL <= 0 {
-		opts.TTL = 30 * time.Second
-	}
 	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
+		opts.Logger = opts.Account.Log()
 	}
-	if opts.Bodies == nil {
-		opts.Bodies = cache.New(256 << 20)
+	if opts.WriteBuffer <= 0 {
+		opts.WriteBuffer = 512 << 20
 	}
-	acct := &account{
-		id: opts.Account, backend: opts.Backend, bodies: opts.Bodies, log: opts.Logger,
-		style: opts.Names, ttl: opts.TTL, started: time.Now(),
-		uid: uint32(os.Getuid()), gid: uint32(os.Getgid()), readOnly: opts.ReadOnly,
-		tree:      &tree{backend: opts.Backend, ttl: opts.TTL},
-		prefetch:  prefetchSlots(opts.ReadAhead),
-		mailboxes: map[string]*mailbox{},
+	acct := opts.Account
+	v := &view{
+		acct: acct, log: opts.Logger, style: opts.Names, ttl: acct.TTL(), started: time.Now(),
+		uid: uint32(os.Getuid()), gid: uint32(os.Getgid()), readOnly: acct.ReadOnly(),
+		budget: &budget{max: opts.WriteBuffer}, dirs: map[uint64]*dirState{},
 	}
-	root := &dirNode{acct: acct, name: "", status: opts.Status}
+	acct.Observe(v.observe)
+	root := &dirNode{v: v, mb: acct.Mailbox(""), status: opts.Status}
 	neg := negativeTimeout
 	fsName := opts.FsName
 	if fsName == "" {
 		fsName = "mailfs"
 	}
 	// Entry and attribute timeouts are left nil on purpose: every node
-	// sets its own (long for immutable bodies, zero for sizes the server
-	// reported but nobody measured yet); go-fuse would otherwise
-	// overwrite a deliberate zero with its default.
+	// sets its own (long for immutable bodies, zero for files being
+	// written); go-fuse would otherwise overwrite a deliberate zero with
+	// its default.
 	var mountOpts []string
-	if opts.ReadOnly {
+	if v.readOnly {
 		mountOpts = append(mountOpts, "ro")
 	}
 	server, err := gofs.Mount(dir, root, &gofs.Options{
@@ -119,5 +92,5 @@ func Mount(dir string, opts Options) (*Mounted, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mount %s: %w", dir, err)
 	}
-	return &Mounted{Server: server, acct: acct}, nil
+	return &Mounted{Server: server, v: v}, nil
 }

@@ -6,6 +6,8 @@ import (
 	"syscall"
 
 	gofs "github.com/hanwen/go-fuse/v2/fs"
+
+	"mailfs/mail"
 )
 
 const (
@@ -14,18 +16,22 @@ const (
 )
 
 // Rename is, by what is renamed:
-//   - a mailbox: RENAME, children follow;
-//   - a message to another mailbox: UID MOVE (its name there comes from the
-//     message);
+//   - a mailbox: RENAME, children follow; the directory keeps its inode,
+//     and a mailbox made later under the old name gets a new one;
+//   - a message to another mailbox: UID MOVE. The target name must be
+//     free there (EEXIST otherwise: a move never replaces, shows or
+//     removes another message); it then opens the moved message, which
+//     also shows under its own new name;
 //   - a message to a scratch name in its mailbox (an editor's backup
 //     rename): only this mount sees it under that name; removing that name
 //     removes the message, renaming it back restores it;
 //   - a scratch file over a message (sed -i, editors): a save — the new
 //     bytes are appended with the message's flags and date, then the old
 //     message is removed;
-//   - a scratch file to a message name: the file is appended now.
+//   - a scratch file to a message name: the file is stored now (or, while
+//     it is still open for writing, when its last descriptor closes).
 func (d *dirNode) Rename(ctx context.Context, name string, newParent gofs.InodeEmbedder, newName string, flags uint32) syscall.Errno {
-	if d.acct.readOnly {
+	if d.v.readOnly {
 		return syscall.EROFS
 	}
 	if flags&renameExchange != 0 {
@@ -35,65 +41,65 @@ func (d *dirNode) Rename(ctx context.Context, name string, newParent gofs.InodeE
 	if !ok {
 		return syscall.EXDEV
 	}
-	f, err := d.acct.tree.get(ctx, d.name)
+	f, err := d.v.acct.Folder(ctx, d.mb.Name())
 	if err != nil {
-		return toErrno(d.acct.log, "rename "+name, err)
+		return toErrno(d.v.log, "rename "+name, err)
 	}
-	if child, ok := f.children[name]; ok {
-		return d.renameMailbox(ctx, child, dst, newName, flags)
+	if child, ok := childOf(f, name); ok {
+		return d.renameMailbox(ctx, child, dst, newName)
 	}
 	if flags&renameNoReplace != 0 && dst.exists(ctx, newName) {
 		return syscall.EEXIST
 	}
-	mb := d.acct.mailbox(d.name)
-	if n := mb.localFile(name); n != nil {
+	ds := d.v.dir(d.mb)
+	if n := ds.localFile(name); n != nil {
 		return d.renameLocal(ctx, n, name, dst, newName)
 	}
-	e, ok, err := mb.lookup(ctx, name)
+	e, ok, err := d.v.resolve(ctx, d.mb, ds, name)
 	if err != nil {
-		return toErrno(d.acct.log, "rename "+name, err)
+		return toErrno(d.v.log, "rename "+name, err)
 	}
 	if !ok {
 		return syscall.ENOENT
 	}
-	if dst.name != d.name {
-		return d.moveMessage(ctx, mb, e, dst)
+	if dst.mb != d.mb {
+		return d.moveMessage(ctx, e, name, dst, newName)
 	}
-	if newName == MessageName(d.acct.style, e.InternalDate, e.Subject, e.UID) {
-		mb.unhide(e.UID)
+	if newName == d.v.name(e) {
+		ds.unhide(e.UID)
 		return 0
 	}
 	if isMessageName(newName) {
-		d.acct.log.Warn("a message's file name comes from the message and cannot be chosen", "from", name, "to", newName)
+		d.v.log.Warn("a message's file name comes from the message and cannot be chosen", "from", name, "to", newName)
 		return syscall.EPERM
 	}
-	if old := mb.localFile(newName); old != nil {
-		d.acct.dropLocal(mb, newName, old)
+	if old := ds.localFile(newName); old != nil {
+		ds.forgetLocal(newName, old)
+		old.d.free()
 	}
-	mb.hide(e.UID, newName)
+	ds.hide(e.Ref(), newName)
 	return 0
 }
 
 // exists reports whether name is anything in d.
 func (d *dirNode) exists(ctx context.Context, name string) bool {
-	if f, err := d.acct.tree.get(ctx, d.name); err == nil {
-		if _, ok := f.children[name]; ok {
+	if f, err := d.v.acct.Folder(ctx, d.mb.Name()); err == nil {
+		if _, ok := childOf(f, name); ok {
 			return true
 		}
+		if !f.Selectable {
+			return false
+		}
 	}
-	mb := d.acct.mailbox(d.name)
-	if mb.localFile(name) != nil {
+	ds := d.v.dir(d.mb)
+	if ds.localFile(name) != nil {
 		return true
 	}
-	_, ok, _ := mb.lookup(ctx, name)
+	_, ok, _ := d.v.resolve(ctx, d.mb, ds, name)
 	return ok
 }
 
-func (d *dirNode) renameMailbox(ctx context.Context, from string, dst *dirNode, newName string, flags uint32) syscall.Errno {
-	if strings.EqualFold(from, "INBOX") {
-		d.acct.log.Warn("INBOX cannot be renamed")
-		return syscall.EPERM
-	}
+func (d *dirNode) renameMailbox(ctx context.Context, from string, dst *dirNode, newName string) syscall.Errno {
 	to, errno := dst.childMailbox(newName)
 	if errno != 0 {
 		return errno
@@ -101,151 +107,140 @@ func (d *dirNode) renameMailbox(ctx context.Context, from string, dst *dirNode, 
 	if to == from {
 		return 0
 	}
-	if err := d.acct.backend.RenameMailbox(ctx, from, to); err != nil {
-		return toErrno(d.acct.log, "rename "+from, err)
+	if strings.EqualFold(from, "INBOX") {
+		d.v.log.Warn("INBOX cannot be renamed")
+		return syscall.EPERM
 	}
-	d.acct.log.Info("renamed mailbox", "from", from, "to", to)
-	d.acct.rebase(d.EmbeddedInode(), from, to)
-	d.acct.tree.invalidate()
+	if err := d.v.acct.RenameMailbox(ctx, from, to); err != nil {
+		return toErrno(d.v.log, "rename "+from, err)
+	}
 	return 0
 }
 
-// rebase points the nodes under a renamed mailbox at their new names.
-func (a *account) rebase(parent *gofs.Inode, from, to string) {
-	delim := string(a.tree.delimiter())
-	rename := func(name string) string {
-		if name == from {
-			return to
-		}
-		if strings.HasPrefix(name, from+delim) {
-			return to + name[len(from):]
-		}
-		return name
-	}
-	var walk func(in *gofs.Inode)
-	walk = func(in *gofs.Inode) {
-		for _, child := range in.Children() {
-			switch n := child.Operations().(type) {
-			case *dirNode:
-				if nn := rename(n.name); nn != n.name {
-					n.name = nn
-					walk(child)
-				}
-			case *msgNode:
-				if nn := rename(n.mb.name); nn != n.mb.name {
-					n.mb = a.mailbox(nn)
-				}
-			case *localNode:
-				if nn := rename(n.mb.name); nn != n.mb.name {
-					n.mb = a.mailbox(nn)
-				}
-			}
-		}
-	}
-	// Scratch files move with their mailbox.
-	a.mu.Lock()
-	moved := map[string]*mailbox{}
-	for name, mb := range a.mailboxes {
-		if nn := rename(name); nn != name {
-			moved[nn] = mb
-			delete(a.mailboxes, name)
-		}
-	}
-	for nn, old := range moved {
-		fresh := newMailbox(nn, a.backend, a.style, a.ttl, a.log)
-		old.mu.Lock()
-		fresh.local = old.local
-		old.mu.Unlock()
-		a.mailboxes[nn] = fresh
-	}
-	a.mu.Unlock()
-	walk(parent)
-}
-
-func (d *dirNode) moveMessage(ctx context.Context, mb *mailbox, e entry, dst *dirNode) syscall.Errno {
-	f, err := dst.acct.tree.get(ctx, dst.name)
+func (d *dirNode) moveMessage(ctx context.Context, e mail.Entry, name string, dst *dirNode, newName string) syscall.Errno {
+	f, err := d.v.acct.Folder(ctx, dst.mb.Name())
 	if err != nil {
-		return toErrno(d.acct.log, "move", err)
+		return toErrno(d.v.log, "move", err)
 	}
-	if !f.selectable {
+	if !f.Selectable {
 		return syscall.EPERM
 	}
-	p, err := d.acct.backend.Move(ctx, d.name, e.uidValidity, e.UID, dst.name)
-	if err != nil {
-		return toErrno(d.acct.log, "move "+e.name, err)
+	if dst.exists(ctx, newName) {
+		d.v.log.Warn("a message cannot be moved onto another file; nothing was moved", "to", dst.mb.Name()+"/"+newName)
+		return syscall.EEXIST
 	}
-	d.acct.log.Info("moved message", "from", d.name, "to", dst.name, "uid", e.UID, "new uid", p.UID)
-	mb.removed(e.uidValidity, e.UID)
-	dstMb := d.acct.mailbox(dst.name)
-	msg := e.Message
-	newName := dstMb.added(p, msg)
-	notifyEntries(dst.EmbeddedInode(), newName)
+	moved, err := d.mb.Move(ctx, e, dst.mb)
+	if err != nil {
+		return toErrno(d.v.log, "move "+name, err)
+	}
+	d.v.dir(d.mb).unhide(e.UID)
+	if child := d.GetChild(name); child != nil {
+		if n, ok := child.Operations().(*msgNode); ok && moved.UID != 0 {
+			n.moved(dst.mb, moved)
+		}
+	}
+	dds := d.v.dir(dst.mb)
+	if moved.UID != 0 {
+		dds.rename(newName, moved.Ref())
+		d.v.notify(dst.EmbeddedInode(), d.v.name(moved))
+	}
 	return 0
 }
 
 func (d *dirNode) renameLocal(ctx context.Context, n *localNode, name string, dst *dirNode, newName string) syscall.Errno {
-	dstF, err := dst.acct.tree.get(ctx, dst.name)
+	f, err := d.v.acct.Folder(ctx, dst.mb.Name())
 	if err != nil {
-		return toErrno(d.acct.log, "rename", err)
+		return toErrno(d.v.log, "rename", err)
 	}
-	if !dstF.selectable {
+	if !f.Selectable {
 		return syscall.EPERM
 	}
-	src, dstMb := d.acct.mailbox(d.name), d.acct.mailbox(dst.name)
+	src, dds := d.v.dir(d.mb), d.v.dir(dst.mb)
 	// Over an existing message: a save.
-	if e, ok, err := dstMb.lookup(ctx, newName); err != nil {
-		return toErrno(d.acct.log, "rename", err)
-	} else if ok && dstMb.localFile(newName) == nil {
-		n.mu.Lock()
-		data := append([]byte(nil), n.data...)
-		flags, date := e.Flags, e.InternalDate
-		if n.flagsSet {
-			flags = n.flags
-		}
-		n.mu.Unlock()
-		if err := d.acct.replace(ctx, dstMb, e, data, flags, date); err != nil {
-			if isInvalid(err) {
-				d.acct.log.Warn("not a message; the original is unchanged", "file", name, "err", err)
-				return syscall.EINVAL
-			}
-			return toErrno(d.acct.log, "save "+newName, err)
-		}
-		d.acct.log.Info("saved new version", "mailbox", dst.name, "file", newName)
-		d.acct.dropLocal(src, name, n)
-		n.mu.Lock()
-		n.name = ""
-		n.mu.Unlock()
-		notifyEntries(dst.EmbeddedInode(), newName)
-		return 0
+	e, over, err := d.v.resolve(ctx, dst.mb, dds, newName)
+	if err != nil {
+		return toErrno(d.v.log, "rename", err)
+	}
+	if over && dds.localFile(newName) == nil {
+		return d.saveOver(ctx, n, name, dst, newName, e)
 	}
 	// Otherwise the scratch file takes the new name (replacing a scratch
-	// file there), and a message name is stored at once.
-	src.mu.Lock()
-	delete(src.local, name)
-	src.mu.Unlock()
-	dstMb.mu.Lock()
-	dstMb.local[newName] = n
-	dstMb.mu.Unlock()
-	n.mu.Lock()
-	n.mb, n.name, n.dirty = dstMb, newName, len(n.data) > 0
-	n.mu.Unlock()
-	if isMessageName(newName) {
-		if _, errno := n.commit(ctx); errno != 0 {
-			// Put it back: nothing changed.
-			dstMb.mu.Lock()
-			if dstMb.local[newName] == n {
-				delete(dstMb.local, newName)
-			}
-			dstMb.mu.Unlock()
-			src.mu.Lock()
-			src.local[name] = n
-			src.mu.Unlock()
-			n.mu.Lock()
-			n.mb, n.name = src, name
-			n.mu.Unlock()
-			return errno
-		}
-		notifyEntries(dst.EmbeddedInode(), newName)
+	// file there), and a message name is stored once it is closed.
+	src.forgetLocal(name, n)
+	dds.mu.Lock()
+	if old := dds.local[newName]; old != nil && old != n {
+		old.d.free()
 	}
+	dds.local[newName] = n
+	dds.mu.Unlock()
+	n.mu.Lock()
+	n.mb, n.name = dst.mb, newName
+	n.mu.Unlock()
+	n.d.mu.Lock()
+	n.d.dirty = n.d.dirty || len(n.d.data) > 0
+	n.d.mu.Unlock()
+	if !isMessageName(newName) {
+		return 0
+	}
+	if err := n.d.check(); err != nil {
+		d.v.log.Warn("file is not a message; not stored", "file", newName, "err", err)
+		dds.forgetLocal(newName, n)
+		src.mu.Lock()
+		src.local[name] = n
+		src.mu.Unlock()
+		n.mu.Lock()
+		n.mb, n.name = d.mb, name
+		n.mu.Unlock()
+		return syscall.EINVAL
+	}
+	n.commitIfDone()
+	return 0
+}
+
+// saveOver stores scratch file n as the new version of message e (sed -i,
+// an editor's write-then-rename). It runs now, so rename(2) gets the
+// result; the old version is removed only once the new one is stored.
+func (d *dirNode) saveOver(ctx context.Context, n *localNode, name string, dst *dirNode, newName string, e mail.Entry) syscall.Errno {
+	if n.d.writing() {
+		// Still open for writing: it becomes the new version when closed.
+		r := e.Ref()
+		d.v.dir(d.mb).forgetLocal(name, n)
+		dds := d.v.dir(dst.mb)
+		dds.mu.Lock()
+		dds.local[newName] = n
+		dds.mu.Unlock()
+		n.mu.Lock()
+		n.mb, n.name, n.replaces = dst.mb, newName, &r
+		n.mu.Unlock()
+		return 0
+	}
+	n.mu.Lock()
+	flags := e.Flags
+	if n.flagsSet {
+		flags = n.flags
+	}
+	n.mu.Unlock()
+	data := n.d.read(make([]byte, n.d.size()), 0)
+	stored, err := dst.mb.Replace(ctx, e.Ref(), data, flags, e.InternalDate)
+	if err != nil {
+		if isInvalid(err) {
+			d.v.log.Warn("not a message; the original is unchanged", "file", name, "err", err)
+			return syscall.EINVAL
+		}
+		return toErrno(d.v.log, "save "+newName, err)
+	}
+	d.v.log.Info("saved new version", "mailbox", dst.mb.Name(), "file", newName)
+	if d.v.dir(d.mb).forgetLocal(name, n) {
+		n.d.free()
+	}
+	n.mu.Lock()
+	n.name = ""
+	n.mu.Unlock()
+	dds := d.v.dir(dst.mb)
+	dds.unhide(e.UID)
+	if stored.UID != 0 {
+		dds.rename(newName, stored.Ref())
+	}
+	d.v.notify(dst.EmbeddedInode(), newName)
 	return 0
 }

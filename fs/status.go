@@ -16,7 +16,7 @@ const StatusDir = ".mailfs"
 // statusDirNode is MOUNTPOINT/.mailfs.
 type statusDirNode struct {
 	gofs.Inode
-	acct   *account
+	v      *view
 	status func() string
 }
 
@@ -28,7 +28,7 @@ var (
 
 func (d *statusDirNode) Getattr(ctx context.Context, _ gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {
 	out.Mode = syscall.S_IFDIR | 0o500
-	out.Owner = fuse.Owner{Uid: d.acct.uid, Gid: d.acct.gid}
+	out.Owner = fuse.Owner{Uid: d.v.uid, Gid: d.v.gid}
 	return 0
 }
 
@@ -36,9 +36,9 @@ func (d *statusDirNode) Lookup(ctx context.Context, name string, out *fuse.Entry
 	if name != "status" {
 		return nil, syscall.ENOENT
 	}
-	f := &statusFile{acct: d.acct, status: d.status}
+	f := &statusFile{v: d.v, status: d.status}
 	out.Mode = syscall.S_IFREG | 0o400
-	out.Owner = fuse.Owner{Uid: d.acct.uid, Gid: d.acct.gid}
+	out.Owner = fuse.Owner{Uid: d.v.uid, Gid: d.v.gid}
 	return d.NewInode(ctx, f, gofs.StableAttr{Mode: syscall.S_IFREG}), 0
 }
 
@@ -49,7 +49,7 @@ func (d *statusDirNode) Readdir(ctx context.Context) (gofs.DirStream, syscall.Er
 // statusFile is generated when opened; reads serve that snapshot.
 type statusFile struct {
 	gofs.Inode
-	acct   *account
+	v      *view
 	status func() string
 }
 
@@ -65,7 +65,7 @@ var _ = (gofs.FileReader)((*statusHandle)(nil))
 func (f *statusFile) Getattr(ctx context.Context, _ gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {
 	out.Mode = syscall.S_IFREG | 0o400
 	out.Size = uint64(len(f.status()))
-	out.Owner = fuse.Owner{Uid: f.acct.uid, Gid: f.acct.gid}
+	out.Owner = fuse.Owner{Uid: f.v.uid, Gid: f.v.gid}
 	out.SetTimeout(0)
 	return 0
 }

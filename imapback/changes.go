@@ -7,34 +7,6 @@ import (
 	"github.com/emersion/go-imap/v2"
 )
 
-// MailboxState is what STATUS says of a mailbox: enough to tell whether it
-// changed since a listing.
-type MailboxState struct {
-	UIDValidity   uint32
-	UIDNext       uint32
-	Messages      uint32
-	HighestModSeq uint64 // 0 without CONDSTORE
-}
-
-// Delta is how a mailbox changed since a state.
-type Delta struct {
-	State MailboxState
-	// Reset: UIDVALIDITY changed, every UID known before is void; list
-	// the mailbox again from scratch.
-	Reset bool
-	// Unchanged: nothing to apply.
-	Unchanged bool
-	// New holds messages with UID ≥ the old UIDNEXT.
-	New []Message
-	// Present, when not nil, is the set of every UID in the mailbox now;
-	// known UIDs missing from it were expunged.
-	Present map[uint32]bool
-	// Flags holds the current flags of messages whose flags changed
-	// (CONDSTORE), or of every message (without CONDSTORE, when asked).
-	Flags map[uint32][]string
-}
-
-// hasCondStore reports whether STATUS HIGHESTMODSEQ and CHANGEDSINCE work.
 func hasCondStore(caps imap.CapSet) bool {
 	return caps.Has(imap.CapCondStore) || caps.Has(imap.CapQResync)
 }

@@ -8,31 +8,28 @@ import (
 	"net"
 
 	"github.com/emersion/go-imap/v2"
+
+	"mailfs/mail"
 )
 
-// Sentinel errors. Every error this package returns wraps one of them (or a
-// context error), so callers can classify with errors.Is.
+// The sentinel errors are the mail model's (mail/errors.go): every error
+// this package returns wraps one of them (or a context error), so callers
+// classify with errors.Is and no layer translates.
 var (
-	ErrNotFound    = errors.New("no such mailbox or message")
-	ErrExists      = errors.New("already exists")
-	ErrDenied      = errors.New("permission denied by server")
-	ErrAuth        = errors.New("authentication failed")
-	ErrUnavailable = errors.New("server unavailable")
-	ErrTimeout     = fmt.Errorf("%w: timed out", ErrUnavailable)
-	ErrStale       = errors.New("mailbox UIDVALIDITY changed")
-	ErrQuota       = errors.New("over quota")
-	ErrInvalid     = errors.New("invalid request")
-	ErrUnsupported = errors.New("not supported by server")
-	ErrReadOnly    = errors.New("read-only")
-	// ErrRefused is a NO without a response code we know: the server's
-	// text goes to the log, the user sees EIO.
-	ErrRefused = errors.New("refused by server")
-	// ErrNotEmpty: a mailbox to delete still holds messages or children.
-	ErrNotEmpty = errors.New("mailbox not empty")
-	// ErrUnsafe: the server lacks what a safe version of the operation
-	// needs (UIDPLUS for UID EXPUNGE); mailfs refuses rather than risk
-	// other clients' mail.
-	ErrUnsafe = errors.New("refused: the server cannot do this safely")
+	ErrNotFound    = mail.ErrNotFound
+	ErrExists      = mail.ErrExists
+	ErrDenied      = mail.ErrDenied
+	ErrAuth        = mail.ErrAuth
+	ErrUnavailable = mail.ErrUnavailable
+	ErrTimeout     = mail.ErrTimeout
+	ErrStale       = mail.ErrStale
+	ErrQuota       = mail.ErrQuota
+	ErrInvalid     = mail.ErrInvalid
+	ErrUnsupported = mail.ErrUnsupported
+	ErrReadOnly    = mail.ErrReadOnly
+	ErrRefused     = mail.ErrRefused
+	ErrNotEmpty    = mail.ErrNotEmpty
+	ErrUnsafe      = mail.ErrUnsafe
 )
 
 // classify turns an error from go-imap or the network into one wrapping a
@@ -44,7 +41,7 @@ func classify(op string, err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
-	for _, s := range []error{ErrNotFound, ErrExists, ErrDenied, ErrAuth, ErrUnavailable, ErrStale, ErrQuota, ErrInvalid, ErrUnsupported, ErrReadOnly, ErrRefused, ErrNotEmpty, ErrUnsafe} {
+	for _, s := range mail.Sentinels {
 		if errors.Is(err, s) {
 			return err
 		}

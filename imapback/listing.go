@@ -40,7 +40,7 @@ func (c *Client) Messages(ctx context.Context, mailbox string) (*Listing, error)
 			stCmd := cn.c.Status(mailbox, cn.statusOptions())
 			cn.selected = ""
 			selCmd := cn.c.Select(mailbox, &imap.SelectOptions{ReadOnly: true})
-			l = &Listing{Mailbox: mailbox}
+			l = &Listing{}
 			fetchErr := cn.fetchListing(l, imap.UIDSet{imap.UIDRange{Start: 1, Stop: 0}})
 			data, selErr := selCmd.Wait()
 			stData, stErr := stCmd.Wait()
@@ -58,7 +58,7 @@ func (c *Client) Messages(ctx context.Context, mailbox string) (*Listing, error)
 				// Changed in between: the next check fetches everything.
 				st = MailboxState{UIDValidity: data.UIDValidity, UIDNext: 1}
 			}
-			l.UIDValidity, l.UIDNext, l.State = data.UIDValidity, uint32(data.UIDNext), st
+			l.UIDValidity, l.State = data.UIDValidity, st
 			return nil
 		})
 	})

@@ -7,9 +7,9 @@ import (
 	"github.com/emersion/go-imap/v2"
 )
 
-// Create makes a mailbox and subscribes to it (CREATE + SUBSCRIBE). A
+// CreateMailbox makes a mailbox and subscribes to it (CREATE + SUBSCRIBE). A
 // failed SUBSCRIBE is logged, not returned: the mailbox exists.
-func (c *Client) Create(ctx context.Context, name string) error {
+func (c *Client) CreateMailbox(ctx context.Context, name string) error {
 	if c.cfg.ReadOnly {
 		return errorf("CREATE", ErrReadOnly, "mounted with --read-only")
 	}
@@ -24,9 +24,9 @@ func (c *Client) Create(ctx context.Context, name string) error {
 	})
 }
 
-// Delete removes an empty mailbox: one with no messages (STATUS MESSAGES)
+// DeleteMailbox removes an empty mailbox: one with no messages (STATUS MESSAGES)
 // and no children (LIST). Otherwise ErrNotEmpty and nothing changes.
-func (c *Client) Delete(ctx context.Context, name string) error {
+func (c *Client) DeleteMailbox(ctx context.Context, name string) error {
 	if c.cfg.ReadOnly {
 		return errorf("DELETE", ErrReadOnly, "mounted with --read-only")
 	}
@@ -80,8 +80,8 @@ func (c *Client) Delete(ctx context.Context, name string) error {
 	})
 }
 
-// Rename renames a mailbox (and so its children) with RENAME.
-func (c *Client) Rename(ctx context.Context, from, to string) error {
+// RenameMailbox renames a mailbox (and so its children) with RENAME.
+func (c *Client) RenameMailbox(ctx context.Context, from, to string) error {
 	if c.cfg.ReadOnly {
 		return errorf("RENAME", ErrReadOnly, "mounted with --read-only")
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
 )
 
 // DeleteMode is what Remove does with a message.
@@ -32,13 +33,6 @@ func ParseDeleteMode(s string) (DeleteMode, error) {
 	return 0, fmt.Errorf("--delete must be trash or expunge, not %q", s)
 }
 
-// Placed says where a message ended up after APPEND, MOVE or COPY. UID is
-// 0 when the server does not report it (no UIDPLUS).
-type Placed struct {
-	Mailbox     string
-	UIDValidity uint32
-	UID         uint32
-}
 
 // Append stores a new message with APPEND. date zero lets the server
 // choose the INTERNALDATE (now).
@@ -68,11 +62,27 @@ func (c *Client) Append(ctx context.Context, mailbox string, body []byte, flags 
 	return placed, err
 }
 
-// SetFlags replaces a message's flags (UID STORE FLAGS.SILENT).
-func (c *Client) SetFlags(ctx context.Context, mailbox string, uidValidity, uid uint32, flags []string) error {
+// StoreFlags adds and removes flags of one message (UID STORE +FLAGS.SILENT
+// and -FLAGS.SILENT, pipelined), leaving every other flag as it is on the
+// server: a change another client made meanwhile is not overwritten.
+func (c *Client) StoreFlags(ctx context.Context, mailbox string, uidValidity, uid uint32, add, remove []string) error {
 	return c.withRW(ctx, mailbox, uidValidity, func(cn *conn) error {
-		return cn.run(ctx, fmt.Sprintf("UID STORE %d FLAGS", uid), func() error {
-			return cn.c.Store(imap.UIDSetNum(imap.UID(uid)), &imap.StoreFlags{Op: imap.StoreFlagsSet, Silent: true, Flags: toFlags(flags)}, nil).Close()
+		return cn.run(ctx, fmt.Sprintf("UID STORE %d +FLAGS/-FLAGS", uid), func() error {
+			set := imap.UIDSetNum(imap.UID(uid))
+			var cmds []*imapclient.FetchCommand
+			if len(add) > 0 {
+				cmds = append(cmds, cn.c.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: toFlags(add)}, nil))
+			}
+			if len(remove) > 0 {
+				cmds = append(cmds, cn.c.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsDel, Silent: true, Flags: toFlags(remove)}, nil))
+			}
+			var first error
+			for _, cmd := range cmds {
+				if err := cmd.Close(); err != nil && first == nil {
+					first = err
+				}
+			}
+			return first
 		})
 	})
 }

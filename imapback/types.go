@@ -1,35 +1,18 @@
 package imapback
 
-import "time"
+import "mailfs/mail"
 
-// Mailbox is one entry of LIST.
-type Mailbox struct {
-	Name     string // UTF-8, full hierarchical name
-	Delim    rune   // hierarchy delimiter, 0 when the server has none
-	NoSelect bool   // \Noselect or \NonExistent: holds only children
-	// SpecialUse is the RFC 6154 attribute (`\Trash`, `\Sent`, …) or "".
-	SpecialUse string
-}
-
-// Listing is the metadata of every message in a mailbox.
-type Listing struct {
-	Mailbox     string
-	UIDValidity uint32
-	UIDNext     uint32
-	// State is STATUS as of just before the listing: Changes starts
-	// from it.
-	State    MailboxState
-	Messages []Message // ascending UID
-}
-
-// Message is what a listing knows of one message: never its body.
-type Message struct {
-	UID          uint32
-	Flags        []string
-	Size         int64 // RFC822.SIZE as the server reported it
-	InternalDate time.Time
-	Subject      string // decoded to UTF-8 (RFC 2047), may be empty
-}
+// imapback returns the mail model's boundary types: the model declares
+// what it needs (mail.Backend) and the types it is given, and imapback
+// fills them from go-imap's. These are the same types, not copies.
+type (
+	Mailbox      = mail.MailboxInfo
+	Listing      = mail.Listing
+	Message      = mail.Message
+	MailboxState = mail.State
+	Delta        = mail.Delta
+	Placed       = mail.Placed
+)
 
 // Stats are counters for status output, tests and benchmarks.
 type Stats struct {

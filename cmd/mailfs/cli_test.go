@@ -112,7 +112,8 @@ func TestCLIBadMountPoint(t *testing.T) {
 	url := "imap+insecure://" + s.user + "@" + s.addr
 	file := filepath.Join(t.TempDir(), "file")
 	os.WriteFile(file, nil, 0o600)
-	busy := s.mount(t, imapbackConfig(), nil).dir
+	busy := t.TempDir()
+	startCLI(t, s, busy)
 	for name, mp := range map[string]string{
 		"missing":         filepath.Join(t.TempDir(), "nope"),
 		"not a directory": file,
@@ -219,7 +220,7 @@ func TestCLIDebugIMAPRedacts(t *testing.T) {
 		s.seedSample(t)
 		dir := t.TempDir()
 		cmd, stderr := startCLI(t, s, dir, "--debug-imap")
-		if _, err := os.ReadFile(largestMessage(t, dir)); err != nil {
+		if _, err := os.ReadFile(firstMessage(t, dir)); err != nil {
 			t.Fatal(err)
 		}
 		exec.Command(mailfsBin, "umount", dir).Run()

@@ -2,25 +2,21 @@ package main
 
 import (
 	"context"
-	"log/slog"
-	"strings"
-
-	"github.com/emersion/go-imap/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"mailfs/cache"
-	"mailfs/fs"
-	"mailfs/imapback"
 	"mailfs/internal/demoserver"
 	"mailfs/internal/sample"
 	"mailfs/internal/testenv"
 )
 
-// mailfsBin is the binary built once for tests that drive the CLI.
+// The command's own tests drive the built binary; the file system's
+// behaviour is tested in fs/.
+
+// mailfsBin is the binary built once for the tests.
 var mailfsBin string
 
 func TestMain(m *testing.M) {
@@ -44,36 +40,25 @@ type server struct {
 	kind       string // "mem" or "dovecot"
 	addr       string
 	user, pass string
-	dovecot    *testenv.Dovecot
-	mem        *demoserver.Server
 }
 
 // eachServer runs f against go-imap's in-memory server and against Dovecot.
 func eachServer(t *testing.T, f func(t *testing.T, s *server)) {
 	t.Run("mem", func(t *testing.T) { f(t, startMem(t)) })
-	t.Run("dovecot", func(t *testing.T) { f(t, startDovecot(t)) })
+	t.Run("dovecot", func(t *testing.T) {
+		d := testenv.StartDovecot(t)
+		f(t, &server{kind: "dovecot", addr: d.Addr, user: d.User, pass: d.Password})
+	})
 }
 
-func startMem(t testing.TB) *server { return startMemWith(t, nil) }
-
-// demoCaps are the in-memory server's default capabilities.
-func demoCaps() imap.CapSet { return demoserver.DefaultCaps() }
-
-// startMemWith starts the in-memory server advertising caps (nil: default).
-func startMemWith(t testing.TB, caps imap.CapSet) *server {
+func startMem(t testing.TB) *server {
 	t.Helper()
-	srv, err := demoserver.Start(demoserver.Options{User: "alice", Password: "mem-pass-4711", Caps: caps})
+	srv, err := demoserver.Start(demoserver.Options{User: "alice", Password: "mem-pass-4711"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
-	return &server{kind: "mem", addr: srv.Addr, user: "alice", pass: "mem-pass-4711", mem: srv}
-}
-
-func startDovecot(t testing.TB) *server {
-	t.Helper()
-	d := testenv.StartDovecot(t)
-	return &server{kind: "dovecot", addr: d.Addr, user: d.User, pass: d.Password, dovecot: d}
+	return &server{kind: "mem", addr: srv.Addr, user: "alice", pass: "mem-pass-4711"}
 }
 
 // seedSample loads the sample account into the server.
@@ -86,100 +71,12 @@ func (s *server) seedSample(t testing.TB) {
 	}
 }
 
-func (s *server) endpoint(t testing.TB) imapback.Endpoint {
-	ep, err := imapback.ParseURL("imap+insecure://" + s.user + "@" + s.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ep
-}
-
-// dial connects the mount's client (Close in Cleanup).
-func (s *server) dial(t testing.TB, cfg imapback.Config) *imapback.Client {
+// firstMessage is the path of a message in the mount's INBOX.
+func firstMessage(t testing.TB, root string) string {
 	t.Helper()
-	cfg.Endpoint = s.endpoint(t)
-	cfg.Password = s.pass
-	if cfg.Logger == nil {
-		cfg.Logger = testLogger(t)
+	files, _ := filepath.Glob(filepath.Join(root, "INBOX", "*.eml"))
+	if len(files) == 0 {
+		t.Fatalf("no message in %s/INBOX", root)
 	}
-	if cfg.Timeout == 0 {
-		cfg.Timeout = 10 * time.Second
-	}
-	c, err := imapback.Dial(context.Background(), cfg)
-	if err != nil {
-		t.Fatalf("dial %s: %v", s.kind, err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
-}
-
-// mounted is a mount in this process with its parts exposed to the test.
-type mounted struct {
-	dir    string
-	client *imapback.Client
-	bodies *cache.Bodies
-	fs     *fs.Mounted
-}
-
-// mount mounts the server's account in-process, wired exactly as
-// `mailfs mount` wires it; edit may change the options or wrap the backend.
-func (s *server) mount(t testing.TB, cfg imapback.Config, edit func(*fs.Options)) *mounted {
-	t.Helper()
-	c := s.dial(t, cfg)
-	m := &mounted{client: c, bodies: cache.New(256 << 20)}
-	opts := fs.Options{Backend: backend{c}, Bodies: m.bodies, Account: s.user + "@" + s.addr, TTL: 30 * time.Second, Logger: testLogger(t)}
-	started := time.Now()
-	opts.Status = func() string {
-		return statusText(c, m.bodies, &mountFlags{pollInterval: opts.TTL, cacheSize: "test"}, started)
-	}
-	opts.ReadAhead = 2
-	if edit != nil {
-		edit(&opts)
-	}
-	m.bodies = opts.Bodies
-	m.dir, m.fs = testenv.Mount(t, opts)
-	return m
-}
-
-// watch keeps mailbox in IDLE for the mount, as `mailfs mount --watch` does.
-func (m *mounted) watch(t testing.TB, mailbox string) {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		m.client.Watch(ctx, mailbox, func(flags bool) { m.fs.Changed(mailbox, flags) })
-	}()
-	t.Cleanup(func() { cancel(); <-done })
-}
-
-func imapbackConfig() imapback.Config { return imapback.Config{} }
-
-// eventually retries f until it succeeds or the limit passes: for
-// recovery, which takes as long as the next reconnection attempt.
-func eventually(t testing.TB, limit time.Duration, what string, f func() error) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: still failing after %v: %v", what, limit, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// testLogger logs mailfs's decisions into the test log (shown on failure
-// or with -v).
-func testLogger(t testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
-type testWriter struct{ t testing.TB }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
+	return files[0]
 }

@@ -19,7 +19,12 @@ import (
 	"mailfs/cache"
 	"mailfs/fs"
 	"mailfs/imapback"
+	"mailfs/mail"
 )
+
+// drainTimeout bounds how long an unmounted mailfs keeps trying to store
+// files that were closed but could not reach the server yet.
+const drainTimeout = 5 * time.Minute
 
 func cmdMount(args []string) error {
 	set, f := newMountFlags("mount")
@@ -85,19 +90,20 @@ func serve(ep imapback.Endpoint, pw, dir string, f *mountFlags, log *slog.Logger
 	// limit: the GC works harder near it, nothing fails.)
 	debug.SetMemoryLimit(f.cacheBytes + 64<<20)
 	started := time.Now()
+	acct := mail.NewAccount(mail.Options{
+		ID: ep.User + "@" + ep.Addr(), Backend: client, Bodies: bodies, TTL: f.pollInterval,
+		Logger: log, ReadOnly: f.readOnly, ReadAhead: max(1, f.connections-len(f.watch)),
+	})
 	server, err := fs.Mount(dir, fs.Options{
-		Backend: backend{client}, Bodies: bodies,
-		Account: ep.User + "@" + ep.Addr(), Names: f.nameStyle, TTL: f.pollInterval,
-		Logger: log, DebugFUSE: f.debugFUSE, FsName: ep.String(), ReadOnly: f.readOnly,
-		Status:    func() string { return statusText(client, bodies, f, started) },
-		ReadAhead: max(1, f.connections-len(f.watch)),
+		Account: acct, Names: f.nameStyle, Logger: log, DebugFUSE: f.debugFUSE, FsName: ep.String(),
+		Status: func() string { return statusText(client, acct, f, started) },
 	})
 	if err != nil {
 		return fail(exitMountPoint, "%v", err)
 	}
 	log.Info("mounted", "account", ep.String(), "mountpoint", dir)
 	for _, mb := range f.watch {
-		go client.Watch(ctx, mb, func(flags bool) { server.Changed(mb, flags) })
+		go client.Watch(ctx, mb, func(flags bool) { acct.Changed(mb, flags) })
 	}
 	if ready != nil {
 		ready()
@@ -120,6 +126,16 @@ func serve(ep imapback.Endpoint, pw, dir string, f *mountFlags, log *slog.Logger
 	server.Wait()
 	close(unmounted)
 	cancel()
+	// Files closed just before the unmount may still be on their way.
+	if pending := acct.Pending(); len(pending) > 0 {
+		log.Info("unmounted; storing files still on their way", "files", len(pending))
+	}
+	drain, stop := context.WithTimeout(context.Background(), drainTimeout)
+	defer stop()
+	if err := acct.Close(drain); err != nil {
+		log.Error("unmounted with files not stored", "err", err)
+		return fail(exitFailure, "%v", err)
+	}
 	log.Info("unmounted; logging out", "mountpoint", dir)
 	return nil
 }

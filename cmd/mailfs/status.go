@@ -10,9 +10,9 @@ import (
 
 	"github.com/dustin/go-humanize"
 
-	"mailfs/cache"
 	"mailfs/fs"
 	"mailfs/imapback"
+	"mailfs/mail"
 )
 
 // cmdStatus prints MOUNTPOINT/.mailfs/status.
@@ -36,7 +36,8 @@ func cmdStatus(args []string) error {
 }
 
 // statusText renders what a user needs when something seems wrong.
-func statusText(c *imapback.Client, bodies *cache.Bodies, f *mountFlags, mounted time.Time) string {
+func statusText(c *imapback.Client, acct *mail.Account, f *mountFlags, mounted time.Time) string {
+	bodies := acct.Bodies()
 	watched := f.watch
 	var b strings.Builder
 	h := c.Health()
@@ -81,6 +82,12 @@ func statusText(c *imapback.Client, bodies *cache.Bodies, f *mountFlags, mounted
 	fmt.Fprintf(&b, "fetched:        %s: %d single bodies, %d read-ahead batches, %d ranges of large messages\n",
 		humanize.IBytes(uint64(st.BytesFetched)), st.BodyFetches, st.BatchFetches, st.RangeFetches)
 	fmt.Fprintf(&b, "listings:       %d full, %d revalidations (STATUS), %d delta fetches\n", st.ListFetches, st.Statuses, st.DeltaFetches)
+	pending := acct.Pending()
+	if len(pending) == 0 {
+		fmt.Fprintf(&b, "writes pending: none\n")
+	} else {
+		fmt.Fprintf(&b, "writes pending: %d (%s)\n", len(pending), strings.Join(pending, ", "))
+	}
 	fmt.Fprintf(&b, "dials:          %d (timeouts: %d)\n", st.Dials, st.Timeouts)
 	fmt.Fprintf(&b, "settings:       read-only %v; rm %s; timeout %s; poll interval %s; cache %s\n", cfg.ReadOnly,
 		map[imapback.DeleteMode]string{imapback.DeleteTrash: "to Trash", imapback.DeleteExpunge: "expunges"}[cfg.Delete],

@@ -1,4 +1,4 @@
-package main
+package fs_test
 
 import (
 	"bytes"

@@ -1,4 +1,4 @@
-package main
+package fs_test
 
 import (
 	"errors"
@@ -445,7 +445,7 @@ func TestEditorSaves(t *testing.T) {
 func TestReadOnlyMount(t *testing.T) {
 	eachServer(t, func(t *testing.T, s *server) {
 		s.seedSample(t)
-		m := s.mount(t, imapback.Config{ReadOnly: true}, func(o *fs.Options) { o.ReadOnly = true })
+		m := s.mount(t, imapback.Config{ReadOnly: true}, func(o *options) { o.ReadOnly = true })
 		p := s.peek(t)
 		before := len(p.messages("INBOX"))
 		path := inboxFile(t, m, "Message-I")

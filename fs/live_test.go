@@ -1,4 +1,4 @@
-package main
+package fs_test
 
 import (
 	"bytes"
@@ -15,7 +15,6 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 
-	"mailfs/fs"
 	"mailfs/imapback"
 	"mailfs/internal/sample"
 	"mailfs/internal/testenv"
@@ -69,7 +68,7 @@ func hasFileWith(dir, id string) bool {
 func TestOutOfBandChanges(t *testing.T) {
 	eachServer(t, func(t *testing.T, s *server) {
 		s.seedSample(t)
-		m := s.mount(t, imapback.Config{}, func(o *fs.Options) { o.TTL = time.Second })
+		m := s.mount(t, imapback.Config{}, func(o *options) { o.TTL = time.Second })
 		m.watch(t, "INBOX")
 		p := s.peek(t)
 		inbox := filepath.Join(m.dir, "INBOX")
@@ -181,7 +180,7 @@ func TestOutOfBandChanges(t *testing.T) {
 func TestUIDValidityChange(t *testing.T) {
 	eachServer(t, func(t *testing.T, s *server) {
 		s.seedSample(t)
-		m := s.mount(t, imapback.Config{}, func(o *fs.Options) { o.TTL = time.Second })
+		m := s.mount(t, imapback.Config{}, func(o *options) { o.TTL = time.Second })
 		dir := filepath.Join(m.dir, "Work", "Projects")
 		old := names(t, dir)
 		if len(old) == 0 {
@@ -229,7 +228,7 @@ func TestRevalidationCost(t *testing.T) {
 	eachServer(t, func(t *testing.T, s *server) {
 		s.seedSample(t)
 		ttl := 300 * time.Millisecond
-		m := s.mount(t, imapback.Config{}, func(o *fs.Options) { o.TTL = ttl })
+		m := s.mount(t, imapback.Config{}, func(o *options) { o.TTL = ttl })
 		dir := filepath.Join(m.dir, "Work")
 		names(t, dir)
 		time.Sleep(ttl + 50*time.Millisecond)
@@ -265,7 +264,7 @@ func TestOutageAndRecovery(t *testing.T) {
 	leaks := testenv.StartLeakCheck()
 	t.Run("outage", func(t *testing.T) {
 		const timeout = 2 * time.Second
-		m := s.mount(t, imapback.Config{Timeout: timeout}, func(o *fs.Options) { o.TTL = time.Second })
+		m := s.mount(t, imapback.Config{Timeout: timeout}, func(o *options) { o.TTL = time.Second })
 		inbox := filepath.Join(m.dir, "INBOX")
 		ents, err := os.ReadDir(inbox)
 		if err != nil || len(ents) < 3 {

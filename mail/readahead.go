@@ -1,4 +1,4 @@
-package fs
+package mail
 
 import (
 	"context"
@@ -32,9 +32,10 @@ type readahead struct {
 	epoch  int        // the mailbox epoch the indexes belong to
 }
 
-// opened records an open of the message at listing index i and, when it
-// continues a scan, starts fetching what comes next.
-func (m *mailbox) opened(a *account, uid uint32) {
+// Opened records that a view opened message uid for reading: when it
+// continues a scan in listing order, what comes next is fetched ahead.
+func (m *Mailbox) Opened(uid uint32) {
+	a := m.acct
 	if a.prefetch == nil {
 		return
 	}
@@ -80,13 +81,13 @@ func (m *mailbox) opened(a *account, uid uint32) {
 // (fewer when the byte bound stops it: what lies between the reader at
 // index reader and from counts too) and fetches them in batches in the
 // background. It returns the last index it covered.
-func (m *mailbox) fetchAhead(a *account, reader, from, to, epoch int) int {
+func (m *Mailbox) fetchAhead(a *Account, reader, from, to, epoch int) int {
 	m.mu.Lock()
 	if m.listing == nil || m.epoch != epoch {
 		m.mu.Unlock()
 		return from - 1
 	}
-	validity := m.listing.UIDValidity
+	validity, name := m.listing.UIDValidity, m.name
 	limit := min(int64(raMaxAhead), a.bodies.Stats().MaxBytes/4)
 	for i := reader; i < from && i < len(m.listing.Messages); i++ {
 		limit -= m.listing.Messages[i].Size
@@ -101,7 +102,7 @@ func (m *mailbox) fetchAhead(a *account, reader, from, to, epoch int) int {
 	covered := from - 1
 	for i := from; i <= to && i < len(m.listing.Messages); i++ {
 		msg := m.listing.Messages[i]
-		if m.gone[msg.UID] {
+		if _, gone := m.gone[msg.UID]; gone {
 			covered = i
 			continue
 		}
@@ -124,7 +125,7 @@ func (m *mailbox) fetchAhead(a *account, reader, from, to, epoch int) int {
 		keys := make([]string, len(batch))
 		byKey := make(map[string]uint32, len(batch))
 		for i, msg := range batch {
-			keys[i] = a.bodyKey(m.name, validity, msg.UID)
+			keys[i] = m.bodyKey(Ref{validity, msg.UID})
 			byKey[keys[i]] = msg.UID
 		}
 		claimed := a.bodies.Expect(keys)
@@ -135,26 +136,26 @@ func (m *mailbox) fetchAhead(a *account, reader, from, to, epoch int) int {
 		for i, k := range claimed {
 			uids[i] = byKey[k]
 		}
-		goSafe(a.log, "read-ahead", func() { m.runBatch(a, validity, uids, claimed) })
+		a.goSafe("read-ahead", func() { m.runBatch(a, name, validity, uids, claimed) })
 	}
 	return covered
 }
 
 // runBatch fetches one batch; every claimed key is filled or abandoned.
-func (m *mailbox) runBatch(a *account, validity uint32, uids []uint32, keys []string) {
+func (m *Mailbox) runBatch(a *Account, name string, validity uint32, uids []uint32, keys []string) {
 	a.prefetch <- struct{}{}
 	defer func() { <-a.prefetch }()
 	filled := make(map[string]bool, len(keys))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	err := a.backend.Bodies(ctx, m.name, validity, uids, func(uid uint32, body []byte) {
-		k := a.bodyKey(m.name, validity, uid)
+	err := a.backend.Bodies(ctx, name, validity, uids, func(uid uint32, body []byte) {
+		k := m.bodyKey(Ref{validity, uid})
 		a.bodies.Fill(k, body)
-		m.measured(validity, uid, int64(len(body)))
+		m.measured(Ref{validity, uid}, int64(len(body)))
 		filled[k] = true
 	})
 	if err != nil {
-		a.log.Debug("read-ahead failed", "mailbox", m.name, "messages", len(uids), "err", err)
+		a.log.Debug("read-ahead failed", "mailbox", name, "messages", len(uids), "err", err)
 	}
 	for _, k := range keys {
 		if !filled[k] {

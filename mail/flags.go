@@ -1,4 +1,4 @@
-package fs
+package mail
 
 import (
 	"fmt"
@@ -49,4 +49,16 @@ func checkKeyword(f string) error {
 		}
 	}
 	return nil
+}
+
+// SettableFlags drops the flags a client cannot set (\Recent, which only
+// servers set): what a view shows and what an APPEND or STORE sends.
+func SettableFlags(flags []string) []string {
+	out := make([]string, 0, len(flags))
+	for _, f := range flags {
+		if !strings.EqualFold(f, `\Recent`) {
+			out = append(out, f)
+		}
+	}
+	return out
 }

@@ -1,4 +1,4 @@
-package main
+package fs_test
 
 import (
 	"bufio"
@@ -87,14 +87,14 @@ func TestRangedRead(t *testing.T) {
 		appendRaw(t, p, "INBOX", big)
 		for _, lie := range []bool{false, true} {
 			t.Run(fmt.Sprintf("lying=%v", lie), func(t *testing.T) {
-				m := s.mount(t, imapback.Config{}, func(o *fs.Options) {
+				m := s.mount(t, imapback.Config{}, func(o *options) {
 					if lie {
 						o.Backend = lyingBackend{o.Backend}
 					}
 				})
 				// Finding the file reads it; measure on a second mount.
 				path := fileWith(t, filepath.Join(m.dir, "INBOX"), "<big-1@x>")
-				m2 := s.mount(t, imapback.Config{}, func(o *fs.Options) {
+				m2 := s.mount(t, imapback.Config{}, func(o *options) {
 					if lie {
 						o.Backend = lyingBackend{o.Backend}
 					}
@@ -127,7 +127,7 @@ func TestUIDNames(t *testing.T) {
 	s.seedSample(t)
 	p := s.peek(t)
 	inbox := p.messages("INBOX")
-	m := s.mount(t, imapback.Config{}, func(o *fs.Options) { o.Names = fs.NamesUID })
+	m := s.mount(t, imapback.Config{}, func(o *options) { o.Names = fs.NamesUID })
 	got := names(t, filepath.Join(m.dir, "INBOX"))
 	if len(got) != len(inbox) {
 		t.Fatalf("%d files, want %d", len(got), len(inbox))

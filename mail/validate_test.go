@@ -1,4 +1,4 @@
-package fs
+package mail
 
 import (
 	"errors"
@@ -28,29 +28,17 @@ func TestParseFlags(t *testing.T) {
 
 func TestPrepareMessage(t *testing.T) {
 	good := "From: a@b\r\nSubject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?=\r\n\r\nbody\r\n"
-	b, subject, err := prepareMessage([]byte(good))
+	b, subject, err := PrepareMessage([]byte(good))
 	if err != nil || string(b) != good || subject != "Grüße" {
 		t.Errorf("good message: %q %q %v", b, subject, err)
 	}
-	b, _, err = prepareMessage([]byte("From: a@b\nSubject: lf\n\nline1\nline2\r\n"))
+	b, _, err = PrepareMessage([]byte("From: a@b\nSubject: lf\n\nline1\nline2\r\n"))
 	if err != nil || string(b) != "From: a@b\r\nSubject: lf\r\n\r\nline1\r\nline2\r\n" {
 		t.Errorf("LF message: %q %v", b, err)
 	}
 	for _, bad := range []string{"", "hello world\n", "just text without any header line\r\n\r\nbody", "\r\nbody only"} {
-		if _, _, err := prepareMessage([]byte(bad)); !errors.Is(err, ErrInvalid) {
-			t.Errorf("prepareMessage(%q) = %v, want ErrInvalid", bad, err)
-		}
-	}
-}
-
-func TestIsMessageName(t *testing.T) {
-	for name, want := range map[string]bool{
-		"2026-01-01_0000_x_1.eml": true, "note.eml": true, "NOTE.EML": true,
-		".note.eml.swp": false, "note.eml~": false, "#note.eml#": false, ".#note.eml": false,
-		"4913": false, "sedAb12Cd": false, "note.eml.save": false, ".hidden.eml": false,
-	} {
-		if got := isMessageName(name); got != want {
-			t.Errorf("isMessageName(%q) = %v", name, got)
+		if _, _, err := PrepareMessage([]byte(bad)); !errors.Is(err, ErrInvalid) {
+			t.Errorf("PrepareMessage(%q) = %v, want ErrInvalid", bad, err)
 		}
 	}
 }

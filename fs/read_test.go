@@ -1,4 +1,4 @@
-package main
+package fs_test
 
 import (
 	"bytes"
@@ -22,6 +22,7 @@ import (
 	"mailfs/imapback"
 	"mailfs/internal/sample"
 	"mailfs/internal/testenv"
+	"mailfs/mail"
 )
 
 // sampleByMailbox groups the sample messages by mailbox.
@@ -329,7 +330,7 @@ func TestCacheBound(t *testing.T) {
 	eachServer(t, func(t *testing.T, s *server) {
 		s.seedSample(t)
 		const limit = 64 << 10
-		m := s.mount(t, imapback.Config{}, func(o *fs.Options) { o.Bodies = cache.New(limit) })
+		m := s.mount(t, imapback.Config{}, func(o *options) { o.Bodies = cache.New(limit) })
 		want := map[string]bool{}
 		for _, msg := range sample.Messages() {
 			want[string(msg.Raw)] = true
@@ -361,9 +362,9 @@ func TestCacheBound(t *testing.T) {
 
 // lyingBackend reports wrong RFC822.SIZEs: smaller for even UIDs, larger
 // for odd ones, as some servers do.
-type lyingBackend struct{ fs.Backend }
+type lyingBackend struct{ mail.Backend }
 
-func (b lyingBackend) Messages(ctx context.Context, mailbox string) (*fs.Listing, error) {
+func (b lyingBackend) Messages(ctx context.Context, mailbox string) (*mail.Listing, error) {
 	l, err := b.Backend.Messages(ctx, mailbox)
 	if err != nil {
 		return nil, err
@@ -381,7 +382,7 @@ func (b lyingBackend) Messages(ctx context.Context, mailbox string) (*fs.Listing
 func TestWrongSizeCorrected(t *testing.T) {
 	eachServer(t, func(t *testing.T, s *server) {
 		s.seedSample(t)
-		m := s.mount(t, imapback.Config{}, func(o *fs.Options) { o.Backend = lyingBackend{o.Backend} })
+		m := s.mount(t, imapback.Config{}, func(o *options) { o.Backend = lyingBackend{o.Backend} })
 		want := map[string]bool{}
 		for _, msg := range sample.Messages() {
 			want[string(msg.Raw)] = true
@@ -447,7 +448,7 @@ func TestBlackHoleTimesOut(t *testing.T) {
 	via := *s
 	via.addr = p.Addr
 	const timeout = 1500 * time.Millisecond
-	m := via.mount(t, imapback.Config{Timeout: timeout, Connections: 2}, func(o *fs.Options) { o.TTL = time.Hour })
+	m := via.mount(t, imapback.Config{Timeout: timeout, Connections: 2}, func(o *options) { o.TTL = time.Hour })
 	dir := mailboxDir(m.dir, "INBOX")
 	ents, err := os.ReadDir(dir)
 	if err != nil || len(ents) == 0 {

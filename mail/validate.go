@@ -1,4 +1,4 @@
-package fs
+package mail
 
 import (
 	"bufio"
@@ -12,15 +12,15 @@ import (
 
 var subjectDecoder = &mime.WordDecoder{CharsetReader: charset.Reader}
 
-// maxMessageBytes bounds a file written into the mount (it lives in memory
+// MaxMessageBytes bounds a file written into the mount (it lives in memory
 // until it is appended).
-const maxMessageBytes = 256 << 20
+const MaxMessageBytes = 256 << 20
 
-// prepareMessage checks that b is an RFC 5322 message (a header of at
+// PrepareMessage checks that b is an RFC 5322 message (a header of at
 // least one field, parsed by go-message, then optionally a body) and
 // returns it with bare LF line endings turned into CRLF, as IMAP requires,
 // plus its decoded subject. Anything else is ErrInvalid.
-func prepareMessage(b []byte) ([]byte, string, error) {
+func PrepareMessage(b []byte) ([]byte, string, error) {
 	if len(b) == 0 {
 		return nil, "", fmt.Errorf("%w: empty file is not a message", ErrInvalid)
 	}

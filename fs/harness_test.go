@@ -1,0 +1,213 @@
+package fs_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+
+	"mailfs/cache"
+	"mailfs/fs"
+	"mailfs/imapback"
+	"mailfs/internal/demoserver"
+	"mailfs/internal/sample"
+	"mailfs/internal/testenv"
+	"mailfs/mail"
+)
+
+// mailfsBin is the binary built once for tests that drive the CLI.
+var mailfsBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "mailfs-bin-")
+	if err != nil {
+		panic(err)
+	}
+	mailfsBin = filepath.Join(dir, "mailfs")
+	build := exec.Command("go", "build", "-race", "-o", mailfsBin, "mailfs/cmd/mailfs")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		panic("building mailfs: " + err.Error())
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// server is an IMAP server under test with one account.
+type server struct {
+	kind       string // "mem" or "dovecot"
+	addr       string
+	user, pass string
+	dovecot    *testenv.Dovecot
+	mem        *demoserver.Server
+}
+
+// eachServer runs f against go-imap's in-memory server and against Dovecot.
+func eachServer(t *testing.T, f func(t *testing.T, s *server)) {
+	t.Run("mem", func(t *testing.T) { f(t, startMem(t)) })
+	t.Run("dovecot", func(t *testing.T) { f(t, startDovecot(t)) })
+}
+
+func startMem(t testing.TB) *server { return startMemWith(t, nil) }
+
+// demoCaps are the in-memory server's default capabilities.
+func demoCaps() imap.CapSet { return demoserver.DefaultCaps() }
+
+// startMemWith starts the in-memory server advertising caps (nil: default).
+func startMemWith(t testing.TB, caps imap.CapSet) *server {
+	t.Helper()
+	srv, err := demoserver.Start(demoserver.Options{User: "alice", Password: "mem-pass-4711", Caps: caps})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return &server{kind: "mem", addr: srv.Addr, user: "alice", pass: "mem-pass-4711", mem: srv}
+}
+
+func startDovecot(t testing.TB) *server {
+	t.Helper()
+	d := testenv.StartDovecot(t)
+	return &server{kind: "dovecot", addr: d.Addr, user: d.User, pass: d.Password, dovecot: d}
+}
+
+// seedSample loads the sample account into the server.
+func (s *server) seedSample(t testing.TB) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := demoserver.Seed(ctx, s.addr, s.user, s.pass, sample.Mailboxes(), sample.Messages()); err != nil {
+		t.Fatalf("seed %s: %v", s.kind, err)
+	}
+}
+
+func (s *server) endpoint(t testing.TB) imapback.Endpoint {
+	ep, err := imapback.ParseURL("imap+insecure://" + s.user + "@" + s.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ep
+}
+
+// dial connects the mount's client (Close in Cleanup).
+func (s *server) dial(t testing.TB, cfg imapback.Config) *imapback.Client {
+	t.Helper()
+	cfg.Endpoint = s.endpoint(t)
+	cfg.Password = s.pass
+	if cfg.Logger == nil {
+		cfg.Logger = testLogger(t)
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 10 * time.Second
+	}
+	c, err := imapback.Dial(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("dial %s: %v", s.kind, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// mounted is a mount in this process with its parts exposed to the test.
+type mounted struct {
+	dir    string
+	client *imapback.Client
+	bodies *cache.Bodies
+	acct   *mail.Account
+	fs     *fs.Mounted
+}
+
+// options are what a test may change of a mount: the model's options
+// and the tree's.
+type options struct {
+	mail.Options
+	Names       fs.NameStyle
+	WriteBuffer int64
+}
+
+// mount mounts the server's account in-process, wired as `mailfs mount`
+// wires it; edit may change the options or wrap the backend. Cleanup
+// unmounts, then waits for the writes still on their way.
+func (s *server) mount(t testing.TB, cfg imapback.Config, edit func(*options)) *mounted {
+	t.Helper()
+	c := s.dial(t, cfg)
+	m := &mounted{client: c}
+	o := options{Options: mail.Options{ID: s.user + "@" + s.addr, Backend: c, Bodies: cache.New(256 << 20),
+		TTL: 30 * time.Second, Logger: testLogger(t), ReadAhead: 2, ReadOnly: cfg.ReadOnly}}
+	if edit != nil {
+		edit(&o)
+	}
+	m.bodies = o.Bodies
+	m.acct = mail.NewAccount(o.Options)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := m.acct.Close(ctx); err != nil {
+			t.Errorf("closing the account: %v", err)
+		}
+	})
+	m.dir, m.fs = testenv.Mount(t, fs.Options{Account: m.acct, Names: o.Names, WriteBuffer: o.WriteBuffer,
+		Logger: testLogger(t), Status: func() string { return testStatus(c) }})
+	return m
+}
+
+// testStatus is the part of `mailfs status` the tests read.
+func testStatus(c *imapback.Client) string {
+	h := c.Health()
+	state := "connected"
+	if !h.Connected {
+		state = "DISCONNECTED"
+	}
+	return fmt.Sprintf("state:          %s\nlast error:     %s\ncapabilities:   %s\n", state, h.LastError, strings.Join(c.Capabilities(), " "))
+}
+
+// watch keeps mailbox in IDLE for the mount, as `mailfs mount --watch` does.
+func (m *mounted) watch(t testing.TB, mailbox string) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		m.client.Watch(ctx, mailbox, func(flags bool) { m.acct.Changed(mailbox, flags) })
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+}
+
+func imapbackConfig() imapback.Config { return imapback.Config{} }
+
+// eventually retries f until it succeeds or the limit passes: for
+// recovery, which takes as long as the next reconnection attempt.
+func eventually(t testing.TB, limit time.Duration, what string, f func() error) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		err := f()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: still failing after %v: %v", what, limit, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// testLogger logs mailfs's decisions into the test log (shown on failure
+// or with -v).
+func testLogger(t testing.TB) *slog.Logger {
+	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}

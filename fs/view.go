@@ -1,0 +1,186 @@
+package fs
+
+import (
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	gofs "github.com/hanwen/go-fuse/v2/fs"
+
+	"mailfs/mail"
+)
+
+// view is the file system's side of one mounted account: the model it
+// adapts, and what only this tree knows — names editors gave to messages,
+// files being written, the directory inodes to notify.
+type view struct {
+	acct     *mail.Account
+	log      *slog.Logger
+	style    NameStyle
+	ttl      time.Duration
+	uid, gid uint32 // owner of every file
+	started  time.Time
+	readOnly bool
+	budget   *budget    // memory for files being written
+	bg       sync.WaitGroup // kernel notifications in flight
+
+	mu   sync.Mutex           // protects the following
+	dirs map[uint64]*dirState // by mailbox ID
+}
+
+// dirState is what the tree knows of one mailbox directory beyond the
+// model.
+type dirState struct {
+	mu    sync.Mutex  // protects the following
+	inode *gofs.Inode // the directory, for kernel notifications
+	local map[string]*localNode
+	// aliases are messages an editor renamed to a scratch name (its
+	// backup): shown under that name, hidden under their own.
+	aliases map[string]mail.Ref
+	hidden  map[uint32]string
+	// renamed are names that resolve to another message than their own:
+	// a saved file's name (the new version has a new UID), the name a
+	// message was moved in under.
+	renamed map[string]mail.Ref
+}
+
+func (v *view) dir(mb *mail.Mailbox) *dirState {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	ds, ok := v.dirs[mb.ID()]
+	if !ok {
+		ds = &dirState{local: map[string]*localNode{}, aliases: map[string]mail.Ref{},
+			hidden: map[uint32]string{}, renamed: map[string]mail.Ref{}}
+		v.dirs[mb.ID()] = ds
+	}
+	return ds
+}
+
+func (ds *dirState) setInode(in *gofs.Inode) {
+	ds.mu.Lock()
+	ds.inode = in
+	ds.mu.Unlock()
+}
+
+func (ds *dirState) localFile(name string) *localNode {
+	ds.mu.Lock()
+	defer ds.mu.Unlock()
+	return ds.local[name]
+}
+
+func (ds *dirState) localNames() []string {
+	ds.mu.Lock()
+	defer ds.mu.Unlock()
+	names := make([]string, 0, len(ds.local))
+	for n := range ds.local {
+		names = append(names, n)
+	}
+	return names
+}
+
+// forgetLocal drops a scratch file by name if it is still n.
+func (ds *dirState) forgetLocal(name string, n *localNode) bool {
+	ds.mu.Lock()
+	defer ds.mu.Unlock()
+	if ds.local[name] == n {
+		delete(ds.local, name)
+		return true
+	}
+	return false
+}
+
+// hiddenName returns the alias of a hidden message ("" if not hidden).
+func (ds *dirState) hiddenName(uid uint32) string {
+	ds.mu.Lock()
+	defer ds.mu.Unlock()
+	return ds.hidden[uid]
+}
+
+// hide shows a message under a scratch name only.
+func (ds *dirState) hide(r mail.Ref, alias string) {
+	ds.mu.Lock()
+	defer ds.mu.Unlock()
+	if old, ok := ds.hidden[r.UID]; ok {
+		delete(ds.aliases, old)
+	}
+	ds.hidden[r.UID], ds.aliases[alias] = alias, r
+}
+
+// unhide gives a message its own name back.
+func (ds *dirState) unhide(uid uint32) {
+	ds.mu.Lock()
+	defer ds.mu.Unlock()
+	if alias, ok := ds.hidden[uid]; ok {
+		delete(ds.aliases, alias)
+		delete(ds.hidden, uid)
+	}
+}
+
+// hiddenByOwnName returns the message renamed away whose own name is name
+// (vim: rename f to f~, then create f).
+func (v *view) hiddenByOwnName(mb *mail.Mailbox, ds *dirState, name string) (mail.Ref, bool) {
+	ds.mu.Lock()
+	defer ds.mu.Unlock()
+	for _, r := range ds.aliases {
+		if e, ok := mb.Current(r); ok && v.name(e) == name {
+			return r, true
+		}
+	}
+	return mail.Ref{}, false
+}
+
+func (ds *dirState) rename(name string, r mail.Ref) {
+	ds.mu.Lock()
+	ds.renamed[name] = r
+	ds.mu.Unlock()
+}
+
+// name is a message's file name.
+func (v *view) name(e mail.Entry) string {
+	return MessageName(v.style, e.InternalDate, e.Subject, e.UID)
+}
+
+// msgIno is a message's inode number: from its identity (account, mailbox
+// object, UIDVALIDITY, UID), so it is the same on every mount.
+func (v *view) msgIno(mb *mail.Mailbox, r mail.Ref) uint64 {
+	return mail.Hash("m", v.acct.ID(), strconv.FormatUint(mb.ID(), 16),
+		strconv.FormatUint(uint64(r.UIDValidity), 10), strconv.FormatUint(uint64(r.UID), 10))
+}
+
+// observe turns the model's changes into kernel notifications.
+func (v *view) observe(c mail.Change) {
+	ds := v.dir(c.Mailbox)
+	ds.mu.Lock()
+	in := ds.inode
+	var names []string
+	for _, e := range append(c.Gone, c.Added...) {
+		names = append(names, v.name(e))
+		if alias, ok := ds.hidden[e.UID]; ok {
+			names = append(names, alias)
+		}
+	}
+	if c.Reset {
+		for alias := range ds.aliases {
+			names = append(names, alias)
+		}
+		ds.aliases, ds.hidden, ds.renamed = map[string]mail.Ref{}, map[uint32]string{}, map[string]mail.Ref{}
+	}
+	ds.mu.Unlock()
+	v.notify(in, names...)
+}
+
+// notify tells the kernel to look names in dir up again. Always from a
+// goroutine of its own: a notification sent from inside a FUSE request
+// that holds a lock the kernel needs (the directory in LOOKUP, the inode
+// in FSYNC or FLUSH while a concurrent rm or mv waits) deadlocks.
+func (v *view) notify(dir *gofs.Inode, names ...string) {
+	if dir == nil || len(names) == 0 {
+		return
+	}
+	v.goSafe("kernel notification", func() {
+		for _, n := range names {
+			dir.NotifyEntry(n)
+		}
+	})
+}

@@ -1,0 +1,187 @@
+package mail
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"mailfs/cache"
+)
+
+// Options configure an Account.
+type Options struct {
+	// ID identifies the account in cache keys and identities
+	// (e.g. user@host:993).
+	ID      string
+	Backend Backend
+	Bodies  *cache.Bodies // nil: a 256 MiB cache of its own
+	// TTL is how long a listing or the mailbox tree is served before the
+	// server is asked again. Default 30 s.
+	TTL    time.Duration
+	Logger *slog.Logger
+	// ReadAhead is how many read-ahead batches may be in flight at once;
+	// 0 turns read-ahead off.
+	ReadAhead int
+	// ReadOnly refuses every change with ErrReadOnly.
+	ReadOnly bool
+}
+
+// Change is what a revalidation found: messages that went away or
+// appeared on the server, or (Reset) a new UIDVALIDITY that voids every
+// message known before. Views turn it into kernel notifications.
+type Change struct {
+	Mailbox *Mailbox
+	Reset   bool
+	Gone    []Entry
+	Added   []Entry
+}
+
+// Account is the mail model of one account: its mailbox tree, a Mailbox
+// per mailbox with its listing kept current by deltas, the body cache
+// and read-ahead, the writes on their way to the server.
+type Account struct {
+	id       string
+	backend  Backend
+	bodies   *cache.Bodies
+	log      *slog.Logger
+	ttl      time.Duration
+	readOnly bool
+	prefetch chan struct{} // read-ahead batches in flight (nil: off)
+	tree     *tree
+	writes   *writes
+
+	observe func(Change) // set once by Observe, before use
+	bg      sync.WaitGroup // background jobs (goSafe)
+
+	mu        sync.Mutex // protects the following
+	mailboxes map[string]*Mailbox
+	seen      map[string]int // objects made per name, for unique IDs
+}
+
+// NewAccount makes the model of one account.
+func NewAccount(o Options) *Account {
+	if o.TTL <= 0 {
+		o.TTL = 30 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Bodies == nil {
+		o.Bodies = cache.New(256 << 20)
+	}
+	a := &Account{id: o.ID, backend: o.Backend, bodies: o.Bodies, log: o.Logger, ttl: o.TTL,
+		readOnly: o.ReadOnly, tree: newTree(o.Backend, o.TTL),
+		mailboxes: map[string]*Mailbox{}, seen: map[string]int{}}
+	if o.ReadAhead > 0 {
+		a.prefetch = make(chan struct{}, o.ReadAhead)
+	}
+	a.writes = newWrites(a)
+	return a
+}
+
+// Observe sets the function told of every Change. Call it once, before
+// the account is used; it is called with no model lock held.
+func (a *Account) Observe(f func(Change)) { a.observe = f }
+
+// ID is the account's identity.
+func (a *Account) ID() string { return a.id }
+
+// TTL is how long listings are served before revalidation.
+func (a *Account) TTL() time.Duration { return a.ttl }
+
+// ReadOnly reports whether every change is refused.
+func (a *Account) ReadOnly() bool { return a.readOnly }
+
+// Log is the account's logger.
+func (a *Account) Log() *slog.Logger { return a.log }
+
+// Bodies is the body cache.
+func (a *Account) Bodies() *cache.Bodies { return a.bodies }
+
+// Folder returns the tree node of a full mailbox name ("" = root).
+func (a *Account) Folder(ctx context.Context, name string) (Folder, error) {
+	return a.tree.get(ctx, name)
+}
+
+// Delimiter is the server's hierarchy delimiter.
+func (a *Account) Delimiter() rune { return a.tree.delimiter() }
+
+// ChildName is the full name of a new mailbox leaf under parent, or an
+// error wrapping ErrInvalid when leaf cannot be a mailbox name here.
+func (a *Account) ChildName(parent, leaf string) (string, error) {
+	delim := a.tree.delimiter()
+	if leaf == "" || strings.ContainsRune(leaf, delim) || strings.ContainsAny(leaf, "*%") {
+		return "", fmt.Errorf("%w: %q is not a mailbox name on this server (delimiter %q)", ErrInvalid, leaf, string(delim))
+	}
+	if parent == "" {
+		return leaf, nil
+	}
+	return parent + string(delim) + leaf, nil
+}
+
+// Mailbox returns the model of a full mailbox name ("" is the root, which
+// holds no messages). The same name gives the same object until the
+// mailbox is renamed or deleted.
+func (a *Account) Mailbox(name string) *Mailbox {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a._mailbox(name)
+}
+
+func (a *Account) _mailbox(name string) *Mailbox {
+	if m, ok := a.mailboxes[name]; ok {
+		return m
+	}
+	// The first object of a name has the same ID on every mount; one made
+	// after the name was renamed away or deleted gets a new one, so
+	// nothing that held the old one mistakes the new mailbox for it.
+	n := a.seen[name]
+	a.seen[name] = n + 1
+	parts := []string{"mailbox", a.id, name}
+	if n > 0 {
+		parts = append(parts, strconv.Itoa(n))
+	}
+	m := newMailbox(a, name, Hash(parts...))
+	a.mailboxes[name] = m
+	return m
+}
+
+// Hash is a 64-bit FNV-1a hash of parts, never 0, 1 or ^0 (the kernel's
+// and go-fuse's reserved inode numbers).
+func Hash(parts ...string) uint64 {
+	h := fnv.New64a()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	v := h.Sum64()
+	if v <= 1 || v == ^uint64(0) {
+		v += 2
+	}
+	return v
+}
+
+// Changed is called when the server reports a change in a mailbox (IDLE):
+// it is revalidated now, in the background. flags: flags changed.
+func (a *Account) Changed(name string, flags bool) {
+	m := a.Mailbox(name)
+	m.changed(flags)
+	a.goSafe("revalidate "+name, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		if err := m.refresh(ctx); err != nil {
+			a.log.Debug("revalidation after a server notice failed", "mailbox", name, "err", err)
+		}
+	})
+}
+
+func (a *Account) notify(c Change) {
+	if a.observe != nil && (c.Reset || len(c.Gone) > 0 || len(c.Added) > 0) {
+		a.observe(c)
+	}
+}

@@ -1,0 +1,314 @@
+package mail
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+)
+
+func newTestAccount(f *fake) *Account {
+	return NewAccount(Options{ID: "test", Backend: f, TTL: time.Hour})
+}
+
+var bg = context.Background()
+
+func uids(es []Entry) []uint32 {
+	var out []uint32
+	for _, e := range es {
+		out = append(out, e.UID)
+	}
+	return out
+}
+
+func equalUIDs(a []uint32, b ...uint32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func TestListingAndDelta(t *testing.T) {
+	f := newFake("INBOX")
+	f.add("INBOX", "a", "A", 1)
+	f.add("INBOX", "b", "B", 1)
+	a := newTestAccount(f)
+	var changes []Change
+	a.Observe(func(c Change) { changes = append(changes, c) })
+	mb := a.Mailbox("INBOX")
+	es, err := mb.Entries(bg)
+	if err != nil || !equalUIDs(uids(es), 1, 2) {
+		t.Fatalf("first listing: %v %v", uids(es), err)
+	}
+	// Unchanged: one STATUS, no listing.
+	mb.Invalidate()
+	if _, err := mb.Entries(bg); err != nil || f.count("STATUS") != 1 || f.count("LISTING") != 1 {
+		t.Fatalf("unchanged revalidation: STATUS %d LISTING %d, %v", f.count("STATUS"), f.count("LISTING"), err)
+	}
+	// New and expunged: a delta, seen by the UID set.
+	f.add("INBOX", "c", "C", 1)
+	f.expunge("INBOX", 1)
+	mb.Invalidate()
+	es, _ = mb.Entries(bg)
+	if !equalUIDs(uids(es), 2, 3) || f.count("LISTING") != 1 || f.count("SEARCH") != 1 {
+		t.Fatalf("after delta: %v (LISTING %d SEARCH %d)", uids(es), f.count("LISTING"), f.count("SEARCH"))
+	}
+	last := changes[len(changes)-1]
+	if !equalUIDs(uids(last.Gone), 1) || !equalUIDs(uids(last.Added), 3) || last.Reset {
+		t.Fatalf("change reported: %+v", last)
+	}
+}
+
+func TestUIDValidityReset(t *testing.T) {
+	f := newFake("INBOX")
+	f.add("INBOX", "a", "A", 1)
+	a := newTestAccount(f)
+	var got []Change
+	a.Observe(func(c Change) { got = append(got, c) })
+	mb := a.Mailbox("INBOX")
+	es, _ := mb.Entries(bg)
+	old := es[0]
+	if _, _, err := mb.Body(bg, old.Ref()); err != nil {
+		t.Fatal(err)
+	}
+	f.mu.Lock()
+	f.boxes["INBOX"].validity++
+	f.mu.Unlock()
+	mb.Invalidate()
+	es, err := mb.Entries(bg)
+	if err != nil || len(es) != 1 || es[0].UIDValidity == old.UIDValidity {
+		t.Fatalf("after reset: %+v %v", es, err)
+	}
+	if len(got) == 0 || !got[len(got)-1].Reset || !equalUIDs(uids(got[len(got)-1].Gone), 1) {
+		t.Fatalf("reset not reported: %+v", got)
+	}
+	if _, ok := mb.Current(old.Ref()); ok {
+		t.Fatal("a message of the old UIDVALIDITY is still current")
+	}
+}
+
+// A message this mount removed while a listing was in flight does not
+// come back with that listing; one it stored meanwhile does not vanish.
+func TestChangesDuringListingInFlight(t *testing.T) {
+	f := newFake("INBOX")
+	f.add("INBOX", "a", "A", 1)
+	f.add("INBOX", "b", "B", 1)
+	a := newTestAccount(f)
+	mb := a.Mailbox("INBOX")
+	es, _ := mb.Entries(bg)
+	var stored Entry
+	f.onMessages = func() {
+		if err := mb.Remove(bg, es[0].Ref()); err != nil {
+			t.Error(err)
+		}
+		var err error
+		stored, err = mb.Append(bg, []byte("Subject: new\r\n\r\nx"), nil, time.Time{})
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	// Force a full listing (a reset) that races the changes.
+	if err := mb.relist(bg, "INBOX", mb.seq, false); err != nil {
+		t.Fatal(err)
+	}
+	got := uids(mustEntries(t, mb))
+	if !equalUIDs(got, 2, stored.UID) {
+		t.Fatalf("after a listing that raced rm and APPEND: %v, want [2 %d]", got, stored.UID)
+	}
+	// The next revalidation confirms both.
+	mb.Invalidate()
+	if got := uids(mustEntries(t, mb)); !equalUIDs(got, 2, stored.UID) {
+		t.Fatalf("after revalidation: %v", got)
+	}
+}
+
+func mustEntries(t *testing.T, mb *Mailbox) []Entry {
+	t.Helper()
+	es, err := mb.Entries(bg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return es
+}
+
+func TestSizesMeasuredVsReported(t *testing.T) {
+	f := newFake("INBOX", "Work")
+	f.add("INBOX", "a", "0123456789", 4) // the server lies: 4, not 10
+	a := newTestAccount(f)
+	mb := a.Mailbox("INBOX")
+	e := mustEntries(t, mb)[0]
+	if e.SizeKnown || e.Size != 4 {
+		t.Fatalf("before reading: %+v", e)
+	}
+	// A move keeps "reported": the size is still corrected when read.
+	moved, err := mb.Move(bg, e, a.Mailbox("Work"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	work := a.Mailbox("Work")
+	if moved.SizeKnown {
+		t.Fatalf("moved entry claims a measured size: %+v", moved)
+	}
+	_, corrected, err := work.Body(bg, moved.Ref())
+	if err != nil || !corrected {
+		t.Fatalf("reading the moved message: corrected=%v err=%v", corrected, err)
+	}
+	now, ok := work.Current(moved.Ref())
+	if !ok || !now.SizeKnown || now.Size != 10 {
+		t.Fatalf("after reading: %+v %v", now, ok)
+	}
+	// A message this mount stored has a measured size.
+	st, err := work.Append(bg, []byte("Subject: s\n\nbody\n"), nil, time.Time{})
+	if err != nil || !st.SizeKnown || st.Size != int64(len("Subject: s\r\n\r\nbody\r\n")) {
+		t.Fatalf("appended: %+v %v", st, err)
+	}
+}
+
+func TestAppendSendsTheDateItReturns(t *testing.T) {
+	f := newFake("INBOX")
+	a := newTestAccount(f)
+	mb := a.Mailbox("INBOX")
+	e, err := mb.Append(bg, []byte("Subject: d\r\n\r\nx"), nil, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.mu.Lock()
+	sent := f.boxes["INBOX"].msgs[e.UID].InternalDate
+	f.mu.Unlock()
+	if sent.IsZero() || !sent.Equal(e.InternalDate) {
+		t.Fatalf("APPEND sent %v, entry has %v", sent, e.InternalDate)
+	}
+}
+
+func TestSetFlagsStoresOnlyTheDifference(t *testing.T) {
+	f := newFake("INBOX")
+	uid := f.add("INBOX", "a", "A", 1)
+	f.boxes["INBOX"].msgs[uid].Flags = []string{`\Seen`}
+	a := newTestAccount(f)
+	mb := a.Mailbox("INBOX")
+	e := mustEntries(t, mb)[0]
+	// Another client flags it meanwhile; we add $Work.
+	f.boxes["INBOX"].msgs[uid].Flags = []string{`\Seen`, `\Flagged`}
+	if err := mb.SetFlags(bg, e, []string{`\Seen`, `$Work`}); err != nil {
+		t.Fatal(err)
+	}
+	got := f.boxes["INBOX"].msgs[uid].Flags
+	if len(got) != 3 {
+		t.Fatalf("server flags %v: the other client's \\Flagged must survive", got)
+	}
+	if s := f.stores[len(f.stores)-1]; len(s[0]) != 1 || s[0][0] != "$Work" || len(s[1]) != 0 {
+		t.Fatalf("stored add %v remove %v", s[0], s[1])
+	}
+}
+
+func TestRenameKeepsObjectsAndNewNameGetsNewID(t *testing.T) {
+	f := newFake("Work", "Work/Sub")
+	a := newTestAccount(f)
+	work, sub := a.Mailbox("Work"), a.Mailbox("Work/Sub")
+	id := work.ID()
+	if err := a.RenameMailbox(bg, "Work", "Job"); err != nil {
+		t.Fatal(err)
+	}
+	if work.Name() != "Job" || sub.Name() != "Job/Sub" || a.Mailbox("Job") != work {
+		t.Fatalf("after rename: %q %q", work.Name(), sub.Name())
+	}
+	if err := a.CreateMailbox(bg, "Work"); err != nil {
+		t.Fatal(err)
+	}
+	if fresh := a.Mailbox("Work"); fresh == work || fresh.ID() == id {
+		t.Fatal("a mailbox created under a renamed-away name shares the old identity")
+	}
+	if NewAccount(Options{ID: "test", Backend: f}).Mailbox("Work").ID() != id {
+		t.Fatal("the first object of a name must have the same ID on every mount")
+	}
+}
+
+func TestCommitRetriesWhileUnreachable(t *testing.T) {
+	f := newFake("INBOX")
+	f.appendFailures = 2
+	a := newTestAccount(f)
+	mb := a.Mailbox("INBOX")
+	done := make(chan error, 1)
+	var stored Entry
+	a.Submit(Commit{Mailbox: mb, Data: []byte("Subject: r\r\n\r\nx"), Label: "INBOX/r.eml"}, func(e Entry, err error) {
+		stored = e
+		done <- err
+	})
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if f.count("APPEND") != 3 || stored.UID == 0 {
+		t.Fatalf("APPENDs %d, stored %+v", f.count("APPEND"), stored)
+	}
+	if p := a.Pending(); len(p) != 0 {
+		t.Fatalf("still pending: %v", p)
+	}
+}
+
+func TestCommitRefusalIsReported(t *testing.T) {
+	f := newFake("INBOX")
+	a := newTestAccount(f)
+	done := make(chan error, 1)
+	a.Submit(Commit{Mailbox: a.Mailbox("INBOX"), Data: []byte("no header here"), Label: "x"}, func(e Entry, err error) { done <- err })
+	if err := <-done; !errors.Is(err, ErrInvalid) || f.count("APPEND") != 0 {
+		t.Fatalf("junk: %v, APPENDs %d", err, f.count("APPEND"))
+	}
+}
+
+func TestCloseGivesUpAndNamesWhatIsLost(t *testing.T) {
+	f := newFake("INBOX")
+	f.appendFailures = 1 << 30
+	a := newTestAccount(f)
+	done := make(chan error, 1)
+	a.Submit(Commit{Mailbox: a.Mailbox("INBOX"), Data: []byte("Subject: r\r\n\r\nx"), Label: "INBOX/lost.eml"}, func(e Entry, err error) { done <- err })
+	ctx, cancel := context.WithCancel(bg)
+	cancel()
+	if err := a.Close(ctx); err == nil {
+		t.Fatal("Close reported nothing lost")
+	}
+	if err := <-done; err == nil {
+		t.Fatal("done reported success")
+	}
+}
+
+func TestReplaceRemovesOnlyAfterStoring(t *testing.T) {
+	f := newFake("INBOX")
+	f.add("INBOX", "a", "Subject: a\r\n\r\nold", 1)
+	a := newTestAccount(f)
+	mb := a.Mailbox("INBOX")
+	old := mustEntries(t, mb)[0]
+	f.appendFailures = 1
+	if _, err := mb.Replace(bg, old.Ref(), []byte("Subject: a\r\n\r\nnew"), nil, old.InternalDate); err == nil {
+		t.Fatal("replace succeeded although APPEND failed")
+	}
+	if _, ok := mb.Current(old.Ref()); !ok || f.count("REMOVE") != 0 {
+		t.Fatal("the original was removed although its new version was not stored")
+	}
+	e, err := mb.Replace(bg, old.Ref(), []byte("Subject: a\r\n\r\nnew"), nil, old.InternalDate)
+	if err != nil || f.count("REMOVE") != 1 {
+		t.Fatal(err)
+	}
+	if got := uids(mustEntries(t, mb)); !equalUIDs(got, e.UID) {
+		t.Fatalf("after replace: %v", got)
+	}
+}
+
+func TestInterruptedWhileAnotherRefreshRuns(t *testing.T) {
+	f := newFake("INBOX")
+	a := newTestAccount(f)
+	mb := a.Mailbox("INBOX")
+	if err := mb.load.lock(bg); err != nil { // a refresh stuck on the network
+		t.Fatal(err)
+	}
+	defer mb.load.unlock()
+	ctx, cancel := context.WithCancel(bg)
+	cancel()
+	if _, err := mb.Entries(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("waiting behind a refresh: %v, want context.Canceled", err)
+	}
+}

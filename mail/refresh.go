@@ -1,0 +1,180 @@
+package mail
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"time"
+)
+
+// Keeping a listing current: the first access lists the mailbox, later
+// ones ask the server what changed (Backend.Changes) and merge the delta;
+// what appeared or went away is reported as a Change.
+
+// refresh brings the listing up to date when it is older than the TTL.
+// When the server cannot be reached, the last listing is kept and served.
+func (m *Mailbox) refresh(ctx context.Context) error {
+	if m.fresh() {
+		return nil
+	}
+	if err := m.load.lock(ctx); err != nil {
+		return err
+	}
+	defer m.load.unlock()
+	if m.fresh() {
+		return nil
+	}
+	m.mu.Lock()
+	have, state, known, name, start := m.listing != nil, m.state, m._visible(), m.name, m.seq
+	// Without CONDSTORE (no HIGHESTMODSEQ) flag changes cannot be asked
+	// for; fetch every message's flags instead.
+	allFlags := m.flagsDirty || state.HighestModSeq == 0
+	m.mu.Unlock()
+	if !have {
+		return m.relist(ctx, name, start, false)
+	}
+	d, err := m.acct.backend.Changes(ctx, name, state, known, allFlags)
+	if err != nil {
+		if !IsInterrupt(err) && !errors.Is(err, ErrNotFound) {
+			m.acct.log.Debug("revalidation failed; serving the last listing", "mailbox", name, "err", err)
+			return nil // keep serving what we know while offline
+		}
+		return err
+	}
+	m.acct.log.Debug("revalidated", "mailbox", name, "reset", d.Reset, "unchanged", d.Unchanged, "new", len(d.New), "present", len(d.Present), "flags", len(d.Flags))
+	if d.Reset {
+		return m.relist(ctx, name, start, true)
+	}
+	m.acct.notify(m.apply(d, start))
+	return nil
+}
+
+// relist fetches the whole listing. reset: the UIDVALIDITY changed, so
+// everything known under the old one is dropped.
+func (m *Mailbox) relist(ctx context.Context, name string, start uint64, reset bool) error {
+	l, err := m.acct.backend.Messages(ctx, name)
+	if err != nil {
+		m.mu.Lock()
+		have := m.listing != nil
+		m.mu.Unlock()
+		if have && !IsInterrupt(err) && !errors.Is(err, ErrNotFound) {
+			m.acct.log.Debug("listing failed; serving the last one", "mailbox", name, "err", err)
+			return nil
+		}
+		return err
+	}
+	m.mu.Lock()
+	c := Change{Mailbox: m}
+	if m.listing != nil && (reset || m.listing.UIDValidity != l.UIDValidity) {
+		// A new UIDVALIDITY: every UID known before means nothing now.
+		c.Reset = true
+		for i := range m.listing.Messages {
+			c.Gone = append(c.Gone, m._entry(i))
+		}
+		m.sizes, m.gone, m.ours = map[uint32]int64{}, map[uint32]uint64{}, map[uint32]addedMsg{}
+		m.epoch++
+	}
+	for uid, s := range m.singles {
+		if s.e.SizeKnown && s.e.UIDValidity == l.UIDValidity {
+			m.sizes[uid] = s.e.Size
+		}
+	}
+	m.singles = map[uint32]single{}
+	m.listing, m.state, m.fetched, m.flagsDirty = l, l.State, time.Now(), false
+	m._settle(start)
+	m._index()
+	m.mu.Unlock()
+	m.acct.notify(c)
+	return nil
+}
+
+// _settle reconciles this mount's own changes with a listing or delta that
+// was asked for at seq start: removals and APPENDs that completed before
+// it are in the server's answer; later ones are kept on top of it. m.mu
+// held.
+func (m *Mailbox) _settle(start uint64) {
+	for uid, seq := range m.gone {
+		if seq <= start {
+			delete(m.gone, uid)
+		}
+	}
+	have := make(map[uint32]bool, len(m.listing.Messages))
+	for _, msg := range m.listing.Messages {
+		have[msg.UID] = true
+	}
+	extra := false
+	for uid, a := range m.ours {
+		if a.seq <= start {
+			delete(m.ours, uid)
+		} else if !have[uid] {
+			m.listing.Messages = append(m.listing.Messages, a.msg)
+			extra = true
+		}
+	}
+	if extra {
+		sort.Slice(m.listing.Messages, func(i, j int) bool { return m.listing.Messages[i].UID < m.listing.Messages[j].UID })
+	}
+}
+
+// apply merges a delta asked for at seq start into the listing and returns
+// what appeared and went away.
+func (m *Mailbox) apply(d *Delta, start uint64) Change {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c := Change{Mailbox: m}
+	m.state, m.fetched, m.flagsDirty = d.State, time.Now(), false
+	if d.Unchanged || m.listing == nil {
+		return c
+	}
+	msgs := make([]Message, 0, len(m.listing.Messages)+len(d.New))
+	for i, msg := range m.listing.Messages {
+		if seq, gone := m.gone[msg.UID]; gone && seq <= start {
+			continue
+		}
+		a, ours := m.ours[msg.UID]
+		if d.Present != nil && !d.Present[msg.UID] && !(ours && a.seq > start) {
+			if _, gone := m.gone[msg.UID]; !gone {
+				c.Gone = append(c.Gone, m._entry(i))
+			}
+			continue
+		}
+		if f, ok := d.Flags[msg.UID]; ok {
+			msg.Flags = f
+		}
+		msgs = append(msgs, msg)
+	}
+	for _, msg := range d.New {
+		if _, known := m.byUID[msg.UID]; known {
+			continue
+		}
+		if f, ok := d.Flags[msg.UID]; ok {
+			msg.Flags = f
+		}
+		msgs = append(msgs, msg)
+		c.Added = append(c.Added, Entry{Message: msg, UIDValidity: m.listing.UIDValidity})
+	}
+	sort.Slice(msgs, func(i, j int) bool { return msgs[i].UID < msgs[j].UID })
+	m.listing = &Listing{UIDValidity: m.listing.UIDValidity, State: d.State, Messages: msgs}
+	m._settle(start)
+	m._index()
+	return c
+}
+
+// _visible counts the listed messages below the state's UIDNEXT that the
+// server should still have (what Changes compares with MESSAGES); m.mu
+// held.
+func (m *Mailbox) _visible() int {
+	if m.listing == nil {
+		return 0
+	}
+	n := 0
+	for _, msg := range m.listing.Messages {
+		if _, gone := m.gone[msg.UID]; msg.UID < m.state.UIDNext && !gone {
+			n++
+		}
+	}
+	return n
+}
+
+// Invalidate makes the next access revalidate.
+func (m *Mailbox) Invalidate() { m.changed(false) }

@@ -1,0 +1,150 @@
+package mail
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Folder is one node of the mailbox tree: a mailbox, a \Noselect parent,
+// or a parent the server did not list at all (shown as \Noselect).
+type Folder struct {
+	Name       string            // full mailbox name; "" is the root
+	Selectable bool              // holds messages
+	Children   map[string]string // leaf name (raw, UTF-8) -> full name
+}
+
+// ChildLeaves returns the folder's child leaf names in order.
+func (f Folder) ChildLeaves() []string {
+	names := make([]string, 0, len(f.Children))
+	for n := range f.Children {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// tree is the account's mailbox hierarchy, listed again at most once per
+// TTL.
+type tree struct {
+	backend Backend
+	ttl     time.Duration
+	load    gate // serialises refreshes; taken before mu
+
+	mu      sync.Mutex // protects the following
+	folders map[string]*Folder
+	fetched time.Time
+	delim   rune // the server's hierarchy delimiter ('/' until known)
+}
+
+func newTree(b Backend, ttl time.Duration) *tree {
+	return &tree{backend: b, ttl: ttl, load: newGate()}
+}
+
+// get returns a copy of the folder of a full mailbox name ("" = root).
+func (t *tree) get(ctx context.Context, name string) (Folder, error) {
+	if err := t.refresh(ctx); err != nil {
+		return Folder{}, err
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	f, ok := t.folders[name]
+	if !ok {
+		return Folder{}, fmt.Errorf("mailbox %q: %w", name, ErrNotFound)
+	}
+	c := *f
+	c.Children = make(map[string]string, len(f.Children))
+	for k, v := range f.Children {
+		c.Children[k] = v
+	}
+	return c, nil
+}
+
+// refresh lists again when the TTL has passed. If the server cannot be
+// reached but an older tree exists, the older one is kept and served.
+func (t *tree) refresh(ctx context.Context) error {
+	if t.fresh() {
+		return nil
+	}
+	if err := t.load.lock(ctx); err != nil {
+		return err
+	}
+	defer t.load.unlock()
+	if t.fresh() {
+		return nil
+	}
+	list, err := t.backend.Mailboxes(ctx)
+	if err != nil {
+		t.mu.Lock()
+		have := t.folders != nil
+		t.mu.Unlock()
+		if have && !IsInterrupt(err) {
+			return nil // serve the last known tree while offline
+		}
+		return err
+	}
+	folders := buildTree(list)
+	delim := '/'
+	for _, mb := range list {
+		if mb.Delim != 0 {
+			delim = mb.Delim
+			break
+		}
+	}
+	t.mu.Lock()
+	t.folders, t.fetched, t.delim = folders, time.Now(), delim
+	t.mu.Unlock()
+	return nil
+}
+
+func (t *tree) invalidate() {
+	t.mu.Lock()
+	t.fetched = time.Time{}
+	t.mu.Unlock()
+}
+
+func (t *tree) delimiter() rune {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.delim == 0 {
+		return '/'
+	}
+	return t.delim
+}
+
+func (t *tree) fresh() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.folders != nil && time.Since(t.fetched) < t.ttl
+}
+
+// buildTree nests mailboxes by their delimiter. Parents the server did not
+// list become non-selectable folders, so no child is ever unreachable.
+func buildTree(list []MailboxInfo) map[string]*Folder {
+	folders := map[string]*Folder{"": {Children: map[string]string{}}}
+	sort.Slice(list, func(i, j int) bool { return list[i].Name < list[j].Name })
+	var ensure func(name string, delim rune) *Folder
+	ensure = func(name string, delim rune) *Folder {
+		if f, ok := folders[name]; ok {
+			return f
+		}
+		f := &Folder{Name: name, Children: map[string]string{}}
+		folders[name] = f
+		parent, leaf := "", name
+		if delim != 0 {
+			if i := strings.LastIndex(name, string(delim)); i >= 0 {
+				parent, leaf = name[:i], name[i+len(string(delim)):]
+			}
+		}
+		ensure(parent, delim).Children[leaf] = name
+		return f
+	}
+	for _, mb := range list {
+		f := ensure(mb.Name, mb.Delim)
+		f.Selectable = !mb.NoSelect
+	}
+	return folders
+}
