@@ -39,6 +39,9 @@ type Mounted struct {
 // notifications.
 func (m *Mounted) Wait() {
 	m.Server.Wait()
+	m.v.mu.Lock()
+	m.v.unmounted = true
+	m.v.mu.Unlock()
 	m.v.bg.Wait()
 }
 

@@ -1,6 +1,7 @@
 package fs_test
 
 import (
+	"fmt"
 	"sort"
 	"strings"
 	"testing"
@@ -108,4 +109,20 @@ func flagString(flags []imap.Flag) string {
 	}
 	sort.Strings(fl)
 	return strings.Join(fl, " ")
+}
+
+// await waits until a message with Message-ID id is in mailbox: files
+// are stored once their last descriptor is closed, just after close(2)
+// returns.
+func (p *peek) await(t testing.TB, mailbox, id string) peekMsg {
+	t.Helper()
+	var got peekMsg
+	eventually(t, 20*time.Second, id+" stored in "+mailbox, func() error {
+		var ok bool
+		if got, ok = p.find(mailbox, id); !ok {
+			return fmt.Errorf("not on the server")
+		}
+		return nil
+	})
+	return got
 }

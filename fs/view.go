@@ -22,11 +22,12 @@ type view struct {
 	uid, gid uint32 // owner of every file
 	started  time.Time
 	readOnly bool
-	budget   *budget    // memory for files being written
+	budget   *budget        // memory for files being written
 	bg       sync.WaitGroup // kernel notifications in flight
 
-	mu   sync.Mutex           // protects the following
-	dirs map[uint64]*dirState // by mailbox ID
+	mu        sync.Mutex           // protects the following
+	dirs      map[uint64]*dirState // by mailbox ID
+	unmounted bool                 // no more kernel notifications
 }
 
 // dirState is what the tree knows of one mailbox directory beyond the

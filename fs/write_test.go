@@ -273,10 +273,7 @@ func TestCopyIn(t *testing.T) {
 		if out, err := exec.Command("cp", "-p", src, filepath.Join(m.dir, "Work")+"/").CombinedOutput(); err != nil {
 			t.Fatalf("cp -p: %v %s", err, out)
 		}
-		got, ok := p.find("Work", "<copy-in-1@example.org>")
-		if !ok {
-			t.Fatal("copied message not on the server")
-		}
+		got := p.await(t, "Work", "<copy-in-1@example.org>")
 		if string(got.Body) != raw {
 			t.Errorf("server bytes differ:\n%q\n%q", got.Body, raw)
 		}
@@ -307,9 +304,8 @@ func TestCopyIn(t *testing.T) {
 		if err := f.Close(); err != nil {
 			t.Fatalf("close: %v", err)
 		}
-		fl, ok := p.find("Work", "<flagged-1@x>")
-		if !ok || fl.Flags != `$work \flagged` {
-			t.Errorf("flags on server: %q (found %v)", fl.Flags, ok)
+		if fl := p.await(t, "Work", "<flagged-1@x>"); fl.Flags != `$work \flagged` {
+			t.Errorf("flags on server: %q", fl.Flags)
 		}
 
 		// Junk is refused at close and never reaches the server.
@@ -332,9 +328,12 @@ func TestCopyIn(t *testing.T) {
 	})
 }
 
-// TestAppendFailureAtClose: the server refuses the APPEND (its mailbox was
-// deleted behind the mount's back); close(2) reports it.
-func TestAppendFailureAtClose(t *testing.T) {
+// TestRefusedAppend: the server refuses the APPEND (its mailbox was
+// deleted behind the mount's back). close(2) has returned by then (the
+// bytes are stored at the last release); the file stays in the mount,
+// readable under its name, the refusal is in the status, and no read,
+// stat or getxattr of it ever sends it again.
+func TestRefusedAppend(t *testing.T) {
 	eachServer(t, func(t *testing.T, s *server) {
 		s.seedSample(t)
 		m := s.mount(t, imapback.Config{}, nil)
@@ -345,13 +344,30 @@ func TestAppendFailureAtClose(t *testing.T) {
 		if err := p.c.Delete("Doomed").Wait(); err != nil {
 			t.Fatal(err)
 		}
-		f, err := os.Create(filepath.Join(m.dir, "Doomed", "m.eml"))
-		if err != nil {
-			t.Fatal(err)
+		path := filepath.Join(m.dir, "Doomed", "m.eml")
+		raw := "From: a@b\r\nSubject: x\r\n\r\nbody\r\n"
+		if err := os.WriteFile(path, []byte(raw), 0o600); err != nil {
+			t.Fatalf("write: %v", err)
 		}
-		f.WriteString("From: a@b\r\nSubject: x\r\n\r\nbody\r\n")
-		if err := f.Close(); err == nil {
-			t.Fatal("close succeeded although the server refused the APPEND")
+		eventually(t, 20*time.Second, "the refusal is settled", func() error {
+			if n := m.client.Stats().Appends; n == 0 {
+				return fmt.Errorf("no APPEND yet")
+			}
+			if p := m.acct.Pending(); len(p) > 0 {
+				return fmt.Errorf("still pending: %v", p)
+			}
+			return nil
+		})
+		appends := m.client.Stats().Appends
+		for range 3 {
+			if b, err := os.ReadFile(path); err != nil || string(b) != raw {
+				t.Fatalf("the refused file is not readable in the mount: %q %v", b, err)
+			}
+			os.Stat(path)
+			syscall.Getxattr(path, "user.mail.flags", make([]byte, 64))
+		}
+		if got := m.client.Stats().Appends; got != appends {
+			t.Fatalf("reading a refused file sent it again (%d APPENDs, then %d)", appends, got)
 		}
 	})
 }
@@ -409,14 +425,14 @@ func TestEditorSaves(t *testing.T) {
 				if out, err := cmd.CombinedOutput(); err != nil {
 					t.Fatalf("%s: %v %s", editor, err, out)
 				}
-				after := p.messages("INBOX")
-				if len(after) != len(inbox) {
-					t.Errorf("INBOX has %d messages, want %d (temp files or the old version on the server?)", len(after), len(inbox))
-				}
-				edited, ok := p.find("INBOX", id)
-				if !ok {
-					t.Fatal("edited message not on the server")
-				}
+				var after []peekMsg
+				eventually(t, 20*time.Second, "the old version removed", func() error {
+					if after = p.messages("INBOX"); len(after) != len(inbox) {
+						return fmt.Errorf("INBOX has %d messages, want %d (temp files or the old version on the server?)", len(after), len(inbox))
+					}
+					return nil
+				})
+				edited := p.await(t, "INBOX", id)
 				if !strings.Contains(string(edited.Body), "Subject: Edited ") || edited.UID == victim.UID {
 					t.Errorf("server holds the old version (uid %d)", edited.UID)
 				}

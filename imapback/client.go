@@ -110,6 +110,7 @@ func (c *Client) Stats() Stats {
 		Timeouts:     c.stats.timeouts.Load(),
 		Statuses:     c.stats.statuses.Load(),
 		DeltaFetches: c.stats.deltaFetches.Load(),
+		Appends:      c.stats.appends.Load(),
 	}
 }
 

@@ -33,7 +33,6 @@ func ParseDeleteMode(s string) (DeleteMode, error) {
 	return 0, fmt.Errorf("--delete must be trash or expunge, not %q", s)
 }
 
-
 // Append stores a new message with APPEND. date zero lets the server
 // choose the INTERNALDATE (now).
 func (c *Client) Append(ctx context.Context, mailbox string, body []byte, flags []string, date time.Time) (Placed, error) {
@@ -42,6 +41,7 @@ func (c *Client) Append(ctx context.Context, mailbox string, body []byte, flags 
 		return placed, errorf("APPEND", ErrReadOnly, "mounted with --read-only")
 	}
 	err := c.with(ctx, "", func(cn *conn) error {
+		c.stats.appends.Add(1)
 		return cn.run(ctx, "APPEND "+mailbox, func() error {
 			cmd := cn.c.Append(mailbox, int64(len(body)), &imap.AppendOptions{Flags: toFlags(flags), Time: date})
 			if _, err := cmd.Write(body); err != nil {

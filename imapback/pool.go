@@ -11,6 +11,7 @@ import (
 type counters struct {
 	dials, bodyFetches, listFetches, bytesFetched, timeouts atomic.Int64
 	statuses, deltaFetches, batchFetches, rangeFetches      atomic.Int64
+	appends                                                 atomic.Int64
 }
 
 // pool hands out connections exclusively, opens at most max of them, and

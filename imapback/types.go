@@ -25,4 +25,5 @@ type Stats struct {
 	Timeouts     int64 // commands abandoned after the deadline
 	Statuses     int64 // STATUS commands (revalidations)
 	DeltaFetches int64 // UID FETCHes of new messages, UID SEARCHes and flag fetches of revalidations
+	Appends      int64 // APPEND commands sent
 }

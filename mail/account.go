@@ -55,7 +55,7 @@ type Account struct {
 	tree     *tree
 	writes   *writes
 
-	observe func(Change) // set once by Observe, before use
+	observe func(Change)   // set once by Observe, before use
 	bg      sync.WaitGroup // background jobs (goSafe)
 
 	mu        sync.Mutex // protects the following

@@ -26,9 +26,9 @@ type Mailbox struct {
 	// seq a removal or an APPEND completed, so that a listing that was
 	// already in flight neither brings a removed message back nor drops
 	// a stored one.
-	seq   uint64
-	gone  map[uint32]uint64
-	ours  map[uint32]addedMsg
+	seq  uint64
+	gone map[uint32]uint64
+	ours map[uint32]addedMsg
 	// singles are messages looked up by UID before any listing.
 	singles map[uint32]single
 	// flagsDirty: the server said flags changed; the next revalidation

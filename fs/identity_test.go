@@ -1,0 +1,188 @@
+package fs_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"mailfs/fs"
+	"mailfs/imapback"
+)
+
+// Names can be reused; identities cannot. A directory's inode follows its
+// mailbox through a rename, and a mailbox made later under the old name is
+// a different directory.
+
+func TestRenameThenRecreate(t *testing.T) {
+	eachServer(t, func(t *testing.T, s *server) {
+		s.seedSample(t)
+		m := s.mount(t, imapback.Config{}, nil)
+		p := s.peek(t)
+		work := len(p.messages("Work"))
+		if _, err := os.ReadDir(filepath.Join(m.dir, "Work")); err != nil {
+			t.Fatal(err)
+		}
+		sh(t, `mv "$1/Work" "$1/Job" && mkdir "$1/Work"`, m.dir)
+		src := filepath.Join(t.TempDir(), "x.eml")
+		os.WriteFile(src, []byte(newRaw("recreated@x", "Into the new Work")), 0o600)
+		if out, err := exec.Command("cp", src, filepath.Join(m.dir, "Work")+"/").CombinedOutput(); err != nil {
+			t.Fatalf("cp: %v %s", err, out)
+		}
+		p.await(t, "Work", "<recreated@x>")
+		if n := len(p.messages("Work")); n != 1 {
+			t.Errorf("the new Work holds %d messages, want 1", n)
+		}
+		if n := len(p.messages("Job")); n != work {
+			t.Errorf("Job holds %d messages, want Work's old %d", n, work)
+		}
+		if n := len(names(t, filepath.Join(m.dir, "Job"))); n != work {
+			t.Errorf("the mount shows %d messages in Job, want %d", n, work)
+		}
+		eventually(t, 10*time.Second, "the new Work shows only the new message", func() error {
+			if !hasFileWith(filepath.Join(m.dir, "Work"), "<recreated@x>") {
+				return os.ErrNotExist
+			}
+			if n := len(names(t, filepath.Join(m.dir, "Work"))); n != 1 {
+				return syscall.EEXIST
+			}
+			return nil
+		})
+		var job, fresh syscall.Stat_t
+		syscall.Stat(filepath.Join(m.dir, "Job"), &job)
+		syscall.Stat(filepath.Join(m.dir, "Work"), &fresh)
+		if job.Ino == fresh.Ino {
+			t.Errorf("Job and the new Work share inode %d", job.Ino)
+		}
+	})
+}
+
+// Another client renames a mailbox and makes a new one under its name.
+func TestRenamedAndRecreatedElsewhere(t *testing.T) {
+	eachServer(t, func(t *testing.T, s *server) {
+		s.seedSample(t)
+		m := s.mount(t, imapback.Config{}, func(o *options) { o.TTL = 500 * time.Millisecond })
+		p := s.peek(t)
+		work := len(p.messages("Work"))
+		if n := len(names(t, filepath.Join(m.dir, "Work"))); n != work {
+			t.Fatalf("Work shows %d messages", n)
+		}
+		if err := p.c.Rename("Work", "Job", nil).Wait(); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.c.Create("Work", nil).Wait(); err != nil {
+			t.Fatal(err)
+		}
+		appendRaw(t, p, "Work", newRaw("elsewhere@x", "Made elsewhere"))
+		eventually(t, 20*time.Second, "the mount follows the other client", func() error {
+			if n := len(names(t, filepath.Join(m.dir, "Work"))); n != 1 || !hasFileWith(filepath.Join(m.dir, "Work"), "<elsewhere@x>") {
+				return syscall.ENOENT
+			}
+			if _, err := os.Stat(filepath.Join(m.dir, "Job")); err != nil {
+				return err
+			}
+			if n := len(names(t, filepath.Join(m.dir, "Job"))); n != work {
+				return syscall.EEXIST
+			}
+			return nil
+		})
+	})
+}
+
+// A message moved onto a name that exists in the target is refused and
+// changes nothing: the target keeps showing (and removing) its own message.
+func TestMoveOntoExistingName(t *testing.T) {
+	eachServer(t, func(t *testing.T, s *server) {
+		s.seedSample(t)
+		m := s.mount(t, imapback.Config{}, func(o *options) { o.Names = fs.NamesUID })
+		p := s.peek(t)
+		inbox, work := p.messages("INBOX"), p.messages("Work")
+		name := itoa(int(work[0].UID)) + ".eml"
+		src := filepath.Join(m.dir, "INBOX", name)
+		if _, err := os.Stat(src); err != nil {
+			t.Fatalf("INBOX has no %s to move: %v", name, err)
+		}
+		err := os.Rename(src, filepath.Join(m.dir, "Work", name))
+		wantErrno(t, "mv onto an existing name", err, syscall.EEXIST)
+		if len(p.messages("INBOX")) != len(inbox) || len(p.messages("Work")) != len(work) {
+			t.Fatal("a refused move changed the server")
+		}
+		b, err := os.ReadFile(filepath.Join(m.dir, "Work", name))
+		if err != nil || messageIDOf(b) != messageIDOf(work[0].Body) {
+			t.Errorf("Work/%s shows another message than the server has under it", name)
+		}
+	})
+}
+
+// A moved message whose size only the server reported (and got wrong)
+// is still measured when it is opened after the move.
+func TestMovedMessageSizeStillCorrected(t *testing.T) {
+	s := startMem(t)
+	s.seedSample(t)
+	m := s.mount(t, imapback.Config{}, func(o *options) { o.Backend = lyingBackend{o.Backend} })
+	p := s.peek(t)
+	victim := p.messages("INBOX")[1]
+	path := filepath.Join(m.dir, "INBOX")
+	ents, _ := os.ReadDir(path)
+	var from string
+	for _, e := range ents {
+		if uid, ok := fs.ParseMessageUID(e.Name()); ok && uid == victim.UID {
+			from = filepath.Join(path, e.Name())
+		}
+	}
+	if from == "" {
+		t.Fatal("victim not listed")
+	}
+	if err := os.Rename(from, filepath.Join(m.dir, "Work", filepath.Base(from))); err != nil {
+		t.Fatal(err)
+	}
+	moved := fileWith(t, filepath.Join(m.dir, "Work"), messageIDOf(victim.Body))
+	out, err := exec.Command("cat", moved).Output()
+	if err != nil || string(out) != string(victim.Body) {
+		t.Fatalf("cat of the moved message: %d bytes, want %d (%v)", len(out), len(victim.Body), err)
+	}
+}
+
+// Concurrent fsync and rm, and fsync and mv, of one file never deadlock:
+// no kernel notification is sent from inside FSYNC or FLUSH.
+func TestFsyncRaces(t *testing.T) {
+	s := startMem(t)
+	s.seedSample(t)
+	m := s.mount(t, imapback.Config{}, nil)
+	for _, op := range []string{"rm", "mv"} {
+		for i := range 20 {
+			path := filepath.Join(m.dir, "Drafts", "race-"+op+"-"+itoa(i)+".eml")
+			f, err := os.Create(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.WriteString(newRaw("race-"+op+itoa(i)+"@x", "race"))
+			var wg sync.WaitGroup
+			wg.Add(2)
+			go func() {
+				defer wg.Done()
+				for range 20 {
+					f.Sync()
+				}
+			}()
+			go func() {
+				defer wg.Done()
+				if op == "rm" {
+					os.Remove(path)
+				} else {
+					os.Rename(path, path+".tmp")
+				}
+			}()
+			done := make(chan struct{})
+			go func() { wg.Wait(); f.Close(); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(time.Minute): // a hang detector, not a timing assertion
+				t.Fatalf("fsync and %s of one file hung", op)
+			}
+		}
+	}
+}
