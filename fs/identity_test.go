@@ -1,6 +1,7 @@
 package fs_test
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,40 +23,46 @@ func TestRenameThenRecreate(t *testing.T) {
 		s.seedSample(t)
 		m := s.mount(t, imapback.Config{}, nil)
 		p := s.peek(t)
-		work := len(p.messages("Work"))
-		if _, err := os.ReadDir(filepath.Join(m.dir, "Work")); err != nil {
+		proj := filepath.Join(m.dir, "Proj")
+		if err := os.Mkdir(proj, 0o700); err != nil {
 			t.Fatal(err)
 		}
-		sh(t, `mv "$1/Work" "$1/Job" && mkdir "$1/Work"`, m.dir)
+		for _, id := range []string{"old-1@x", "old-2@x"} {
+			if err := os.WriteFile(filepath.Join(proj, id+".eml"), []byte(newRaw(id, "Old "+id)), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			p.await(t, "Proj", "<"+id+">")
+		}
+		if n := len(names(t, proj)); n != 2 {
+			t.Fatalf("Proj shows %d messages", n)
+		}
+		sh(t, `mv "$1/Proj" "$1/Old" && mkdir "$1/Proj"`, m.dir)
 		src := filepath.Join(t.TempDir(), "x.eml")
-		os.WriteFile(src, []byte(newRaw("recreated@x", "Into the new Work")), 0o600)
-		if out, err := exec.Command("cp", src, filepath.Join(m.dir, "Work")+"/").CombinedOutput(); err != nil {
+		os.WriteFile(src, []byte(newRaw("recreated@x", "Into the new Proj")), 0o600)
+		if out, err := exec.Command("cp", src, proj+"/").CombinedOutput(); err != nil {
 			t.Fatalf("cp: %v %s", err, out)
 		}
-		p.await(t, "Work", "<recreated@x>")
-		if n := len(p.messages("Work")); n != 1 {
-			t.Errorf("the new Work holds %d messages, want 1", n)
+		p.await(t, "Proj", "<recreated@x>")
+		if n := len(p.messages("Proj")); n != 1 {
+			t.Errorf("the new Proj holds %d messages, want 1", n)
 		}
-		if n := len(p.messages("Job")); n != work {
-			t.Errorf("Job holds %d messages, want Work's old %d", n, work)
+		if n := len(p.messages("Old")); n != 2 {
+			t.Errorf("Old holds %d messages, want Proj's old 2", n)
 		}
-		if n := len(names(t, filepath.Join(m.dir, "Job"))); n != work {
-			t.Errorf("the mount shows %d messages in Job, want %d", n, work)
+		if !hasFileWith(filepath.Join(m.dir, "Old"), "old-1@x") || !hasFileWith(filepath.Join(m.dir, "Old"), "old-2@x") {
+			t.Errorf("the mount does not show Proj's old mail in Old: %v", names(t, filepath.Join(m.dir, "Old")))
 		}
-		eventually(t, 10*time.Second, "the new Work shows only the new message", func() error {
-			if !hasFileWith(filepath.Join(m.dir, "Work"), "<recreated@x>") {
-				return os.ErrNotExist
-			}
-			if n := len(names(t, filepath.Join(m.dir, "Work"))); n != 1 {
-				return syscall.EEXIST
+		eventually(t, 10*time.Second, "the new Proj shows only the new message", func() error {
+			if got := names(t, proj); len(got) != 1 || !hasFileWith(proj, "recreated@x") {
+				return fmt.Errorf("the new Proj shows %v", got)
 			}
 			return nil
 		})
-		var job, fresh syscall.Stat_t
-		syscall.Stat(filepath.Join(m.dir, "Job"), &job)
-		syscall.Stat(filepath.Join(m.dir, "Work"), &fresh)
-		if job.Ino == fresh.Ino {
-			t.Errorf("Job and the new Work share inode %d", job.Ino)
+		var old, fresh syscall.Stat_t
+		syscall.Stat(filepath.Join(m.dir, "Old"), &old)
+		syscall.Stat(proj, &fresh)
+		if old.Ino == fresh.Ino {
+			t.Errorf("Old and the new Proj share inode %d", old.Ino)
 		}
 	})
 }
@@ -78,7 +85,7 @@ func TestRenamedAndRecreatedElsewhere(t *testing.T) {
 		}
 		appendRaw(t, p, "Work", newRaw("elsewhere@x", "Made elsewhere"))
 		eventually(t, 20*time.Second, "the mount follows the other client", func() error {
-			if n := len(names(t, filepath.Join(m.dir, "Work"))); n != 1 || !hasFileWith(filepath.Join(m.dir, "Work"), "<elsewhere@x>") {
+			if n := len(names(t, filepath.Join(m.dir, "Work"))); n != 1 || !hasFileWith(filepath.Join(m.dir, "Work"), "elsewhere@x") {
 				return syscall.ENOENT
 			}
 			if _, err := os.Stat(filepath.Join(m.dir, "Job")); err != nil {
