@@ -2,12 +2,15 @@ package fs_test
 
 import (
 	"bytes"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
+	"mailfs/cache"
 	"mailfs/imapback"
 	"mailfs/internal/sample"
 	"mailfs/internal/testenv"
@@ -219,4 +222,42 @@ func TestSlowLinkIsNotSilence(t *testing.T) {
 	if took := time.Since(start); took < 1500*time.Millisecond {
 		t.Fatalf("read %d bytes in %v: the bandwidth cap did not hold, the test proves nothing", len(b), took)
 	}
+}
+
+// TestConnectionsHardMaximum: --connections bounds every connection the
+// mount holds, the IDLE watcher's included, also while the watcher and the
+// pool reconnect after the network dropped them all.
+func TestConnectionsHardMaximum(t *testing.T) {
+	eachServer(t, func(t *testing.T, s *server) {
+		s.seedSample(t)
+		via, proxy := viaProxy(t, s, testenv.ProxyOptions{})
+		// A small cache: every scan fetches again.
+		m := via.mount(t, imapback.Config{Connections: 2}, func(o *options) { o.Bodies = cache.New(64 << 10) })
+		m.watch(t, "INBOX")
+		scan := func() {
+			t.Helper()
+			if out, err := exec.Command("grep", "-rlc", "Subject", m.dir).CombinedOutput(); err != nil {
+				t.Fatalf("grep -r: %v %s", err, out)
+			}
+		}
+		scan()
+		eventually(t, 20*time.Second, "the watcher is connected", func() error {
+			if n := proxy.Conns(); n < 2 {
+				return fmt.Errorf("%d connections open", n)
+			}
+			return nil
+		})
+		for range 2 {
+			proxy.DropAll()
+			m.acct.Mailbox("Work").Invalidate()
+			eventually(t, 30*time.Second, "the mount works again", func() error {
+				_, err := os.ReadDir(filepath.Join(m.dir, "Work"))
+				return err
+			})
+			scan()
+		}
+		if n := proxy.MaxConns(); n > 2 {
+			t.Fatalf("%d connections were open at once with --connections 2", n)
+		}
+	})
 }

@@ -172,11 +172,7 @@ func testStatus(c *imapback.Client) string {
 // watch keeps mailbox in IDLE for the mount, as `mailfs mount --watch` does.
 func (m *mounted) watch(t testing.TB, mailbox string) {
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		m.client.Watch(ctx, mailbox, func(flags bool) { m.acct.Changed(mailbox, flags) })
-	}()
+	done := m.client.Watch(ctx, mailbox, func(flags bool) { m.acct.Changed(mailbox, flags) })
 	t.Cleanup(func() { cancel(); <-done })
 }
 

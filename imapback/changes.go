@@ -48,7 +48,7 @@ func (cn *conn) status(ctx context.Context, mailbox string) (MailboxState, error
 // statusOptions asks what MailboxState holds.
 func (cn *conn) statusOptions() *imap.StatusOptions {
 	return &imap.StatusOptions{UIDValidity: true, UIDNext: true, NumMessages: true,
-		HighestModSeq: hasCondStore(cn.c.Caps())}
+		HighestModSeq: hasCondStore(cn.caps)}
 }
 
 func toState(data *imap.StatusData) MailboxState {
@@ -77,7 +77,7 @@ func (c *Client) Changes(ctx context.Context, mailbox string, since MailboxState
 			d.Reset = true
 			return nil
 		}
-		condstore := hasCondStore(cn.c.Caps())
+		condstore := hasCondStore(cn.caps)
 		if st == since && !(allFlags && !condstore) {
 			d.Unchanged = true
 			return nil
@@ -133,7 +133,7 @@ func (c *Client) Changes(ctx context.Context, mailbox string, since MailboxState
 func (cn *conn) allUIDs(ctx context.Context) (map[uint32]bool, error) {
 	var data *imap.SearchData
 	var opts *imap.SearchOptions
-	if cn.c.Caps().Has(imap.CapESearch) || cn.c.Caps().Has(imap.CapIMAP4rev2) {
+	if cn.caps.Has(imap.CapESearch) || cn.caps.Has(imap.CapIMAP4rev2) {
 		opts = &imap.SearchOptions{ReturnAll: true}
 	}
 	err := cn.run(ctx, "UID SEARCH ALL", func() error {

@@ -39,7 +39,7 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	}
 	c.health.result(nil)
 	var caps []string
-	for cp := range cn.c.Caps() {
+	for cp := range cn.caps {
 		caps = append(caps, string(cp))
 	}
 	c.caps = caps
@@ -181,7 +181,7 @@ func (c *Client) Mailboxes(ctx context.Context) ([]Mailbox, error) {
 	var out []Mailbox
 	err := c.with(ctx, "", func(cn *conn) error {
 		var opts *imap.ListOptions
-		if cn.c.Caps().Has(imap.CapSpecialUse) {
+		if cn.caps.Has(imap.CapSpecialUse) {
 			opts = &imap.ListOptions{ReturnSpecialUse: true}
 		}
 		return cn.run(ctx, "LIST", func() error {

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 )
 
@@ -18,6 +19,7 @@ type conn struct {
 	raw     *activityConn
 	timeout time.Duration
 	stats   *counters
+	caps    imap.CapSet // read with CAPABILITY after login (fetchCaps)
 
 	// Selected-mailbox state, valid while broken is false.
 	selected    string

@@ -121,8 +121,11 @@ func (cn *conn) login(ctx context.Context, cfg *Config, red *redactor) error {
 	ep := cfg.Endpoint
 	red.mute(true)
 	defer red.mute(false)
-	caps := cn.c.Caps()
-	err := cn.run(ctx, "LOGIN", func() error {
+	caps, err := cn.fetchCaps(ctx)
+	if err != nil {
+		return err
+	}
+	err = cn.run(ctx, "LOGIN", func() error {
 		if caps.Has(imap.CapLoginDisabled) {
 			if !caps.Has(imap.Cap("AUTH=PLAIN")) {
 				return fmt.Errorf("%w: server disables LOGIN and offers no AUTH=PLAIN", ErrUnsupported)
@@ -132,11 +135,31 @@ func (cn *conn) login(ctx context.Context, cfg *Config, red *redactor) error {
 		return cn.c.Login(ep.User, cfg.Password).Wait()
 	})
 	if err == nil {
-		return nil
+		// Capabilities change with login; read them once more, now.
+		_, err = cn.fetchCaps(ctx)
+		return err
 	}
 	var ie *imap.Error
 	if errors.As(err, &ie) || errors.Is(err, ErrAuth) || errors.Is(err, ErrDenied) || errors.Is(err, ErrRefused) {
 		return fmt.Errorf("%w for user %q at %s", ErrAuth, ep.User, ep.Addr())
 	}
 	return err
+}
+
+// fetchCaps reads the server's capabilities with CAPABILITY under the
+// command deadline and ctx, and keeps them on the connection. (go-imap's
+// Caps waits a fixed 30 s, ignores ctx, and returns nil on failure, which
+// would read as "no such capability": LOGIN despite LOGINDISABLED.)
+func (cn *conn) fetchCaps(ctx context.Context) (imap.CapSet, error) {
+	var caps imap.CapSet
+	err := cn.run(ctx, "CAPABILITY", func() error {
+		var err error
+		caps, err = cn.c.Capability().Wait()
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	cn.caps = caps
+	return caps, nil
 }

@@ -166,17 +166,23 @@ func (c *Client) reconnectLoop() {
 			case <-ctx.Done():
 			}
 		}()
+		// The attempt is a connection like any other: it needs a slot.
+		if err := c.pool.reserve(ctx); err != nil {
+			cancel()
+			continue
+		}
 		cn, err := dial(ctx, &c.cfg, &c.stats, nil)
 		cancel()
+		if err != nil {
+			c.pool.release()
+		}
 		c.health.result(err)
 		if err == nil {
 			c.cfg.Logger.Info("reconnected", "server", c.cfg.Endpoint.Addr())
 			c.health.mu.Lock()
 			c.health.retrying = false
 			c.health.mu.Unlock()
-			if !c.pool.offer(cn) {
-				cn.close()
-			}
+			c.pool.offer(cn)
 			return
 		}
 		c.cfg.Logger.Debug("reconnect failed", "server", c.cfg.Endpoint.Addr(), "err", err)

@@ -109,7 +109,7 @@ func (c *Client) Remove(ctx context.Context, mailbox string, uidValidity, uid ui
 
 // expungeUID removes exactly one UID from the selected mailbox.
 func (cn *conn) expungeUID(ctx context.Context, uid uint32) error {
-	caps := cn.c.Caps()
+	caps := cn.caps
 	if !caps.Has(imap.CapUIDPlus) && !caps.Has(imap.CapIMAP4rev2) {
 		return errorf("UID EXPUNGE", ErrUnsafe, "server lacks UIDPLUS; a plain EXPUNGE would also remove other clients' \\Deleted messages")
 	}
@@ -132,7 +132,7 @@ func (cn *conn) expungeUID(ctx context.Context, uid uint32) error {
 func (c *Client) Move(ctx context.Context, from string, uidValidity, uid uint32, to string) (Placed, error) {
 	placed := Placed{Mailbox: to}
 	err := c.withRW(ctx, from, uidValidity, func(cn *conn) error {
-		caps := cn.c.Caps()
+		caps := cn.caps
 		set := imap.UIDSetNum(imap.UID(uid))
 		if caps.Has(imap.CapMove) || caps.Has(imap.CapIMAP4rev2) {
 			// The server has MOVE, so go-imap sends UID MOVE itself;

@@ -65,7 +65,7 @@ func (cn *conn) unselect(ctx context.Context) {
 	if cn.selected == "" {
 		return
 	}
-	if !cn.c.Caps().Has(imap.CapUnselect) && !cn.c.Caps().Has(imap.CapIMAP4rev2) {
+	if !cn.caps.Has(imap.CapUnselect) && !cn.caps.Has(imap.CapIMAP4rev2) {
 		cn.broken = true
 		return
 	}

@@ -23,10 +23,22 @@ const (
 // new, expunged or re-flagged messages (flags: a FETCH with flags was
 // among them), and once after every (re)connection to catch up. It holds
 // one of the Config.Connections slots while it runs, reconnects with
-// backoff after failures, and returns when ctx ends or the client closes.
-func (c *Client) Watch(ctx context.Context, mailbox string, onChange func(flags bool)) {
+// backoff after failures, and ends when ctx ends or the client closes,
+// closing the returned channel. It is registered with the client before
+// its goroutine starts, so Close always waits for it.
+func (c *Client) Watch(ctx context.Context, mailbox string, onChange func(flags bool)) <-chan struct{} {
 	c.bg.Add(1)
-	defer c.bg.Done()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer c.bg.Done()
+		defer recovered(c.cfg.Logger, "watch "+mailbox)
+		c.watch(ctx, mailbox, onChange)
+	}()
+	return done
+}
+
+func (c *Client) watch(ctx context.Context, mailbox string, onChange func(flags bool)) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
@@ -37,14 +49,12 @@ func (c *Client) Watch(ctx context.Context, mailbox string, onChange func(flags 
 		}
 	}()
 	for attempt := 0; ctx.Err() == nil; attempt++ {
-		select {
-		case c.pool.slots <- struct{}{}:
-		case <-ctx.Done():
+		if err := c.pool.reserve(ctx); err != nil {
 			return
 		}
 		started := time.Now()
 		err := c.watchOnceSafe(ctx, mailbox, onChange)
-		<-c.pool.slots
+		c.pool.release()
 		if ctx.Err() != nil {
 			return
 		}
@@ -92,7 +102,7 @@ func (c *Client) watchOnce(ctx context.Context, mailbox string, onChange func(fl
 	}
 	c.cfg.Logger.Debug("watching", "mailbox", mailbox)
 	onChange(false) // catch up with whatever happened while not watching
-	caps := cn.c.Caps()
+	caps := cn.caps
 	useIdle := caps.Has(imap.CapIdle) || caps.Has(imap.CapIMAP4rev2)
 	for {
 		if useIdle {

@@ -103,7 +103,7 @@ func serve(ep imapback.Endpoint, pw, dir string, f *mountFlags, log *slog.Logger
 	}
 	log.Info("mounted", "account", ep.String(), "mountpoint", dir)
 	for _, mb := range f.watch {
-		go client.Watch(ctx, mb, func(flags bool) { acct.Changed(mb, flags) })
+		client.Watch(ctx, mb, func(flags bool) { acct.Changed(mb, flags) })
 	}
 	if ready != nil {
 		ready()
