@@ -176,8 +176,6 @@ func (m *mounted) watch(t testing.TB, mailbox string) {
 	t.Cleanup(func() { cancel(); <-done })
 }
 
-func imapbackConfig() imapback.Config { return imapback.Config{} }
-
 // eventually retries f until it succeeds or the limit passes: for
 // recovery, which takes as long as the next reconnection attempt.
 func eventually(t testing.TB, limit time.Duration, what string, f func() error) {

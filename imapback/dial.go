@@ -75,7 +75,7 @@ func dial(ctx context.Context, cfg *Config, stats *counters, events *imapclient.
 	var red *redactor
 	opts := &imapclient.Options{TLSConfig: cfg.tlsConfig(), WordDecoder: wordDecoder, UnilateralDataHandler: events}
 	if cfg.Trace != nil {
-		red = newRedactor(cfg.Trace, cfg.Password)
+		red = newRedactor(cfg.Trace, ep.User, cfg.Password)
 		opts.DebugWriter = red
 	}
 	cn := &conn{raw: raw, timeout: cfg.Timeout, stats: stats}

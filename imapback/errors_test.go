@@ -3,6 +3,7 @@ package imapback
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"io"
 	"strings"
@@ -77,7 +78,7 @@ func TestParseURL(t *testing.T) {
 
 func TestRedactor(t *testing.T) {
 	var out bytes.Buffer
-	r := newRedactor(&out, "s3cret")
+	r := newRedactor(&out, "alice", "s3cret")
 	r.Write([]byte("A1 CAPABILITY\r\n"))
 	r.mute(true)
 	r.Write([]byte("A2 LOGIN alice s3cret\r\n"))
@@ -91,4 +92,40 @@ func TestRedactor(t *testing.T) {
 	if !strings.Contains(got, "A1 CAPABILITY") || !strings.Contains(got, "redacted") || !strings.Contains(got, "A3 NOOP <redacted>") {
 		t.Fatalf("trace lost non-secret lines: %q", got)
 	}
+}
+
+// Each layer of the redactor on its own: muting covers an AUTHENTICATE
+// PLAIN exchange whatever it holds; masking (not muted) catches the
+// password raw, as a quoted string with escapes, and inside the base64
+// PLAIN response.
+func TestRedactorLayers(t *testing.T) {
+	const pw = `pa"ss\wörd`
+	plain := base64.StdEncoding.EncodeToString([]byte("\x00alice\x00" + pw))
+	t.Run("mute", func(t *testing.T) {
+		var out bytes.Buffer
+		r := newRedactor(&out, "alice", "") // no secret known: muting alone
+		r.mute(true)
+		r.Write([]byte("A1 AUTHENTICATE PLAIN\r\n+ \r\n" + plain + "\r\nA1 OK\r\n"))
+		r.mute(false)
+		if got := out.String(); strings.Contains(got, plain) || strings.Contains(got, "AUTHENTICATE") || !strings.Contains(got, "redacted") {
+			t.Fatalf("muted trace: %q", got)
+		}
+	})
+	t.Run("mask", func(t *testing.T) {
+		var out bytes.Buffer
+		r := newRedactor(&out, "alice", pw)
+		quoted := `"pa\"ss\\wörd"`
+		for _, line := range []string{"A1 LOGIN alice " + quoted + "\r\n", plain + "\r\n", "A2 NOOP " + pw + "\r\n"} {
+			r.Write([]byte(line))
+		}
+		got := out.String()
+		for _, leak := range []string{pw, quoted[1 : len(quoted)-1], plain} {
+			if strings.Contains(got, leak) {
+				t.Errorf("trace holds %q: %q", leak, got)
+			}
+		}
+		if strings.Count(got, "<redacted>") != 3 {
+			t.Errorf("want three masked places: %q", got)
+		}
+	})
 }

@@ -2,7 +2,9 @@ package imapback
 
 import (
 	"bytes"
+	"encoding/base64"
 	"io"
+	"strings"
 	"sync"
 )
 
@@ -13,13 +15,25 @@ import (
 type redactor struct {
 	mu       sync.Mutex // protects the following
 	out      io.Writer
-	secret   []byte
+	secrets  [][]byte // the password as it could appear on the wire
 	muted    bool
 	mutedOut bool // placeholder already written for this mute
 }
 
-func newRedactor(out io.Writer, secret string) *redactor {
-	return &redactor{out: out, secret: []byte(secret)}
+// newRedactor masks the password of user: as is, as an IMAP quoted
+// string (backslash and quote escaped), and as the base64 SASL PLAIN
+// response that carries it.
+func newRedactor(out io.Writer, user, secret string) *redactor {
+	r := &redactor{out: out}
+	if secret == "" {
+		return r
+	}
+	quoted := strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(secret)
+	plain := base64.StdEncoding.EncodeToString([]byte("\x00" + user + "\x00" + secret))
+	for _, v := range []string{secret, quoted, plain} {
+		r.secrets = append(r.secrets, []byte(v))
+	}
+	return r
 }
 
 func (r *redactor) Write(p []byte) (int, error) {
@@ -33,8 +47,10 @@ func (r *redactor) Write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	q := p
-	if len(r.secret) > 0 && bytes.Contains(q, r.secret) {
-		q = bytes.ReplaceAll(q, r.secret, []byte("<redacted>"))
+	for _, v := range r.secrets {
+		if bytes.Contains(q, v) {
+			q = bytes.ReplaceAll(q, v, []byte("<redacted>"))
+		}
 	}
 	if _, err := r.out.Write(q); err != nil {
 		return 0, err

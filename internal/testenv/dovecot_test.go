@@ -564,7 +564,7 @@ func TestRequire(t *testing.T) {
 			if strict {
 				t.Setenv(StrictEnv, "1")
 			} else {
-				t.Setenv(StrictEnv, "")
+				t.Setenv(StrictEnv, "0")
 			}
 			if Strict() != strict {
 				t.Fatalf("Strict() = %v", Strict())
@@ -586,10 +586,27 @@ func TestRequire(t *testing.T) {
 	}
 }
 
+// TestRequireFUSE: on this machine (CI installs fuse3) FUSE is usable, so
+// RequireFUSE neither skips nor fails; a missing prerequisite fails unless
+// the opt-out is set, and then skips.
 func TestRequireFUSE(t *testing.T) {
 	f := &fakeTB{TB: t}
 	RequireFUSE(f)
-	t.Logf("RequireFUSE here: skipped=%q failed=%q", f.skipped, f.fatal)
+	if f.skipped != "" || f.fatal != "" {
+		t.Fatalf("RequireFUSE on a machine with FUSE: skipped=%q failed=%q", f.skipped, f.fatal)
+	}
+	t.Setenv(StrictEnv, "")
+	f = &fakeTB{TB: t}
+	Require(f, false, "thing missing")
+	if !strings.Contains(f.fatal, "thing missing") {
+		t.Errorf("by default a missing prerequisite must fail: skipped=%q failed=%q", f.skipped, f.fatal)
+	}
+	t.Setenv(StrictEnv, "0")
+	f = &fakeTB{TB: t}
+	Require(f, false, "thing missing")
+	if f.skipped == "" || f.fatal != "" {
+		t.Errorf("with %s=0 a missing prerequisite must skip: skipped=%q failed=%q", StrictEnv, f.skipped, f.fatal)
+	}
 }
 
 // fakeTB records Skipf/Fatalf instead of stopping the test.
