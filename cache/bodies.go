@@ -21,6 +21,7 @@ type Bodies struct {
 	pending map[string]*pending // keys a batch (prefetch) is loading
 
 	hits, misses, loads atomic.Int64
+	waiting             atomic.Int64 // callers blocked for a load
 }
 
 // pending is a key promised by a batch load.
@@ -35,6 +36,7 @@ type Stats struct {
 	Entries         int
 	Hits, Misses    int64
 	Loads           int64 // loader calls (one per single-flight group)
+	Waiting         int64 // callers waiting for a load now
 }
 
 // New returns a cache holding at most maxBytes of bodies. A body larger
@@ -96,6 +98,8 @@ func (b *Bodies) GetOrLoad(ctx context.Context, key string, load func(context.Co
 		b.add(key, v)
 		return v, nil
 	})
+	b.waiting.Add(1)
+	defer b.waiting.Add(-1)
 	select {
 	case r := <-ch:
 		if r.Err != nil {
@@ -135,6 +139,8 @@ func (b *Bodies) awaitPending(ctx context.Context, key string) ([]byte, bool, er
 	if !ok {
 		return nil, false, nil
 	}
+	b.waiting.Add(1)
+	defer b.waiting.Add(-1)
 	select {
 	case <-p.done:
 		if p.val == nil {
@@ -206,5 +212,5 @@ func (b *Bodies) Stats() Stats {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return Stats{Bytes: b.bytes, MaxBytes: b.max, Entries: b.lru.Len(),
-		Hits: b.hits.Load(), Misses: b.misses.Load(), Loads: b.loads.Load()}
+		Hits: b.hits.Load(), Misses: b.misses.Load(), Loads: b.loads.Load(), Waiting: b.waiting.Load()}
 }

@@ -71,7 +71,7 @@ func TestSingleFlight(t *testing.T) {
 			}
 		}()
 	}
-	time.Sleep(50 * time.Millisecond)
+	waitWaiting(t, c, 20)
 	close(release)
 	wg.Wait()
 	if n := calls.Load(); n != 1 {
@@ -94,13 +94,13 @@ func TestCancelledWaiterDoesNotCancelLoad(t *testing.T) {
 		_, err := c.GetOrLoad(ctx, "k", load)
 		done <- err
 	}()
+	waitWaiting(t, c, 1)
 	second := make(chan error)
 	go func() {
-		time.Sleep(20 * time.Millisecond)
 		_, err := c.GetOrLoad(context.Background(), "k", load)
 		second <- err
 	}()
-	time.Sleep(40 * time.Millisecond)
+	waitWaiting(t, c, 2)
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled caller got %v", err)
@@ -149,7 +149,7 @@ func TestExpectFillAbandon(t *testing.T) {
 			got <- v
 		}()
 	}
-	time.Sleep(30 * time.Millisecond)
+	waitWaiting(t, c, 2)
 	c.Fill("a", []byte("batch-a"))
 	c.Abandon("b")
 	results := map[string]bool{string(<-got): true, string(<-got): true}
@@ -167,4 +167,17 @@ func TestExpectFillAbandon(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 	c.Abandon("c")
+}
+
+// waitWaiting polls until n callers wait for a load: the event the test
+// needs, never a fixed sleep.
+func waitWaiting(t *testing.T, c *Bodies, n int64) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for c.Stats().Waiting < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d callers waiting, want %d", c.Stats().Waiting, n)
+		}
+		time.Sleep(time.Millisecond)
+	}
 }

@@ -293,13 +293,13 @@ func TestSingleFlight(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
+				<-start // every reader opens at once: the opens load the body
 				f, err := os.Open(path)
 				if err != nil {
 					t.Error(err)
 					return
 				}
 				defer f.Close()
-				<-start
 				buf := make([]byte, 4096)
 				// Spread over the file so the kernel sends separate READs.
 				if _, err := f.ReadAt(buf, int64(i)*st.Size()/readers); err != nil {
