@@ -312,3 +312,44 @@ func TestInterruptedWhileAnotherRefreshRuns(t *testing.T) {
 		t.Fatalf("waiting behind a refresh: %v, want context.Canceled", err)
 	}
 }
+
+// A fetch that finds the UIDVALIDITY changed makes the mailbox list again
+// at once, not when the TTL runs out.
+func TestStaleFetchRelists(t *testing.T) {
+	f := newFake("INBOX")
+	f.add("INBOX", "a", "A", 1)
+	a := newTestAccount(f)
+	reset := make(chan bool, 4)
+	a.Observe(func(c Change) { reset <- c.Reset })
+	mb := a.Mailbox("INBOX")
+	old := mustEntries(t, mb)[0]
+	f.mu.Lock()
+	f.boxes["INBOX"].validity++
+	f.mu.Unlock()
+	if _, _, err := mb.Body(bg, old.Ref()); !errors.Is(err, ErrStale) {
+		t.Fatalf("fetch under the old UIDVALIDITY: %v", err)
+	}
+	if !<-reset {
+		t.Fatal("the relist did not report a reset")
+	}
+	if _, ok := mb.Current(old.Ref()); ok {
+		t.Fatal("the old message is still current after the relist")
+	}
+}
+
+// Without CONDSTORE, every revalidation brings every message's flags, so
+// another client's flag change shows without IDLE.
+func TestFlagsRefreshedWithoutCondstore(t *testing.T) {
+	f := newFake("Work")
+	uid := f.add("Work", "a", "A", 1)
+	a := newTestAccount(f)
+	mb := a.Mailbox("Work")
+	mustEntries(t, mb)
+	f.mu.Lock()
+	f.boxes["Work"].msgs[uid].Flags = []string{`\Flagged`}
+	f.mu.Unlock()
+	mb.Invalidate()
+	if e := mustEntries(t, mb)[0]; len(e.Flags) != 1 || e.Flags[0] != `\Flagged` {
+		t.Fatalf("flags after revalidation: %v", e.Flags)
+	}
+}
