@@ -425,14 +425,28 @@ func TestEditorSaves(t *testing.T) {
 				if out, err := cmd.CombinedOutput(); err != nil {
 					t.Fatalf("%s: %v %s", editor, err, out)
 				}
-				var after []peekMsg
-				eventually(t, 20*time.Second, "the old version removed", func() error {
-					if after = p.messages("INBOX"); len(after) != len(inbox) {
-						return fmt.Errorf("INBOX has %d messages, want %d (temp files or the old version on the server?)", len(after), len(inbox))
+				// The save is stored once the editor's last descriptor is
+				// closed, just after it exits: wait for its end state.
+				var edited peekMsg
+				eventually(t, 20*time.Second, "the new version stored and the old one removed", func() error {
+					after := p.messages("INBOX")
+					var found bool
+					for _, msg := range after {
+						if msg.UID == victim.UID {
+							return fmt.Errorf("the old version (uid %d) is still there", victim.UID)
+						}
+						if messageIDOf(msg.Body) == id {
+							edited, found = msg, true
+						}
+					}
+					if !found {
+						return fmt.Errorf("no version of %s", id)
+					}
+					if len(after) != len(inbox) {
+						return fmt.Errorf("INBOX has %d messages, want %d (temp files on the server?)", len(after), len(inbox))
 					}
 					return nil
 				})
-				edited := p.await(t, "INBOX", id)
 				if !strings.Contains(string(edited.Body), "Subject: Edited ") || edited.UID == victim.UID {
 					t.Errorf("server holds the old version (uid %d)", edited.UID)
 				}
