@@ -61,6 +61,7 @@ type Account struct {
 	mu        sync.Mutex // protects the following
 	mailboxes map[string]*Mailbox
 	seen      map[string]int // objects made per name, for unique IDs
+	closed    bool           // Close is waiting: no new background jobs
 }
 
 // NewAccount makes the model of one account.

@@ -56,14 +56,16 @@ func (a *Account) Submit(c Commit, done func(Entry, error)) {
 	w.queue[&c] = true
 	w.mu.Unlock()
 	w.wg.Add(1)
-	a.goSafe("store "+c.Label, func() {
-		defer w.wg.Done()
-		e, err := w.run(&c)
+	finish := func(e Entry, err error) {
 		w.mu.Lock()
 		delete(w.queue, &c)
 		w.mu.Unlock()
 		done(e, err)
-	})
+		w.wg.Done()
+	}
+	if !a.goSafe("store "+c.Label, func() { finish(w.run(&c)) }) {
+		finish(Entry{}, fmt.Errorf("%w: the account is closed", ErrUnavailable))
+	}
 }
 
 func (w *writes) run(c *Commit) (Entry, error) {
@@ -130,9 +132,16 @@ func (a *Account) Close(ctx context.Context) error {
 		w.once.Do(func() { close(w.stop) })
 		<-done
 		if len(lost) > 0 {
+			a.mu.Lock()
+			a.closed = true
+			a.mu.Unlock()
+			a.bg.Wait()
 			return fmt.Errorf("%d files not stored: %v", len(lost), lost)
 		}
 	}
+	a.mu.Lock()
+	a.closed = true
+	a.mu.Unlock()
 	a.bg.Wait()
 	return nil
 }

@@ -136,7 +136,11 @@ func (m *Mailbox) fetchAhead(a *Account, reader, from, to, epoch int) int {
 		for i, k := range claimed {
 			uids[i] = byKey[k]
 		}
-		a.goSafe("read-ahead", func() { m.runBatch(a, name, validity, uids, claimed) })
+		if !a.goSafe("read-ahead", func() { m.runBatch(a, name, validity, uids, claimed) }) {
+			for _, k := range claimed { // closing: nobody will fill them
+				a.bodies.Abandon(k)
+			}
+		}
 	}
 	return covered
 }

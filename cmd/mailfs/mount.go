@@ -102,8 +102,9 @@ func serve(ep imapback.Endpoint, pw, dir string, f *mountFlags, log *slog.Logger
 		return fail(exitMountPoint, "%v", err)
 	}
 	log.Info("mounted", "account", ep.String(), "mountpoint", dir)
+	var watchers []<-chan struct{}
 	for _, mb := range f.watch {
-		client.Watch(ctx, mb, func(flags bool) { acct.Changed(mb, flags) })
+		watchers = append(watchers, client.Watch(ctx, mb, func(flags bool) { acct.Changed(mb, flags) }))
 	}
 	if ready != nil {
 		ready()
@@ -126,6 +127,9 @@ func serve(ep imapback.Endpoint, pw, dir string, f *mountFlags, log *slog.Logger
 	server.Wait()
 	close(unmounted)
 	cancel()
+	for _, w := range watchers {
+		<-w
+	}
 	// Files closed just before the unmount may still be on their way.
 	if pending := acct.Pending(); len(pending) > 0 {
 		log.Info("unmounted; storing files still on their way", "files", len(pending))
