@@ -108,6 +108,7 @@ func (d *dirNode) Create(ctx context.Context, name string, flags uint32, mode ui
 	ds.local[name] = n
 	ds.mu.Unlock()
 	dr.opened()
+	d.v.wrote()
 	return d.localEntry(ctx, n, out), &writeHandle{}, fuse.FOPEN_DIRECT_IO, 0
 }
 

@@ -114,6 +114,7 @@ func (n *localNode) Open(ctx context.Context, flags uint32) (gofs.FileHandle, ui
 		}
 	}
 	n.d.opened()
+	n.v.wrote()
 	return &writeHandle{}, fuse.FOPEN_DIRECT_IO, 0
 }
 
@@ -156,6 +157,7 @@ func (n *localNode) Release(ctx context.Context, fh gofs.FileHandle) syscall.Err
 	if _, ok := fh.(*writeHandle); !ok {
 		return 0
 	}
+	defer n.v.released()
 	n.d.mu.Lock()
 	n.d.writers--
 	n.d.mu.Unlock()

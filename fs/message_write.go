@@ -66,6 +66,7 @@ func (n *msgNode) openForEdit(ctx context.Context, flags uint32) (gofs.FileHandl
 		}
 	}
 	d.opened()
+	n.v.wrote()
 	return &writeHandle{}, fuse.FOPEN_DIRECT_IO, 0
 }
 
@@ -136,6 +137,7 @@ func (n *msgNode) Release(ctx context.Context, fh gofs.FileHandle) syscall.Errno
 	if _, ok := fh.(*writeHandle); !ok {
 		return 0
 	}
+	defer n.v.released()
 	if d := n.draft(); d != nil {
 		if data, ok := d.released(); ok {
 			n.commit(d, data)

@@ -35,6 +35,21 @@ type Mounted struct {
 	v *view
 }
 
+// settleLimit bounds how long an unmount waits for RELEASEs still queued
+// in the kernel.
+const settleLimit = 10 * time.Second
+
+// Unmount unmounts once every descriptor opened for writing has been
+// released (see view.settle), so that nothing closed just before is lost.
+func (m *Mounted) Unmount() error {
+	m.v.settle(settleLimit)
+	return m.Server.Unmount()
+}
+
+// Settle is the same wait, for an unmount made from outside the process
+// (mailfs umount reads .mailfs/settle first).
+func (m *Mounted) Settle() { m.v.settle(settleLimit) }
+
 // Wait waits until the file system is unmounted, then for its background
 // notifications.
 func (m *Mounted) Wait() {

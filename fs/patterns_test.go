@@ -2,6 +2,7 @@ package fs_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -216,5 +217,33 @@ func TestWriteBufferBound(t *testing.T) {
 	_, err = f.Write(make([]byte, 100<<10))
 	if !errors.Is(err, syscall.ENOSPC) {
 		t.Fatalf("writing 100 KiB into a 64 KiB write buffer: %v, want ENOSPC", err)
+	}
+}
+
+// TestUnmountRightAfterClose: a file closed just before the unmount is
+// still stored: unmounting waits for what is on its way.
+func TestUnmountRightAfterClose(t *testing.T) {
+	s := startMem(t)
+	s.seedSample(t)
+	p := s.peek(t)
+	for i := range 10 {
+		m := s.mount(t, imapback.Config{}, nil)
+		id := "unmount-" + itoa(i) + "@x"
+		if err := os.WriteFile(filepath.Join(m.dir, "Drafts", "u.eml"), []byte(newRaw(id, "Unmount")), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := m.fs.Unmount(); err != nil {
+			t.Fatalf("unmount: %v", err)
+		}
+		m.fs.Wait()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		err := m.acct.Close(ctx)
+		cancel()
+		if err != nil {
+			t.Fatalf("close: %v", err)
+		}
+		if _, ok := p.find("Drafts", "<"+id+">"); !ok {
+			t.Fatalf("round %d: a file closed before the unmount is not on the server", i)
+		}
 	}
 }

@@ -33,6 +33,12 @@ func (d *statusDirNode) Getattr(ctx context.Context, _ gofs.FileHandle, out *fus
 }
 
 func (d *statusDirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
+	if name == SettleFile {
+		f := &statusFile{v: d.v, status: func() string { return "" }, settle: true}
+		out.Mode = syscall.S_IFREG | 0o400
+		out.Owner = fuse.Owner{Uid: d.v.uid, Gid: d.v.gid}
+		return d.NewInode(ctx, f, gofs.StableAttr{Mode: syscall.S_IFREG}), 0
+	}
 	if name != "status" {
 		return nil, syscall.ENOENT
 	}
@@ -51,7 +57,13 @@ type statusFile struct {
 	gofs.Inode
 	v      *view
 	status func() string
+	settle bool // opening it waits until every write was released
 }
+
+// SettleFile is MOUNTPOINT/.mailfs/settle: opening it returns once every
+// descriptor opened for writing has been released, so that an unmount
+// from outside (mailfs umount) loses nothing closed just before.
+const SettleFile = "settle"
 
 var (
 	_ = (gofs.NodeOpener)((*statusFile)(nil))
@@ -73,6 +85,9 @@ func (f *statusFile) Getattr(ctx context.Context, _ gofs.FileHandle, out *fuse.A
 func (f *statusFile) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint32, syscall.Errno) {
 	if flags&(syscall.O_WRONLY|syscall.O_RDWR) != 0 {
 		return nil, 0, syscall.EACCES
+	}
+	if f.settle {
+		f.v.settle(settleLimit)
 	}
 	return &statusHandle{data: []byte(f.status())}, fuse.FOPEN_DIRECT_IO, 0
 }

@@ -28,6 +28,7 @@ type view struct {
 	mu        sync.Mutex           // protects the following
 	dirs      map[uint64]*dirState // by mailbox ID
 	unmounted bool                 // no more kernel notifications
+	writing   int                  // descriptors open for writing (RELEASE not seen yet)
 }
 
 // dirState is what the tree knows of one mailbox directory beyond the
@@ -184,4 +185,38 @@ func (v *view) notify(dir *gofs.Inode, names ...string) {
 			dir.NotifyEntry(n)
 		}
 	})
+}
+
+// wrote counts a descriptor opened for writing; released its RELEASE.
+func (v *view) wrote() {
+	v.mu.Lock()
+	v.writing++
+	v.mu.Unlock()
+}
+
+func (v *view) released() {
+	v.mu.Lock()
+	v.writing--
+	v.mu.Unlock()
+}
+
+// settle waits (up to limit) until every descriptor opened for writing has
+// been released. The kernel sends RELEASE after close(2) has returned, and
+// an unmount aborts whatever the daemon has not read yet: waiting for it
+// first is what keeps a file closed just before an unmount.
+func (v *view) settle(limit time.Duration) bool {
+	deadline := time.Now().Add(limit)
+	for {
+		v.mu.Lock()
+		n := v.writing
+		v.mu.Unlock()
+		if n <= 0 {
+			return true
+		}
+		if time.Now().After(deadline) {
+			v.log.Warn("unmounting with files still open for writing", "files", n)
+			return false
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
 }

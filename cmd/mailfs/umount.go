@@ -7,8 +7,11 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/pflag"
+
+	"mailfs/fs"
 )
 
 func cmdUmount(args []string) error {
@@ -24,7 +27,26 @@ func cmdUmount(args []string) error {
 	if err != nil {
 		return fail(exitMountPoint, "%v", err)
 	}
+	settle(dir)
 	return unmount(dir, *lazy)
+}
+
+// settle asks the mount to take in every file closed just before (see
+// fs.SettleFile): the kernel delivers their RELEASE after close(2) has
+// returned, and an unmount would abort one still queued. A dead or hung
+// mount is not waited for.
+func settle(dir string) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if f, err := os.Open(filepath.Join(dir, fs.StatusDir, fs.SettleFile)); err == nil {
+			f.Close()
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(15 * time.Second):
+	}
 }
 
 // unmount works for a live mount and for one whose process was killed
