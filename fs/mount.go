@@ -78,8 +78,9 @@ func Mount(dir string, opts Options) (*Mounted, error) {
 	v := &view{
 		acct: acct, log: opts.Logger, style: opts.Names, ttl: acct.TTL(), started: time.Now(),
 		uid: uint32(os.Getuid()), gid: uint32(os.Getgid()), readOnly: acct.ReadOnly(),
-		budget: &budget{max: opts.WriteBuffer}, dirs: map[uint64]*dirState{},
+		budget: &budget{max: opts.WriteBuffer}, dirs: map[uint64]*dirState{}, settled: make(chan struct{}),
 	}
+	close(v.settled) // nothing open for writing yet
 	acct.Observe(v.observe)
 	root := &dirNode{v: v, mb: acct.Mailbox(""), status: opts.Status}
 	neg := negativeTimeout

@@ -166,16 +166,7 @@ func (d *dirNode) renameLocal(ctx context.Context, n *localNode, name string, ds
 	}
 	// Otherwise the scratch file takes the new name (replacing a scratch
 	// file there), and a message name is stored once it is closed.
-	src.forgetLocal(name, n)
-	dds.mu.Lock()
-	if old := dds.local[newName]; old != nil && old != n {
-		old.d.free()
-	}
-	dds.local[newName] = n
-	dds.mu.Unlock()
-	n.mu.Lock()
-	n.mb, n.name = dst.mb, newName
-	n.mu.Unlock()
+	moveLocal(n, src, name, dds, dst.mb, newName)
 	n.d.mu.Lock()
 	n.d.dirty = n.d.dirty || len(n.d.data) > 0
 	n.d.mu.Unlock()
@@ -184,13 +175,7 @@ func (d *dirNode) renameLocal(ctx context.Context, n *localNode, name string, ds
 	}
 	if err := n.d.check(); err != nil {
 		d.v.log.Warn("file is not a message; not stored", "file", newName, "err", err)
-		dds.forgetLocal(newName, n)
-		src.mu.Lock()
-		src.local[name] = n
-		src.mu.Unlock()
-		n.mu.Lock()
-		n.mb, n.name = d.mb, name
-		n.mu.Unlock()
+		moveLocal(n, dds, newName, src, d.mb, name) // put it back
 		return syscall.EINVAL
 	}
 	n.commitIfDone()
@@ -204,13 +189,9 @@ func (d *dirNode) saveOver(ctx context.Context, n *localNode, name string, dst *
 	if n.d.writing() {
 		// Still open for writing: it becomes the new version when closed.
 		r := e.Ref()
-		d.v.dir(d.mb).forgetLocal(name, n)
-		dds := d.v.dir(dst.mb)
-		dds.mu.Lock()
-		dds.local[newName] = n
-		dds.mu.Unlock()
+		moveLocal(n, d.v.dir(d.mb), name, d.v.dir(dst.mb), dst.mb, newName)
 		n.mu.Lock()
-		n.mb, n.name, n.replaces = dst.mb, newName, &r
+		n.replaces = &r
 		n.mu.Unlock()
 		return 0
 	}
@@ -243,4 +224,19 @@ func (d *dirNode) saveOver(ctx context.Context, n *localNode, name string, dst *
 	}
 	d.v.notify(dst.EmbeddedInode(), newName)
 	return 0
+}
+
+// moveLocal makes scratch file n, called name in from, newName in to
+// (mailbox mb), replacing a scratch file of that name there.
+func moveLocal(n *localNode, from *dirState, name string, to *dirState, mb *mail.Mailbox, newName string) {
+	from.forgetLocal(name, n)
+	to.mu.Lock()
+	if old := to.local[newName]; old != nil && old != n {
+		old.d.free()
+	}
+	to.local[newName] = n
+	to.mu.Unlock()
+	n.mu.Lock()
+	n.mb, n.name = mb, newName
+	n.mu.Unlock()
 }

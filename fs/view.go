@@ -29,6 +29,7 @@ type view struct {
 	dirs      map[uint64]*dirState // by mailbox ID
 	unmounted bool                 // no more kernel notifications
 	writing   int                  // descriptors open for writing (RELEASE not seen yet)
+	settled   chan struct{}        // closed while writing is 0
 }
 
 // dirState is what the tree knows of one mailbox directory beyond the
@@ -190,6 +191,9 @@ func (v *view) notify(dir *gofs.Inode, names ...string) {
 // wrote counts a descriptor opened for writing; released its RELEASE.
 func (v *view) wrote() {
 	v.mu.Lock()
+	if v.writing == 0 {
+		v.settled = make(chan struct{})
+	}
 	v.writing++
 	v.mu.Unlock()
 }
@@ -197,6 +201,9 @@ func (v *view) wrote() {
 func (v *view) released() {
 	v.mu.Lock()
 	v.writing--
+	if v.writing == 0 {
+		close(v.settled)
+	}
 	v.mu.Unlock()
 }
 
@@ -205,18 +212,17 @@ func (v *view) released() {
 // an unmount aborts whatever the daemon has not read yet: waiting for it
 // first is what keeps a file closed just before an unmount.
 func (v *view) settle(limit time.Duration) bool {
-	deadline := time.Now().Add(limit)
-	for {
+	v.mu.Lock()
+	settled := v.settled
+	v.mu.Unlock()
+	select {
+	case <-settled:
+		return true
+	case <-time.After(limit):
 		v.mu.Lock()
 		n := v.writing
 		v.mu.Unlock()
-		if n <= 0 {
-			return true
-		}
-		if time.Now().After(deadline) {
-			v.log.Warn("unmounting with files still open for writing", "files", n)
-			return false
-		}
-		time.Sleep(2 * time.Millisecond)
+		v.log.Warn("unmounting with files still open for writing", "files", n)
+		return false
 	}
 }

@@ -13,7 +13,7 @@ import (
 
 // silentCapsServer greets without capabilities and never answers
 // CAPABILITY; it records every command it receives.
-func silentCapsServer(t *testing.T) (addr string, commands func() []string) {
+func silentCapsServer(t *testing.T) (addr string, commands func() []string, first <-chan struct{}) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -22,6 +22,8 @@ func silentCapsServer(t *testing.T) (addr string, commands func() []string) {
 	t.Cleanup(func() { ln.Close() })
 	var mu sync.Mutex
 	var got []string
+	arrived := make(chan struct{})
+	var once sync.Once
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -40,6 +42,7 @@ func silentCapsServer(t *testing.T) (addr string, commands func() []string) {
 					mu.Lock()
 					got = append(got, strings.TrimSpace(line))
 					mu.Unlock()
+					once.Do(func() { close(arrived) })
 				}
 			}()
 		}
@@ -48,14 +51,14 @@ func silentCapsServer(t *testing.T) (addr string, commands func() []string) {
 		mu.Lock()
 		defer mu.Unlock()
 		return append([]string(nil), got...)
-	}
+	}, arrived
 }
 
 // A server that does not answer CAPABILITY makes the dial fail with the
 // command deadline (not go-imap's fixed 30 s), and no LOGIN is sent on a
 // guess about what the server allows.
 func TestSilentCapabilityFailsWithinTimeout(t *testing.T) {
-	addr, commands := silentCapsServer(t)
+	addr, commands, _ := silentCapsServer(t)
 	ep, err := ParseURL("imap+insecure://alice@" + addr)
 	if err != nil {
 		t.Fatal(err)
@@ -85,7 +88,7 @@ func TestSilentCapabilityFailsWithinTimeout(t *testing.T) {
 
 // Ctrl-C while waiting for CAPABILITY ends the dial at once.
 func TestCapabilityWaitHonoursContext(t *testing.T) {
-	addr, commands := silentCapsServer(t)
+	addr, _, first := silentCapsServer(t)
 	ep, _ := ParseURL("imap+insecure://alice@" + addr)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -93,9 +96,10 @@ func TestCapabilityWaitHonoursContext(t *testing.T) {
 		_, err := Dial(ctx, Config{Endpoint: ep, Password: "pw", Timeout: time.Minute})
 		done <- err
 	}()
-	deadline := time.Now().Add(20 * time.Second)
-	for len(commands()) == 0 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
+	select { // cancel once the CAPABILITY command is waiting
+	case <-first:
+	case <-time.After(20 * time.Second):
+		t.Fatal("no command arrived")
 	}
 	cancel()
 	select {
