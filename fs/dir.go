@@ -60,7 +60,7 @@ func (d *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (
 	}
 	f, err := d.v.acct.Folder(ctx, d.mb.Name())
 	if err != nil {
-		return nil, toErrno(d.v.log, "lookup "+name, err)
+		return nil, d.v.errno("lookup "+name, err)
 	}
 	if full, ok := childOf(f, name); ok {
 		return d.childDir(ctx, full, out), 0
@@ -75,7 +75,7 @@ func (d *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (
 	}
 	e, ok, err := d.v.resolve(ctx, d.mb, ds, name)
 	if err != nil {
-		return nil, toErrno(d.v.log, "lookup "+name, err)
+		return nil, d.v.errno("lookup "+name, err)
 	}
 	if !ok {
 		return nil, syscall.ENOENT
@@ -140,7 +140,7 @@ func (d *dirNode) msgEntry(ctx context.Context, e mail.Entry, out *fuse.EntryOut
 func (d *dirNode) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
 	f, err := d.v.acct.Folder(ctx, d.mb.Name())
 	if err != nil {
-		return nil, toErrno(d.v.log, "readdir", err)
+		return nil, d.v.errno("readdir", err)
 	}
 	var list []fuse.DirEntry
 	for _, leaf := range f.ChildLeaves() {
@@ -152,7 +152,7 @@ func (d *dirNode) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
 		ds.setInode(d.EmbeddedInode())
 		entries, err := d.mb.Entries(ctx)
 		if err != nil {
-			return nil, toErrno(d.v.log, "readdir", err)
+			return nil, d.v.errno("readdir", err)
 		}
 		locals := ds.localNames()
 		shadowed := make(map[string]bool, len(locals))

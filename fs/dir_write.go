@@ -42,7 +42,7 @@ func (d *dirNode) Mkdir(ctx context.Context, name string, mode uint32, out *fuse
 		return nil, errno
 	}
 	if err := d.v.acct.CreateMailbox(ctx, full); err != nil {
-		return nil, toErrno(d.v.log, "mkdir "+name, err)
+		return nil, d.v.errno("mkdir "+name, err)
 	}
 	if f, err := d.v.acct.Folder(ctx, d.mb.Name()); err == nil {
 		if real, ok := childOf(f, name); ok {
@@ -60,7 +60,7 @@ func (d *dirNode) Rmdir(ctx context.Context, name string) syscall.Errno {
 	}
 	f, err := d.v.acct.Folder(ctx, d.mb.Name())
 	if err != nil {
-		return toErrno(d.v.log, "rmdir "+name, err)
+		return d.v.errno("rmdir "+name, err)
 	}
 	full, ok := childOf(f, name)
 	if !ok {
@@ -73,7 +73,7 @@ func (d *dirNode) Rmdir(ctx context.Context, name string) syscall.Errno {
 		return syscall.ENOTEMPTY
 	}
 	if err := d.v.acct.DeleteMailbox(ctx, full); err != nil {
-		return toErrno(d.v.log, "rmdir "+name, err)
+		return d.v.errno("rmdir "+name, err)
 	}
 	return 0
 }
@@ -87,7 +87,7 @@ func (d *dirNode) Create(ctx context.Context, name string, flags uint32, mode ui
 	}
 	f, err := d.v.acct.Folder(ctx, d.mb.Name())
 	if err != nil {
-		return nil, nil, 0, toErrno(d.v.log, "create "+name, err)
+		return nil, nil, 0, d.v.errno("create "+name, err)
 	}
 	if !f.Selectable {
 		// The root and \Noselect folders hold no messages.
@@ -126,6 +126,7 @@ func (d *dirNode) Unlink(ctx context.Context, name string) syscall.Errno {
 		n.mu.Lock()
 		n.name = ""
 		n.mu.Unlock()
+		d.v.acct.Dismiss(d.mb.Name() + "/" + name)
 		if !n.d.busy() {
 			n.d.free()
 		}
@@ -141,7 +142,7 @@ func (d *dirNode) Unlink(ctx context.Context, name string) syscall.Errno {
 	}
 	e, ok, err := d.v.resolve(ctx, d.mb, ds, name)
 	if err != nil {
-		return toErrno(d.v.log, "unlink "+name, err)
+		return d.v.errno("unlink "+name, err)
 	}
 	if !ok {
 		return syscall.ENOENT
@@ -155,7 +156,7 @@ func (d *dirNode) Unlink(ctx context.Context, name string) syscall.Errno {
 		}
 	}
 	if err := d.mb.Remove(ctx, e.Ref()); err != nil && !errors.Is(err, mail.ErrNotFound) {
-		return toErrno(d.v.log, "unlink "+name, err)
+		return d.v.errno("unlink "+name, err)
 	}
 	ds.unhide(e.UID)
 	return 0

@@ -32,6 +32,8 @@ var errnoTable = []struct {
 	{mail.ErrUnsafe, syscall.EPERM},
 	{mail.ErrNoSpace, syscall.ENOSPC},
 	{errTooBig, syscall.EFBIG},
+	{mail.ErrTooBig, syscall.EFBIG},
+	{mail.ErrTryLater, syscall.EIO},
 	{mail.ErrUnavailable, syscall.EIO},
 	{mail.ErrRefused, syscall.EIO},
 }
@@ -44,6 +46,22 @@ var (
 )
 
 const maxUnclassified = 256
+
+// errno answers a kernel request that failed, and keeps the error as the
+// account's last for mailfs status.
+func (v *view) errno(op string, err error) syscall.Errno {
+	e := toErrno(v.log, op, err)
+	if e != 0 && e != syscall.ENOENT && e != syscall.EEXIST && e != syscall.EINTR {
+		v.acct.NoteError(op, err)
+	}
+	return e
+}
+
+// loud are the errnos logged as warnings: the user should learn why.
+// ENOENT, EEXIST and EINVAL are everyday answers (shells probe names,
+// mkdir -p, editors try things) and are logged at debug level.
+var loud = map[syscall.Errno]bool{syscall.EIO: true, syscall.EPERM: true, syscall.EACCES: true,
+	syscall.EDQUOT: true, syscall.EFBIG: true, syscall.ENOSPC: true, syscall.ENOTSUP: true}
 
 // toErrno is the one place errors become errnos. go-fuse would turn an
 // unmapped error into ENOSYS; here every error gets a real errno.
@@ -59,7 +77,7 @@ func toErrno(log *slog.Logger, op string, err error) syscall.Errno {
 	}
 	for _, e := range errnoTable {
 		if errors.Is(err, e.err) {
-			if e.errno == syscall.EIO || e.errno == syscall.EPERM {
+			if loud[e.errno] {
 				log.Warn(op+" failed", "err", err)
 			} else {
 				log.Debug(op+" failed", "err", err)

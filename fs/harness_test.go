@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 
 	"os"
 	"os/exec"
@@ -65,7 +66,15 @@ func demoCaps() imap.CapSet { return demoserver.DefaultCaps() }
 // startMemWith starts the in-memory server advertising caps (nil: default).
 func startMemWith(t testing.TB, caps imap.CapSet) *server {
 	t.Helper()
-	srv, err := demoserver.Start(demoserver.Options{User: "alice", Password: "mem-pass-4711", Caps: caps})
+	return startMemOpts(t, demoserver.Options{Caps: caps})
+}
+
+// startMemOpts starts the in-memory server with options (user and
+// password are the harness's).
+func startMemOpts(t testing.TB, o demoserver.Options) *server {
+	t.Helper()
+	o.User, o.Password = "alice", "mem-pass-4711"
+	srv, err := demoserver.Start(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,18 +164,28 @@ func (s *server) mount(t testing.TB, cfg imapback.Config, edit func(*options)) *
 		}
 	})
 	m.dir, m.fs = testenv.Mount(t, fs.Options{Account: m.acct, Names: o.Names, WriteBuffer: o.WriteBuffer,
-		Logger: testLogger(t), Status: func() string { return testStatus(c) }})
+		Logger: o.Logger, Status: func() string { return testStatus(c, m.acct) }})
 	return m
 }
 
+// expunging mounts with --delete=expunge.
+func expunging(o *options) { o.Delete = mail.DeleteExpunge }
+
 // testStatus is the part of `mailfs status` the tests read.
-func testStatus(c *imapback.Client) string {
+func testStatus(c *imapback.Client, acct *mail.Account) string {
 	h := c.Health()
 	state := "connected"
 	if !h.Connected {
 		state = "DISCONNECTED"
 	}
-	return fmt.Sprintf("state:          %s\nlast error:     %s\ncapabilities:   %s\n", state, h.LastError, strings.Join(c.Capabilities(), " "))
+	lastErr, _ := acct.LastError()
+	if h.LastError != "" {
+		lastErr = h.LastError
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return fmt.Sprintf("state:          %s\nlast error:     %s\ncapabilities:   %s\nrm:             %s\nnot stored:     %v\n",
+		state, lastErr, strings.Join(c.Capabilities(), " "), acct.RemovePolicy(ctx), acct.Refused())
 }
 
 // watch keeps mailbox in IDLE for the mount, as `mailfs mount --watch` does.
@@ -197,6 +216,50 @@ func eventually(t testing.TB, limit time.Duration, what string, f func() error) 
 // or with -v).
 func testLogger(t testing.TB) *slog.Logger {
 	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// logRecorder is a test log that the test can also read back.
+type logRecorder struct {
+	t  testing.TB
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+// recordLog returns a logger into the test log whose lines the test can
+// search with has.
+func recordLog(t testing.TB) (*slog.Logger, *logRecorder) {
+	r := &logRecorder{t: t}
+	return slog.New(slog.NewTextHandler(r, &slog.HandlerOptions{Level: slog.LevelDebug})), r
+}
+
+func (r *logRecorder) Write(p []byte) (int, error) {
+	r.mu.Lock()
+	r.b.Write(p)
+	r.mu.Unlock()
+	r.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// has reports whether a line holding every one of words was logged.
+func (r *logRecorder) has(words ...string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, line := range strings.Split(r.b.String(), "\n") {
+		all := true
+		for _, w := range words {
+			all = all && strings.Contains(line, w)
+		}
+		if all && line != "" {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *logRecorder) String() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.b.String()
 }
 
 type testWriter struct{ t testing.TB }

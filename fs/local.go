@@ -92,7 +92,7 @@ func (n *localNode) fill(a *fuse.Attr) {
 func (n *localNode) Setattr(ctx context.Context, fh gofs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
 	if size, ok := in.GetSize(); ok {
 		if err := n.d.truncate(int64(size)); err != nil {
-			return toErrno(n.v.log, "truncate", err)
+			return n.v.errno("truncate", err)
 		}
 	}
 	if mtime, ok := in.GetMTime(); ok {
@@ -110,7 +110,7 @@ func (n *localNode) Open(ctx context.Context, flags uint32) (gofs.FileHandle, ui
 	}
 	if flags&syscall.O_TRUNC != 0 {
 		if err := n.d.truncate(0); err != nil {
-			return nil, 0, toErrno(n.v.log, "truncate", err)
+			return nil, 0, n.v.errno("truncate", err)
 		}
 	}
 	n.d.opened()
@@ -124,7 +124,7 @@ func (n *localNode) Read(ctx context.Context, _ gofs.FileHandle, dest []byte, of
 
 func (n *localNode) Write(ctx context.Context, fh gofs.FileHandle, data []byte, off int64) (uint32, syscall.Errno) {
 	if err := n.d.write(data, off); err != nil {
-		return 0, toErrno(n.v.log, "write", err)
+		return 0, n.v.errno("write", err)
 	}
 	n.mu.Lock()
 	if !n.mtimeSet {

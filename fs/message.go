@@ -139,7 +139,7 @@ func (n *msgNode) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint
 	if !e.SizeKnown {
 		body, _, err := mb.Body(ctx, ref)
 		if err != nil {
-			return nil, 0, toErrno(n.v.log, "open "+n.v.name(e), err)
+			return nil, 0, n.v.errno("open "+n.v.name(e), err)
 		}
 		e.Size = int64(len(body))
 	}
@@ -166,7 +166,7 @@ func (n *msgNode) Read(ctx context.Context, fh gofs.FileHandle, dest []byte, off
 	mb, ref := n.where()
 	body, _, err := mb.Body(ctx, ref)
 	if err != nil {
-		return nil, toErrno(n.v.log, "read "+mb.Name(), err)
+		return nil, n.v.errno("read "+mb.Name(), err)
 	}
 	return readAt(body, dest, off), 0
 }

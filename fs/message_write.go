@@ -43,13 +43,13 @@ func (n *msgNode) openForEdit(ctx context.Context, flags uint32) (gofs.FileHandl
 			mb, ref := n.where()
 			b, _, err := mb.Body(ctx, ref)
 			if err != nil {
-				return nil, 0, toErrno(n.v.log, "open for writing", err)
+				return nil, 0, n.v.errno("open for writing", err)
 			}
 			body = append([]byte(nil), b...)
 		}
 		nd, err := newDraft(n.v.budget, body)
 		if err != nil {
-			return nil, 0, toErrno(n.v.log, "open for writing", err)
+			return nil, 0, n.v.errno("open for writing", err)
 		}
 		n.mu.Lock()
 		if n.edit == nil {
@@ -62,7 +62,7 @@ func (n *msgNode) openForEdit(ctx context.Context, flags uint32) (gofs.FileHandl
 	}
 	if trunc {
 		if err := d.truncate(0); err != nil {
-			return nil, 0, toErrno(n.v.log, "truncate", err)
+			return nil, 0, n.v.errno("truncate", err)
 		}
 	}
 	d.opened()
@@ -82,7 +82,7 @@ func (n *msgNode) Write(ctx context.Context, fh gofs.FileHandle, data []byte, of
 		return 0, syscall.EBADF
 	}
 	if err := d.write(data, off); err != nil {
-		return 0, toErrno(n.v.log, "write", err)
+		return 0, n.v.errno("write", err)
 	}
 	return uint32(len(data)), 0
 }
@@ -100,7 +100,7 @@ func (n *msgNode) Setattr(ctx context.Context, fh gofs.FileHandle, in *fuse.SetA
 			return syscall.EPERM
 		}
 		if err := d.truncate(int64(size)); err != nil {
-			return toErrno(n.v.log, "truncate", err)
+			return n.v.errno("truncate", err)
 		}
 	}
 	return n.Getattr(ctx, fh, out)
@@ -211,7 +211,7 @@ func (n *msgNode) storeFlags(ctx context.Context, flags []string) syscall.Errno 
 	mb, _ := n.where()
 	e := n.state()
 	if err := mb.SetFlags(ctx, e, flags); err != nil {
-		return toErrno(n.v.log, "set flags", err)
+		return n.v.errno("set flags", err)
 	}
 	n.mu.Lock()
 	n.last.Flags = flags

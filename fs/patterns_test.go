@@ -61,7 +61,7 @@ func sh(t *testing.T, script string, args ...string) {
 func TestWritePatterns(t *testing.T) {
 	eachServer(t, func(t *testing.T, s *server) {
 		s.seedSample(t)
-		m := s.mount(t, imapback.Config{Delete: imapback.DeleteExpunge}, nil)
+		m := s.mount(t, imapback.Config{}, expunging)
 		p := s.peek(t)
 		drafts := filepath.Join(m.dir, "Drafts")
 		count := len(p.messages("Drafts"))
@@ -180,7 +180,7 @@ func TestWritePatterns(t *testing.T) {
 func TestOverwriteWithServerDown(t *testing.T) {
 	s := startDovecot(t)
 	s.seedSample(t)
-	m := s.mount(t, imapback.Config{Delete: imapback.DeleteExpunge, Timeout: 2 * time.Second}, nil)
+	m := s.mount(t, imapback.Config{Timeout: 2 * time.Second}, expunging)
 	p := s.peek(t)
 	victim := p.messages("INBOX")[0]
 	id := messageIDOf(victim.Body)

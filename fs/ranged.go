@@ -62,7 +62,7 @@ func (n *msgNode) readRanged(ctx context.Context, h *rangedHandle, dest []byte, 
 		i := pos / mail.ChunkSize
 		c, err := n.chunk(ctx, mb, ref, i)
 		if err != nil {
-			return nil, toErrno(n.v.log, "read "+mb.Name(), err)
+			return nil, n.v.errno("read "+mb.Name(), err)
 		}
 		within := pos - i*mail.ChunkSize
 		if within >= int64(len(c)) {

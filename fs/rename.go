@@ -43,7 +43,7 @@ func (d *dirNode) Rename(ctx context.Context, name string, newParent gofs.InodeE
 	}
 	f, err := d.v.acct.Folder(ctx, d.mb.Name())
 	if err != nil {
-		return toErrno(d.v.log, "rename "+name, err)
+		return d.v.errno("rename "+name, err)
 	}
 	if child, ok := childOf(f, name); ok {
 		return d.renameMailbox(ctx, child, dst, newName)
@@ -57,7 +57,7 @@ func (d *dirNode) Rename(ctx context.Context, name string, newParent gofs.InodeE
 	}
 	e, ok, err := d.v.resolve(ctx, d.mb, ds, name)
 	if err != nil {
-		return toErrno(d.v.log, "rename "+name, err)
+		return d.v.errno("rename "+name, err)
 	}
 	if !ok {
 		return syscall.ENOENT
@@ -112,7 +112,7 @@ func (d *dirNode) renameMailbox(ctx context.Context, from string, dst *dirNode, 
 		return syscall.EPERM
 	}
 	if err := d.v.acct.RenameMailbox(ctx, from, to); err != nil {
-		return toErrno(d.v.log, "rename "+from, err)
+		return d.v.errno("rename "+from, err)
 	}
 	return 0
 }
@@ -120,7 +120,7 @@ func (d *dirNode) renameMailbox(ctx context.Context, from string, dst *dirNode, 
 func (d *dirNode) moveMessage(ctx context.Context, e mail.Entry, name string, dst *dirNode, newName string) syscall.Errno {
 	f, err := d.v.acct.Folder(ctx, dst.mb.Name())
 	if err != nil {
-		return toErrno(d.v.log, "move", err)
+		return d.v.errno("move", err)
 	}
 	if !f.Selectable {
 		return syscall.EPERM
@@ -131,7 +131,7 @@ func (d *dirNode) moveMessage(ctx context.Context, e mail.Entry, name string, ds
 	}
 	moved, err := d.mb.Move(ctx, e, dst.mb)
 	if err != nil {
-		return toErrno(d.v.log, "move "+name, err)
+		return d.v.errno("move "+name, err)
 	}
 	d.v.dir(d.mb).unhide(e.UID)
 	if child := d.GetChild(name); child != nil {
@@ -150,7 +150,7 @@ func (d *dirNode) moveMessage(ctx context.Context, e mail.Entry, name string, ds
 func (d *dirNode) renameLocal(ctx context.Context, n *localNode, name string, dst *dirNode, newName string) syscall.Errno {
 	f, err := d.v.acct.Folder(ctx, dst.mb.Name())
 	if err != nil {
-		return toErrno(d.v.log, "rename", err)
+		return d.v.errno("rename", err)
 	}
 	if !f.Selectable {
 		return syscall.EPERM
@@ -159,7 +159,7 @@ func (d *dirNode) renameLocal(ctx context.Context, n *localNode, name string, ds
 	// Over an existing message: a save.
 	e, over, err := d.v.resolve(ctx, dst.mb, dds, newName)
 	if err != nil {
-		return toErrno(d.v.log, "rename", err)
+		return d.v.errno("rename", err)
 	}
 	if over && dds.localFile(newName) == nil {
 		return d.saveOver(ctx, n, name, dst, newName, e)
@@ -208,7 +208,7 @@ func (d *dirNode) saveOver(ctx context.Context, n *localNode, name string, dst *
 			d.v.log.Warn("not a message; the original is unchanged", "file", name, "err", err)
 			return syscall.EINVAL
 		}
-		return toErrno(d.v.log, "save "+newName, err)
+		return d.v.errno("save "+newName, err)
 	}
 	d.v.log.Info("saved new version", "mailbox", dst.mb.Name(), "file", newName)
 	if d.v.dir(d.mb).forgetLocal(name, n) {

@@ -17,6 +17,7 @@ import (
 	"mailfs/fs"
 	"mailfs/imapback"
 	"mailfs/internal/testenv"
+	"mailfs/mail"
 )
 
 func wantErrno(t *testing.T, what string, err error, want syscall.Errno) {
@@ -148,8 +149,8 @@ func messageIDOf(raw []byte) string {
 }
 
 func TestRemove(t *testing.T) {
-	for _, mode := range []imapback.DeleteMode{imapback.DeleteTrash, imapback.DeleteExpunge} {
-		t.Run(fmt.Sprint(map[imapback.DeleteMode]string{0: "trash", 1: "expunge"}[mode]), func(t *testing.T) {
+	for _, mode := range []mail.DeleteMode{mail.DeleteTrash, mail.DeleteExpunge} {
+		t.Run(fmt.Sprint(map[mail.DeleteMode]string{0: "trash", 1: "expunge"}[mode]), func(t *testing.T) {
 			eachServer(t, func(t *testing.T, s *server) {
 				s.seedSample(t)
 				p := s.peek(t)
@@ -157,7 +158,7 @@ func TestRemove(t *testing.T) {
 				// Another client marked a message \Deleted: it must survive.
 				other := inbox[len(inbox)-1]
 				p.setFlags("INBOX", other.UID, imap.FlagDeleted)
-				m := s.mount(t, imapback.Config{Delete: mode}, nil)
+				m := s.mount(t, imapback.Config{}, func(o *options) { o.Delete = mode })
 				victim := inbox[0]
 				id := messageIDOf(victim.Body)
 				path := inboxFile(t, m, id)
@@ -174,7 +175,8 @@ func TestRemove(t *testing.T) {
 					t.Error("another client's \\Deleted message was expunged")
 				}
 				_, inTrash := p.find("Trash", id)
-				wantTrash := mode == imapback.DeleteTrash && s.kind == "dovecot" // memserver has no special-use
+				// The memserver has no special-use: its Trash is found by name.
+				wantTrash := mode == mail.DeleteTrash
 				if inTrash != wantTrash {
 					t.Errorf("in Trash: %v, want %v", inTrash, wantTrash)
 				}
@@ -410,7 +412,7 @@ func TestEditorSaves(t *testing.T) {
 		t.Run(editor, func(t *testing.T) {
 			eachServer(t, func(t *testing.T, s *server) {
 				s.seedSample(t)
-				m := s.mount(t, imapback.Config{Delete: imapback.DeleteExpunge}, nil)
+				m := s.mount(t, imapback.Config{}, expunging)
 				p := s.peek(t)
 				inbox := p.messages("INBOX")
 				victim := inbox[3]

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"time"
 
 	"github.com/emersion/go-imap/v2"
 )
@@ -20,10 +19,8 @@ type Client struct {
 	done   chan struct{} // closed by Close: background work stops
 	bg     sync.WaitGroup
 
-	mu      sync.Mutex // protects the following
-	caps    []string
-	trash   string    // \Trash special-use mailbox, "" if none
-	trashAt time.Time // when trash was learnt (zero: never)
+	mu   sync.Mutex // protects the following
+	caps []string
 }
 
 // Dial connects and authenticates once, so that a wrong password or an
@@ -195,17 +192,6 @@ func (c *Client) Mailboxes(ctx context.Context) ([]Mailbox, error) {
 			return nil
 		})
 	})
-	if err == nil {
-		trash := ""
-		for _, mb := range out {
-			if mb.SpecialUse == string(imap.MailboxAttrTrash) && !mb.NoSelect {
-				trash = mb.Name
-			}
-		}
-		c.mu.Lock()
-		c.trash, c.trashAt = trash, time.Now()
-		c.mu.Unlock()
-	}
 	return out, err
 }
 

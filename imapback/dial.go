@@ -30,10 +30,6 @@ type Config struct {
 	// ReadOnly forbids every change: EXAMINE only, writes fail with
 	// ErrReadOnly.
 	ReadOnly bool
-	// Delete is what Remove does: DeleteTrash (default) moves to the
-	// \Trash special-use mailbox when there is one, DeleteExpunge always
-	// expunges.
-	Delete DeleteMode
 	// Trace, when set, receives the raw protocol with credentials redacted.
 	Trace  io.Writer
 	Logger *slog.Logger

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 
 	"github.com/emersion/go-imap/v2"
 
@@ -30,6 +31,8 @@ var (
 	ErrRefused     = mail.ErrRefused
 	ErrNotEmpty    = mail.ErrNotEmpty
 	ErrUnsafe      = mail.ErrUnsafe
+	ErrTryLater    = mail.ErrTryLater
+	ErrTooBig      = mail.ErrTooBig
 )
 
 // classify turns an error from go-imap or the network into one wrapping a
@@ -60,6 +63,11 @@ func classify(op string, err error) error {
 	return fmt.Errorf("%s: %w: %v", op, ErrUnavailable, err)
 }
 
+// sentinelFor reads a tagged NO or BAD: the response code when there is
+// one, else the server's words (many servers send no codes: "Quota
+// exceeded", "Permission denied", "Mailbox doesn't exist"). A NO is a
+// server that answered: never ErrUnavailable, except for the codes that
+// ask to try again later.
 func sentinelFor(ie *imap.Error) error {
 	switch ie.Code {
 	case imap.ResponseCodeNonExistent, imap.ResponseCodeTryCreate:
@@ -70,15 +78,41 @@ func sentinelFor(ie *imap.Error) error {
 		return ErrDenied
 	case imap.ResponseCodeAuthenticationFailed, imap.ResponseCodeExpired:
 		return ErrAuth
-	case imap.ResponseCodeOverQuota, imap.ResponseCodeLimit:
+	case imap.ResponseCodeOverQuota:
 		return ErrQuota
 	case imap.ResponseCodeUnavailable, imap.ResponseCodeInUse:
-		return ErrUnavailable
-	case imap.ResponseCodeCannot, imap.ResponseCodeParse, imap.ResponseCodeBadCharset, imap.ResponseCodeTooBig:
+		return ErrTryLater
+	case imap.ResponseCodeParse, imap.ResponseCodeBadCharset:
 		return ErrInvalid
+	case imap.ResponseCodeTooBig:
+		return ErrTooBig
+	case imap.ResponseCodeLimit, imap.ResponseCodeCannot:
+		return ErrRefused
 	}
 	if ie.Type == imap.StatusResponseTypeBad {
 		return ErrInvalid
 	}
+	if ie.Code == "" {
+		text := strings.ToLower(ie.Text)
+		for _, w := range refusalWords {
+			for _, phrase := range w.phrases {
+				if strings.Contains(text, phrase) {
+					return w.err
+				}
+			}
+		}
+	}
 	return ErrRefused
+}
+
+// refusalWords classifies a NO without a response code by what it says;
+// first match wins.
+var refusalWords = []struct {
+	err     error
+	phrases []string
+}{
+	{ErrQuota, []string{"quota", "mailbox is full", "mailbox full", "storage limit", "insufficient storage"}},
+	{ErrDenied, []string{"permission denied", "not permitted", "no permission", "access denied", "not allowed", "insufficient permission"}},
+	{ErrExists, []string{"already exists"}},
+	{ErrNotFound, []string{"does not exist", "doesn't exist", "no such mailbox", "unknown mailbox", "mailbox not found", "nonexistent"}},
 }

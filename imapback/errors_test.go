@@ -23,7 +23,17 @@ func TestClassify(t *testing.T) {
 		{&imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeNoPerm}, ErrDenied},
 		{&imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeOverQuota}, ErrQuota},
 		{&imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeAuthenticationFailed}, ErrAuth},
-		{&imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeCannot}, ErrInvalid},
+		{&imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeCannot}, ErrRefused},
+		{&imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeLimit}, ErrRefused},
+		{&imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeUnavailable}, ErrTryLater},
+		{&imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeTooBig}, ErrTooBig},
+		// Without a code, the server's words decide.
+		{&imap.Error{Type: imap.StatusResponseTypeNo, Text: "Quota exceeded (mailbox for user is full)"}, ErrQuota},
+		{&imap.Error{Type: imap.StatusResponseTypeNo, Text: "Permission denied"}, ErrDenied},
+		{&imap.Error{Type: imap.StatusResponseTypeNo, Text: "Mailbox already exists"}, ErrExists},
+		{&imap.Error{Type: imap.StatusResponseTypeNo, Text: "Mailbox doesn't exist: Foo"}, ErrNotFound},
+		// A code wins over the words.
+		{&imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeCannot, Text: "quota of names"}, ErrRefused},
 		{&imap.Error{Type: imap.StatusResponseTypeBad, Text: "syntax"}, ErrInvalid},
 		{&imap.Error{Type: imap.StatusResponseTypeNo, Text: "something odd"}, ErrRefused},
 		{io.ErrUnexpectedEOF, ErrUnavailable},
@@ -32,6 +42,13 @@ func TestClassify(t *testing.T) {
 		got := classify("OP", tc.in)
 		if !errors.Is(got, tc.want) {
 			t.Errorf("classify(%v) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+	// A NO is a server that answered: never "server unavailable".
+	for _, code := range []imap.ResponseCode{"", imap.ResponseCodeCannot, imap.ResponseCodeLimit, imap.ResponseCodeOverQuota, imap.ResponseCodeUnavailable} {
+		got := classify("OP", &imap.Error{Type: imap.StatusResponseTypeNo, Code: code, Text: "no"})
+		if errors.Is(got, ErrUnavailable) || strings.Contains(got.Error(), "unavailable") {
+			t.Errorf("NO [%s] became %v", code, got)
 		}
 	}
 	if got := classify("OP", context.Canceled); !errors.Is(got, context.Canceled) {

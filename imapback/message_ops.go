@@ -10,29 +10,6 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 )
 
-// DeleteMode is what Remove does with a message.
-type DeleteMode int
-
-const (
-	// DeleteTrash moves the message to the \Trash special-use mailbox
-	// when there is one and the message is not in it already; otherwise
-	// it expunges.
-	DeleteTrash DeleteMode = iota
-	// DeleteExpunge always expunges (STORE \Deleted + UID EXPUNGE).
-	DeleteExpunge
-)
-
-// ParseDeleteMode reads the --delete flag.
-func ParseDeleteMode(s string) (DeleteMode, error) {
-	switch s {
-	case "", "trash":
-		return DeleteTrash, nil
-	case "expunge":
-		return DeleteExpunge, nil
-	}
-	return 0, fmt.Errorf("--delete must be trash or expunge, not %q", s)
-}
-
 // Append stores a new message with APPEND. date zero lets the server
 // choose the INTERNALDATE (now).
 func (c *Client) Append(ctx context.Context, mailbox string, body []byte, flags []string, date time.Time) (Placed, error) {
@@ -87,21 +64,11 @@ func (c *Client) StoreFlags(ctx context.Context, mailbox string, uidValidity, ui
 	})
 }
 
-// Remove deletes one message according to Config.Delete: a move to
-// \Trash, or \Deleted + UID EXPUNGE of exactly that UID. Never a bare
-// EXPUNGE or CLOSE, which would also remove other clients' \Deleted mail;
-// without UIDPLUS an expunge is refused with ErrUnsafe.
-func (c *Client) Remove(ctx context.Context, mailbox string, uidValidity, uid uint32) error {
-	if c.cfg.Delete == DeleteTrash {
-		trash, err := c.trashMailbox(ctx)
-		if err != nil {
-			return err
-		}
-		if trash != "" && trash != mailbox {
-			_, err := c.Move(ctx, mailbox, uidValidity, uid, trash)
-			return err
-		}
-	}
+// Expunge removes exactly one message: \Deleted + UID EXPUNGE of that
+// UID. Never a bare EXPUNGE or CLOSE, which would also remove other
+// clients' \Deleted mail; without UIDPLUS it is refused with ErrUnsafe.
+// Where rm sends mail (Trash or expunge) is the model's choice.
+func (c *Client) Expunge(ctx context.Context, mailbox string, uidValidity, uid uint32) error {
 	return c.withRW(ctx, mailbox, uidValidity, func(cn *conn) error {
 		return cn.expungeUID(ctx, uid)
 	})
@@ -166,23 +133,6 @@ func (c *Client) Move(ctx context.Context, from string, uidValidity, uid uint32,
 		return nil
 	})
 	return placed, err
-}
-
-// trashMailbox finds the \Trash special-use mailbox ("" when none),
-// from the last LIST when it is recent.
-func (c *Client) trashMailbox(ctx context.Context) (string, error) {
-	c.mu.Lock()
-	trash, at := c.trash, c.trashAt
-	c.mu.Unlock()
-	if !at.IsZero() && time.Since(at) < 30*time.Second {
-		return trash, nil
-	}
-	if _, err := c.Mailboxes(ctx); err != nil {
-		return "", err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.trash, nil
 }
 
 func firstUID(ns imap.NumSet) uint32 {

@@ -29,6 +29,9 @@ type Options struct {
 	ReadAhead int
 	// ReadOnly refuses every change with ErrReadOnly.
 	ReadOnly bool
+	// Delete is what rm does (--delete): DeleteTrash (default) or
+	// DeleteExpunge.
+	Delete DeleteMode
 }
 
 // Change is what a revalidation found: messages that went away or
@@ -45,15 +48,16 @@ type Change struct {
 // per mailbox with its listing kept current by deltas, the body cache
 // and read-ahead, the writes on their way to the server.
 type Account struct {
-	id       string
-	backend  Backend
-	bodies   *cache.Bodies
-	log      *slog.Logger
-	ttl      time.Duration
-	readOnly bool
-	prefetch chan struct{} // read-ahead batches in flight (nil: off)
-	tree     *tree
-	writes   *writes
+	id         string
+	backend    Backend
+	bodies     *cache.Bodies
+	log        *slog.Logger
+	ttl        time.Duration
+	readOnly   bool
+	deleteMode DeleteMode
+	prefetch   chan struct{} // read-ahead batches in flight (nil: off)
+	tree       *tree
+	writes     *writes
 
 	observe func(Change)   // set once by Observe, before use
 	bg      sync.WaitGroup // background jobs (goSafe)
@@ -62,6 +66,8 @@ type Account struct {
 	mailboxes map[string]*Mailbox
 	seen      map[string]int // objects made per name, for unique IDs
 	closed    bool           // Close is waiting: no new background jobs
+	lastErr   string         // the last failure of any kind, for status
+	lastErrAt time.Time
 }
 
 // NewAccount makes the model of one account.
@@ -76,7 +82,7 @@ func NewAccount(o Options) *Account {
 		o.Bodies = cache.New(256 << 20)
 	}
 	a := &Account{id: o.ID, backend: o.Backend, bodies: o.Bodies, log: o.Logger, ttl: o.TTL,
-		readOnly: o.ReadOnly, tree: newTree(o.Backend, o.TTL),
+		readOnly: o.ReadOnly, deleteMode: o.Delete, tree: newTree(o.Backend, o.TTL),
 		mailboxes: map[string]*Mailbox{}, seen: map[string]int{}}
 	if o.ReadAhead > 0 {
 		a.prefetch = make(chan struct{}, o.ReadAhead)
@@ -88,6 +94,24 @@ func NewAccount(o Options) *Account {
 // Observe sets the function told of every Change. Call it once, before
 // the account is used; it is called with no model lock held.
 func (a *Account) Observe(f func(Change)) { a.observe = f }
+
+// NoteError keeps err as the account's last error (mailfs status).
+func (a *Account) NoteError(op string, err error) {
+	if err == nil || IsInterrupt(err) {
+		return
+	}
+	a.mu.Lock()
+	a.lastErr, a.lastErrAt = op+": "+err.Error(), time.Now()
+	a.mu.Unlock()
+}
+
+// LastError is the last failure of any kind: a refusal, a timeout, a
+// file that is not a message ("" if none).
+func (a *Account) LastError() (string, time.Time) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.lastErr, a.lastErrAt
+}
 
 // ID is the account's identity.
 func (a *Account) ID() string { return a.id }

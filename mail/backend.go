@@ -39,8 +39,10 @@ type Backend interface {
 	// StoreFlags adds and removes flags of one message, leaving every
 	// other flag as the server has it.
 	StoreFlags(ctx context.Context, mailbox string, uidValidity, uid uint32, add, remove []string) error
-	// Remove deletes a message the way the user chose (--delete).
-	Remove(ctx context.Context, mailbox string, uidValidity, uid uint32) error
+	// Expunge removes exactly one message for good (\Deleted + UID
+	// EXPUNGE of that UID, never a bare EXPUNGE; ErrUnsafe without
+	// UIDPLUS).
+	Expunge(ctx context.Context, mailbox string, uidValidity, uid uint32) error
 	// Move moves a message to another mailbox; on failure the message
 	// still exists in at least one of them.
 	Move(ctx context.Context, from string, uidValidity, uid uint32, to string) (Placed, error)

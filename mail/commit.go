@@ -37,12 +37,13 @@ type writes struct {
 	wg    sync.WaitGroup
 	stop  chan struct{} // closed when Close gives up waiting
 	once  sync.Once
-	mu    sync.Mutex // protects the following
-	queue map[*Commit]bool
+	mu      sync.Mutex // protects the following
+	queue   map[*Commit]bool
+	refused map[string]string // label -> the server's refusal, until stored or dismissed
 }
 
 func newWrites(a *Account) *writes {
-	return &writes{a: a, stop: make(chan struct{}), queue: map[*Commit]bool{}}
+	return &writes{a: a, stop: make(chan struct{}), queue: map[*Commit]bool{}, refused: map[string]string{}}
 }
 
 // Submit stores c in the background and then calls done once: with the
@@ -59,7 +60,15 @@ func (a *Account) Submit(c Commit, done func(Entry, error)) {
 	finish := func(e Entry, err error) {
 		w.mu.Lock()
 		delete(w.queue, &c)
+		if err != nil && !Transient(err) {
+			w.refused[c.Label] = err.Error()
+		} else if err == nil {
+			delete(w.refused, c.Label)
+		}
 		w.mu.Unlock()
+		if err != nil {
+			a.NoteError("store "+c.Label, err)
+		}
 		done(e, err)
 		w.wg.Done()
 	}
@@ -113,6 +122,28 @@ func (a *Account) Pending() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// Refused names the files the server refused to store, with its answer;
+// they stay in the view that wrote them, never stored, until written
+// again or removed.
+func (a *Account) Refused() map[string]string {
+	w := a.writes
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make(map[string]string, len(w.refused))
+	for k, v := range w.refused {
+		out[k] = v
+	}
+	return out
+}
+
+// Dismiss forgets a refused file (removed, or renamed away).
+func (a *Account) Dismiss(label string) {
+	w := a.writes
+	w.mu.Lock()
+	delete(w.refused, label)
+	w.mu.Unlock()
 }
 
 // Close waits until every file handed over is stored or refused, and for

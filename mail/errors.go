@@ -29,13 +29,19 @@ var (
 	// needs (UIDPLUS for UID EXPUNGE); refused rather than risk other
 	// clients' mail.
 	ErrUnsafe = errors.New("refused: the server cannot do this safely")
+	// ErrTryLater: the server answered, but asked to try again later
+	// ([UNAVAILABLE], [INUSE]). Transient, but not a server that cannot
+	// be reached.
+	ErrTryLater = errors.New("server busy; try again later")
+	// ErrTooBig: the server will not take a message this large ([TOOBIG]).
+	ErrTooBig = errors.New("message too large for the server")
 	// ErrNoSpace: the memory set aside for files being written is full.
 	ErrNoSpace = errors.New("no space left for files being written")
 )
 
 // Sentinels lists every sentinel, for classification.
 var Sentinels = []error{ErrNotFound, ErrExists, ErrDenied, ErrAuth, ErrUnavailable, ErrStale,
-	ErrQuota, ErrInvalid, ErrUnsupported, ErrReadOnly, ErrRefused, ErrNotEmpty, ErrUnsafe, ErrNoSpace}
+	ErrQuota, ErrInvalid, ErrUnsupported, ErrReadOnly, ErrRefused, ErrNotEmpty, ErrUnsafe, ErrNoSpace, ErrTryLater, ErrTooBig}
 
 // IsInterrupt reports whether err is the caller giving up (Ctrl-C).
 func IsInterrupt(err error) bool { return errors.Is(err, context.Canceled) }
@@ -44,5 +50,5 @@ func IsInterrupt(err error) bool { return errors.Is(err, context.Canceled) }
 // when tried again later: the server could not be reached or timed out.
 // A server's NO is not transient.
 func Transient(err error) bool {
-	return errors.Is(err, ErrUnavailable) || errors.Is(err, context.DeadlineExceeded)
+	return errors.Is(err, ErrUnavailable) || errors.Is(err, ErrTryLater) || errors.Is(err, context.DeadlineExceeded)
 }

@@ -22,7 +22,8 @@ type fake struct {
 	onMessages func()
 	// appendFailures makes that many APPENDs fail as unreachable.
 	appendFailures int
-	stores         [][2][]string // StoreFlags calls: add, remove
+	stores         [][2][]string     // StoreFlags calls: add, remove
+	special        map[string]string // mailbox -> special-use attribute
 }
 
 type fakeBox struct {
@@ -95,7 +96,7 @@ func (f *fake) Mailboxes(ctx context.Context) ([]MailboxInfo, error) {
 	f.calls["LIST"]++
 	var out []MailboxInfo
 	for n := range f.boxes {
-		out = append(out, MailboxInfo{Name: n, Delim: '/'})
+		out = append(out, MailboxInfo{Name: n, Delim: '/', SpecialUse: f.special[n]})
 	}
 	return out, nil
 }
@@ -295,10 +296,10 @@ func (f *fake) StoreFlags(ctx context.Context, mailbox string, validity, uid uin
 	return nil
 }
 
-func (f *fake) Remove(ctx context.Context, mailbox string, validity, uid uint32) error {
+func (f *fake) Expunge(ctx context.Context, mailbox string, validity, uid uint32) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.calls["REMOVE"]++
+	f.calls["EXPUNGE"]++
 	if _, err := f.get(mailbox, validity, uid); err != nil {
 		return err
 	}

@@ -8,7 +8,7 @@ import (
 )
 
 func newTestAccount(f *fake) *Account {
-	return NewAccount(Options{ID: "test", Backend: f, TTL: time.Hour})
+	return NewAccount(Options{ID: "test", Backend: f, TTL: time.Hour, Delete: DeleteExpunge})
 }
 
 var bg = context.Background()
@@ -286,11 +286,11 @@ func TestReplaceRemovesOnlyAfterStoring(t *testing.T) {
 	if _, err := mb.Replace(bg, old.Ref(), []byte("Subject: a\r\n\r\nnew"), nil, old.InternalDate); err == nil {
 		t.Fatal("replace succeeded although APPEND failed")
 	}
-	if _, ok := mb.Current(old.Ref()); !ok || f.count("REMOVE") != 0 {
+	if _, ok := mb.Current(old.Ref()); !ok || f.count("EXPUNGE") != 0 {
 		t.Fatal("the original was removed although its new version was not stored")
 	}
 	e, err := mb.Replace(bg, old.Ref(), []byte("Subject: a\r\n\r\nnew"), nil, old.InternalDate)
-	if err != nil || f.count("REMOVE") != 1 {
+	if err != nil || f.count("EXPUNGE") != 1 {
 		t.Fatal(err)
 	}
 	if got := uids(mustEntries(t, mb)); !equalUIDs(got, e.UID) {

@@ -37,7 +37,8 @@ type tree struct {
 	mu      sync.Mutex // protects the following
 	folders map[string]*Folder
 	fetched time.Time
-	delim   rune // the server's hierarchy delimiter ('/' until known)
+	delim   rune   // the server's hierarchy delimiter ('/' until known)
+	trash   string // where rm moves mail ("" none)
 }
 
 func newTree(b Backend, ttl time.Duration) *tree {
@@ -95,7 +96,7 @@ func (t *tree) refresh(ctx context.Context) error {
 		}
 	}
 	t.mu.Lock()
-	t.folders, t.fetched, t.delim = folders, time.Now(), delim
+	t.folders, t.fetched, t.delim, t.trash = folders, time.Now(), delim, findTrash(list)
 	t.mu.Unlock()
 	return nil
 }
@@ -104,6 +105,12 @@ func (t *tree) invalidate() {
 	t.mu.Lock()
 	t.fetched = time.Time{}
 	t.mu.Unlock()
+}
+
+func (t *tree) trashName() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.trash
 }
 
 func (t *tree) delimiter() rune {

@@ -2,7 +2,6 @@ package mail
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -50,25 +49,11 @@ func (m *Mailbox) Replace(ctx context.Context, old Ref, data []byte, flags []str
 	if err != nil {
 		return Entry{}, err
 	}
-	if err := m.Remove(ctx, old); err != nil && !errors.Is(err, ErrNotFound) {
+	if err := m.supersede(ctx, old); removeFailed(err) {
 		m.acct.log.Error("stored the new version but could not remove the old one; both are on the server", "mailbox", m.Name(), "old uid", old.UID, "err", err)
 		return e, err
 	}
 	return e, nil
-}
-
-// Remove deletes a message the way the user chose (--delete).
-func (m *Mailbox) Remove(ctx context.Context, r Ref) error {
-	if m.acct.readOnly {
-		return ErrReadOnly
-	}
-	name := m.Name()
-	if err := m.acct.backend.Remove(ctx, name, r.UIDValidity, r.UID); err != nil {
-		return err
-	}
-	m.acct.log.Info("removed message", "mailbox", name, "uid", r.UID)
-	m.removed(r)
-	return nil
 }
 
 // Move moves message e to dst and returns it as dst now holds it (UID 0
@@ -78,14 +63,23 @@ func (m *Mailbox) Move(ctx context.Context, e Entry, dst *Mailbox) (Entry, error
 	if m.acct.readOnly {
 		return Entry{}, ErrReadOnly
 	}
+	return m.moveTo(ctx, e, dst, "moved message")
+}
+
+func (m *Mailbox) moveTo(ctx context.Context, e Entry, dst *Mailbox, what string) (Entry, error) {
 	from, to := m.Name(), dst.Name()
 	p, err := m.acct.backend.Move(ctx, from, e.UIDValidity, e.UID, to)
 	if err != nil {
 		return Entry{}, err
 	}
-	m.acct.log.Info("moved message", "from", from, "to", to, "uid", e.UID, "new uid", p.UID)
+	m.acct.log.Info(what, "from", from, "to", to, "uid", e.UID, "new uid", p.UID)
 	m.removed(e.Ref())
-	moved, _ := dst.added(p, e.Message, e.SizeKnown)
+	moved, ok := dst.added(p, e.Message, e.SizeKnown)
+	if ok {
+		// Whoever shows dst learns of the message now, not at the next
+		// revalidation.
+		m.acct.notify(Change{Mailbox: dst, Added: []Entry{moved}})
+	}
 	return moved, nil
 }
 

@@ -9,7 +9,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"mailfs/fs"
-	"mailfs/imapback"
+	"mailfs/mail"
 )
 
 // mountFlags are the options of mount and demo.
@@ -30,7 +30,7 @@ type mountFlags struct {
 	// Parsed forms.
 	cacheBytes int64
 	nameStyle  fs.NameStyle
-	delete     imapback.DeleteMode
+	delete     mail.DeleteMode
 }
 
 func newMountFlags(cmd string) (*pflag.FlagSet, *mountFlags) {
@@ -41,7 +41,7 @@ func newMountFlags(cmd string) (*pflag.FlagSet, *mountFlags) {
 	set.IntVar(&f.connections, "connections", 3, "most IMAP connections to open at once")
 	set.StringVar(&f.cacheSize, "cache-size", "256MiB", "memory for cached message bodies (e.g. 64MiB, 1GiB)")
 	set.StringVar(&f.names, "names", "readable", "message file names: readable (DATE_TIME_SUBJECT_UID.eml) or uid (UID.eml)")
-	set.StringVar(&f.deleteMode, "delete", "trash", "what rm does: trash (move to the \\Trash mailbox when there is one, else expunge) or expunge")
+	set.StringVar(&f.deleteMode, "delete", "trash", "what rm does: trash (move to the Trash mailbox; refused when the account has none) or expunge")
 	set.DurationVar(&f.timeout, "timeout", 30*time.Second, "longest wait for the server on any command before giving up with EIO")
 	set.DurationVar(&f.pollInterval, "poll-interval", 30*time.Second, "how long listings are served before asking the server again")
 	set.StringSliceVar(&f.watch, "watch", []string{"INBOX"}, "mailboxes kept in IDLE, so new mail shows within seconds (comma-separated; --watch= for none); each takes one of --connections")
@@ -81,7 +81,7 @@ func (f *mountFlags) parse() error {
 	if f.nameStyle, err = fs.ParseNameStyle(f.names); err != nil {
 		return err
 	}
-	if f.delete, err = imapback.ParseDeleteMode(f.deleteMode); err != nil {
+	if f.delete, err = mail.ParseDeleteMode(f.deleteMode); err != nil {
 		return err
 	}
 	return nil

@@ -70,7 +70,7 @@ func serve(ep imapback.Endpoint, pw, dir string, f *mountFlags, log *slog.Logger
 	defer cancel()
 	client, err := imapback.Dial(ctx, imapback.Config{
 		Endpoint: ep, Password: pw, Connections: f.connections, Timeout: f.timeout,
-		Trace: trace, Logger: log, ReadOnly: f.readOnly, Delete: f.delete,
+		Trace: trace, Logger: log, ReadOnly: f.readOnly,
 	})
 	if err != nil {
 		switch {
@@ -92,7 +92,7 @@ func serve(ep imapback.Endpoint, pw, dir string, f *mountFlags, log *slog.Logger
 	started := time.Now()
 	acct := mail.NewAccount(mail.Options{
 		ID: ep.User + "@" + ep.Addr(), Backend: client, Bodies: bodies, TTL: f.pollInterval,
-		Logger: log, ReadOnly: f.readOnly, ReadAhead: max(1, f.connections-len(f.watch)),
+		Logger: log, ReadOnly: f.readOnly, Delete: f.delete, ReadAhead: max(1, f.connections-len(f.watch)),
 	})
 	server, err := fs.Mount(dir, fs.Options{
 		Account: acct, Names: f.nameStyle, Logger: log, DebugFUSE: f.debugFUSE, FsName: ep.String(),

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -61,11 +63,17 @@ func statusText(c *imapback.Client, acct *mail.Account, f *mountFlags, mounted t
 	if !h.Connected && !h.NextTry.IsZero() {
 		fmt.Fprintf(&b, "next attempt:   in %s\n", time.Until(h.NextTry).Round(time.Second))
 	}
-	lastErr := "none"
-	if h.LastError != "" {
-		lastErr = fmt.Sprintf("%s: %s", h.ErrorAt.Format(time.RFC3339), h.LastError)
+	// The last error of any kind: the connection's (dial, timeout) or
+	// the account's (a refusal, a file that is not a message).
+	lastErr, at := acct.LastError()
+	if h.LastError != "" && h.ErrorAt.After(at) {
+		lastErr, at = h.LastError, h.ErrorAt
 	}
-	fmt.Fprintf(&b, "last error:     %s\n", lastErr)
+	if lastErr == "" {
+		fmt.Fprintf(&b, "last error:     none\n")
+	} else {
+		fmt.Fprintf(&b, "last error:     %s: %s\n", at.Format(time.RFC3339), lastErr)
+	}
 	fmt.Fprintf(&b, "capabilities:   %s\n", strings.Join(c.Capabilities(), " "))
 	fmt.Fprintf(&b, "connections:    %d busy, %d idle, at most %d\n", busy, idle, cfg.Connections)
 	if len(watched) == 0 {
@@ -88,9 +96,29 @@ func statusText(c *imapback.Client, acct *mail.Account, f *mountFlags, mounted t
 	} else {
 		fmt.Fprintf(&b, "writes pending: %d (%s)\n", len(pending), strings.Join(pending, ", "))
 	}
+	refused := acct.Refused()
+	if len(refused) == 0 {
+		fmt.Fprintf(&b, "not stored:     none\n")
+	} else {
+		fmt.Fprintf(&b, "not stored:     %d (refused by the server; kept in this mount only until written again or removed)\n", len(refused))
+		for _, label := range sortedKeys(refused) {
+			fmt.Fprintf(&b, "                %s: %s\n", label, refused[label])
+		}
+	}
 	fmt.Fprintf(&b, "dials:          %d (timeouts: %d)\n", st.Dials, st.Timeouts)
-	fmt.Fprintf(&b, "settings:       read-only %v; rm %s; timeout %s; poll interval %s; cache %s\n", cfg.ReadOnly,
-		map[imapback.DeleteMode]string{imapback.DeleteTrash: "to Trash", imapback.DeleteExpunge: "expunges"}[cfg.Delete],
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.Timeout)
+	defer cancel()
+	fmt.Fprintf(&b, "rm:             %s\n", acct.RemovePolicy(ctx))
+	fmt.Fprintf(&b, "settings:       read-only %v; timeout %s; poll interval %s; cache %s\n", cfg.ReadOnly,
 		cfg.Timeout, f.pollInterval, f.cacheSize)
 	return b.String()
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

@@ -42,6 +42,11 @@ type Options struct {
 	// Logger receives server-side error messages (e.g. internal errors while
 	// handling a command). Nil discards them.
 	Logger *log.Logger
+	// Refuse, when set, is asked before every APPEND, CREATE, DELETE,
+	// RENAME, COPY and MOVE: a non-nil answer is sent as the command's NO
+	// (with or without a response code, as the error has it), so tests can
+	// imitate a server over quota or one that answers without codes.
+	Refuse func(cmd, mailbox string, size int64) *imap.Error
 }
 
 // DefaultCaps returns the capabilities advertised when Options.Caps is nil:
@@ -97,6 +102,8 @@ type Server struct {
 
 	closeOnce sync.Once
 	closeErr  error
+
+	refuse func(cmd, mailbox string, size int64) *imap.Error
 }
 
 // Start listens on 127.0.0.1:0 and serves IMAP (plain text, LOGIN allowed
@@ -148,6 +155,7 @@ func Start(opts Options) (*Server, error) {
 		Password:  pass,
 		serveDone: make(chan struct{}),
 		conns:     make(map[*trackedConn]struct{}),
+		refuse:    opts.Refuse,
 	}
 	s.ln = &trackingListener{Listener: ln, s: s}
 
@@ -253,7 +261,7 @@ func (s *Server) close() error {
 
 // newSession is imapserver's NewSession hook.
 func (s *Server) newSession(conn *imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-	sess := &session{Session: s.Mem.NewSession()}
+	sess := &session{Session: s.Mem.NewSession(), refuse: s.refuse}
 	if tc, ok := conn.NetConn().(*trackedConn); ok {
 		sess.conn = tc
 	}
@@ -337,7 +345,54 @@ func (c *trackedConn) markSessionClosed() {
 // imapserver still sees them.
 type session struct {
 	imapserver.Session
-	conn *trackedConn // may be nil
+	conn   *trackedConn // may be nil
+	refuse func(cmd, mailbox string, size int64) *imap.Error
+}
+
+// refused asks Options.Refuse about one command.
+func (s *session) refused(cmd, mailbox string, size int64) error {
+	if s.refuse == nil {
+		return nil
+	}
+	if e := s.refuse(cmd, mailbox, size); e != nil {
+		return e
+	}
+	return nil
+}
+
+func (s *session) Append(mailbox string, r imap.LiteralReader, options *imap.AppendOptions) (*imap.AppendData, error) {
+	if err := s.refused("APPEND", mailbox, r.Size()); err != nil {
+		return nil, err
+	}
+	return s.Session.Append(mailbox, r, options)
+}
+
+func (s *session) Create(mailbox string, options *imap.CreateOptions) error {
+	if err := s.refused("CREATE", mailbox, 0); err != nil {
+		return err
+	}
+	return s.Session.Create(mailbox, options)
+}
+
+func (s *session) Delete(mailbox string) error {
+	if err := s.refused("DELETE", mailbox, 0); err != nil {
+		return err
+	}
+	return s.Session.Delete(mailbox)
+}
+
+func (s *session) Rename(mailbox, newName string, options *imap.RenameOptions) error {
+	if err := s.refused("RENAME", mailbox, 0); err != nil {
+		return err
+	}
+	return s.Session.Rename(mailbox, newName, options)
+}
+
+func (s *session) Copy(numSet imap.NumSet, dest string) (*imap.CopyData, error) {
+	if err := s.refused("COPY", dest, 0); err != nil {
+		return nil, err
+	}
+	return s.Session.Copy(numSet, dest)
 }
 
 var _ imapserver.SessionIMAP4rev2 = (*session)(nil)
@@ -369,6 +424,9 @@ func (s *session) Namespace() (*imap.NamespaceData, error) {
 // queued, and imapserver delivers them, correctly numbered, after the COPYUID
 // response when it polls at the end of the command.
 func (s *session) Move(w *imapserver.MoveWriter, numSet imap.NumSet, dest string) error {
+	if err := s.refused("MOVE", dest, 0); err != nil {
+		return err
+	}
 	data, err := s.Session.Copy(numSet, dest)
 	if err != nil {
 		return err

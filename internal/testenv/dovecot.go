@@ -70,7 +70,7 @@ type Dovecot struct {
 	usersPath  string
 	mailRoot   string
 	uid, gid   int    // of the "dovecot" user owning the mail
-	separator  string // the namespace's hierarchy separator
+	opts       DovecotOptions
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd     // nil when not running
@@ -91,9 +91,28 @@ func StartDovecot(t testing.TB) *Dovecot {
 // (for example "." as many servers use).
 func StartDovecotSeparator(t testing.TB, sep string) *Dovecot {
 	t.Helper()
+	return StartDovecotWith(t, DovecotOptions{Separator: sep})
+}
+
+// DovecotOptions make an instance imitate other server setups.
+type DovecotOptions struct {
+	Separator string // hierarchy separator; "" is "/"
+	// Prefix is the personal namespace's prefix (e.g. "INBOX." as Courier
+	// and Cyrus have it); it ends with the separator.
+	Prefix string
+	// QuotaBytes, when set, turns on the quota plugin with this storage
+	// limit: APPENDs past it get NO [OVERQUOTA].
+	QuotaBytes int64
+	// NoSpecialUse leaves Trash, Sent, … without special-use attributes.
+	NoSpecialUse bool
+}
+
+// StartDovecotWith is StartDovecot with options.
+func StartDovecotWith(t testing.TB, o DovecotOptions) *Dovecot {
+	t.Helper()
 	dcUser, missing := dovecotPrerequisites()
 	Require(t, missing == "", "%s", missing)
-	d, err := launchDovecot(tempRoot(), dcUser, sep)
+	d, err := launchDovecot(tempRoot(), dcUser, o)
 	if err != nil {
 		t.Fatalf("testenv: %v", err)
 	}
@@ -118,7 +137,7 @@ func NewDovecot(parent string) (*Dovecot, error) {
 	} else if err := checkInstanceRoot(parent); err != nil {
 		return nil, fmt.Errorf("testenv: %w", err)
 	}
-	d, err := launchDovecot(parent, dcUser, "/")
+	d, err := launchDovecot(parent, dcUser, DovecotOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("testenv: %w", err)
 	}
@@ -189,8 +208,11 @@ func dovecotPrerequisites() (*user.User, string) {
 
 // launchDovecot creates an instance dir in root and starts Dovecot there.
 // On failure nothing is left running and the dir is removed.
-func launchDovecot(root string, dcUser *user.User, sep string) (_ *Dovecot, err error) {
-	d := &Dovecot{User: "alice", separator: sep}
+func launchDovecot(root string, dcUser *user.User, o DovecotOptions) (_ *Dovecot, err error) {
+	if o.Separator == "" {
+		o.Separator = "/"
+	}
+	d := &Dovecot{User: "alice", opts: o}
 	d.uid, _ = strconv.Atoi(dcUser.Uid)
 	d.gid, _ = strconv.Atoi(dcUser.Gid)
 	d.Password = "pw-" + randomHex(8)
@@ -348,7 +370,18 @@ func (d *Dovecot) config() string {
 	p("# dovecot's uid is a system uid (<500, the default first_valid_uid)")
 	p("first_valid_uid = %d", min(d.uid, 100))
 	p("mail_location = maildir:%s/%%u", d.mailRoot)
-	p("mail_plugins =")
+	if d.opts.QuotaBytes > 0 {
+		p("mail_plugins = quota")
+		p("protocol imap {")
+		p("  mail_plugins = $mail_plugins imap_quota")
+		p("}")
+		p("plugin {")
+		p("  quota = maildir:User quota")
+		p("  quota_rule = *:storage=%dB", d.opts.QuotaBytes)
+		p("}")
+	} else {
+		p("mail_plugins =")
+	}
 	p("# imap_capability is left at its default (Dovecot's full list)")
 	p("passdb {")
 	p("  driver = passwd-file")
@@ -360,9 +393,12 @@ func (d *Dovecot) config() string {
 	p("}")
 	p("namespace inbox {")
 	p("  inbox = yes")
-	p("  separator = %s", d.separator)
-	p("  prefix =")
+	p("  separator = %s", d.opts.Separator)
+	p("  prefix = %s", d.opts.Prefix)
 	for _, mb := range []string{"Drafts", "Sent", "Junk", "Trash"} {
+		if d.opts.NoSpecialUse {
+			break
+		}
 		p("  mailbox %s {", mb)
 		p("    special_use = \\%s", mb)
 		p("    auto = no")
