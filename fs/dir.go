@@ -26,6 +26,7 @@ type dirNode struct {
 var (
 	_ = (gofs.NodeLookuper)((*dirNode)(nil))
 	_ = (gofs.NodeReaddirer)((*dirNode)(nil))
+	_ = (gofs.NodeSetattrer)((*dirNode)(nil))
 	_ = (gofs.NodeGetattrer)((*dirNode)(nil))
 	_ = (gofs.NodeStatfser)((*dirNode)(nil))
 )
@@ -142,7 +143,7 @@ func (d *dirNode) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
 	if err != nil {
 		return nil, d.v.errno("readdir", err)
 	}
-	var list []fuse.DirEntry
+	list := dots(d.EmbeddedInode())
 	for _, leaf := range f.ChildLeaves() {
 		ino := d.v.acct.Mailbox(f.Children[leaf]).ID()
 		list = append(list, fuse.DirEntry{Name: EscapeMailboxPart(leaf), Mode: syscall.S_IFDIR, Ino: ino})
@@ -171,6 +172,26 @@ func (d *dirNode) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
 		}
 	}
 	return gofs.NewListDirStream(list), 0
+}
+
+// dots are the "." and ".." every directory lists (ls -a); the kernel
+// does not add them for a FUSE file system.
+func dots(in *gofs.Inode) []fuse.DirEntry {
+	up := in.StableAttr().Ino
+	if _, parent := in.Parent(); parent != nil {
+		up = parent.StableAttr().Ino
+	}
+	return []fuse.DirEntry{
+		{Name: ".", Mode: syscall.S_IFDIR, Ino: in.StableAttr().Ino},
+		{Name: "..", Mode: syscall.S_IFDIR, Ino: up},
+	}
+}
+
+// Setattr on a directory: times, mode and owner cannot be kept on the
+// server; they are accepted and ignored, as for messages, so touch,
+// cp -a and rsync -a do not fail.
+func (d *dirNode) Setattr(ctx context.Context, fh gofs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
+	return d.Getattr(ctx, fh, out)
 }
 
 // childDir makes the inode of child mailbox full and fills out.

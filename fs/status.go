@@ -49,7 +49,7 @@ func (d *statusDirNode) Lookup(ctx context.Context, name string, out *fuse.Entry
 }
 
 func (d *statusDirNode) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
-	return gofs.NewListDirStream([]fuse.DirEntry{{Name: "status", Mode: syscall.S_IFREG}}), 0
+	return gofs.NewListDirStream(append(dots(d.EmbeddedInode()), fuse.DirEntry{Name: "status", Mode: syscall.S_IFREG})), 0
 }
 
 // statusFile is generated when opened; reads serve that snapshot.

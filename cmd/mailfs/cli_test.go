@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -367,5 +368,78 @@ func TestCLITLSFailures(t *testing.T) {
 		if strings.Contains(stderr, s.pass) {
 			t.Errorf("%s: stderr shows the password", name)
 		}
+	}
+}
+
+// TestCLIDemoHintWorks: the demo's "leave:" line is a command that works
+// from where it ran (here the built binary is not on the PATH, so its own
+// path), and running it unmounts with exit 0 for both. ls -a shows . and
+// .. in every directory.
+func TestCLIDemoHintWorks(t *testing.T) {
+	testenv.RequireFUSE(t)
+	dir := filepath.Join(t.TempDir(), "mail")
+	cmd := exec.Command(mailfsBin, "demo", dir)
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hints := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if rest, ok := strings.CutPrefix(strings.TrimSpace(sc.Text()), "leave:"); ok {
+				hint, _, _ := strings.Cut(strings.TrimSpace(rest), "   (")
+				hints <- hint
+			}
+		}
+		close(hints)
+	}()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+			exec.Command(mailfsBin, "umount", "--lazy", dir).Run()
+		}
+	})
+	if !testenv.WaitMounted(dir, 15*time.Second) {
+		t.Fatalf("demo not mounted; stderr: %s", errb.String())
+	}
+	var hint string
+	select {
+	case hint = <-hints:
+	case <-time.After(30 * time.Second):
+		t.Fatal("no leave: line in the banner")
+	}
+	if want := mailfsBin + " umount " + dir; hint != want {
+		t.Errorf("hint %q, want %q", hint, want)
+	}
+	for _, d := range []string{dir, filepath.Join(dir, "INBOX"), filepath.Join(dir, "Work", "Projects")} {
+		ls, err := exec.Command("ls", "-a", d).Output()
+		if err != nil {
+			t.Fatalf("ls -a %s: %v", d, err)
+		}
+		got := strings.Fields(string(ls))
+		if len(got) < 2 || got[0] != "." || got[1] != ".." {
+			t.Errorf("ls -a %s starts %q, want . and ..", d, got)
+		}
+	}
+	args := strings.Fields(hint)
+	if msg, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v: %s", hint, err, msg)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("demo exit after the hint's umount: %v; stderr: %s", err, errb.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("demo still running after the hint's umount")
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 
@@ -216,6 +217,30 @@ func newLogger(debug bool) *slog.Logger {
 func banner(dir, addr string) string {
 	return fmt.Sprintf(`mailfs demo: sample mail mounted at %[1]s (embedded IMAP server on %[2]s, user demo)
   try:   ls %[1]s   ls -l %[1]s/INBOX   grep -rl invoice %[1]s
-  leave: mailfs umount %[1]s   (or press Ctrl-C here)
-`, dir, addr)
+  leave: %[3]s   (or press Ctrl-C here)
+`, dir, addr, umountHint(dir))
+}
+
+// umountHint is a command that unmounts dir from where mailfs was
+// started: "mailfs umount DIR" when this binary is the mailfs on the
+// PATH, its full path when it is another install, and under go run (a
+// binary in the build cache) the same go run, or fusermount3.
+func umountHint(dir string) string {
+	self, err := os.Executable()
+	if err != nil {
+		return "fusermount3 -u " + dir
+	}
+	self, _ = filepath.EvalSymlinks(self)
+	if onPath, err := exec.LookPath("mailfs"); err == nil {
+		if p, err := filepath.EvalSymlinks(onPath); err == nil && p == self {
+			return "mailfs umount " + dir
+		}
+	}
+	if strings.Contains(self, string(filepath.Separator)+"go-build") {
+		if _, err := os.Stat(filepath.Join("cmd", "mailfs")); err == nil {
+			return "go run ./cmd/mailfs umount " + dir
+		}
+		return "fusermount3 -u " + dir
+	}
+	return self + " umount " + dir
 }
