@@ -27,6 +27,8 @@ var (
 	_ = (gofs.NodeLookuper)((*dirNode)(nil))
 	_ = (gofs.NodeReaddirer)((*dirNode)(nil))
 	_ = (gofs.NodeSetattrer)((*dirNode)(nil))
+	_ = (gofs.NodeSetxattrer)((*dirNode)(nil))
+	_ = (gofs.NodeGetxattrer)((*dirNode)(nil))
 	_ = (gofs.NodeGetattrer)((*dirNode)(nil))
 	_ = (gofs.NodeStatfser)((*dirNode)(nil))
 )
@@ -224,4 +226,23 @@ func (d *dirNode) Statfs(ctx context.Context, out *fuse.StatfsOut) syscall.Errno
 	out.NameLen = 255
 	out.Frsize = 4096
 	return 0
+}
+
+// Directories have no extended attributes: reading one is ENODATA,
+// setting one ENOTSUP, so cp -a and rsync -aX learn that ACLs are not
+// supported and fall back to the mode (which is accepted and ignored).
+func (d *dirNode) Getxattr(ctx context.Context, attr string, dest []byte) (uint32, syscall.Errno) {
+	return 0, gofs.ENOATTR
+}
+
+func (d *dirNode) Setxattr(ctx context.Context, attr string, data []byte, flags uint32) syscall.Errno {
+	return syscall.ENOTSUP
+}
+
+func (d *dirNode) Removexattr(ctx context.Context, attr string) syscall.Errno {
+	return gofs.ENOATTR
+}
+
+func (d *dirNode) Listxattr(ctx context.Context, dest []byte) (uint32, syscall.Errno) {
+	return 0, 0
 }

@@ -202,6 +202,11 @@ func TestUIDValidityChange(t *testing.T) {
 				if now[n] {
 					return fmt.Errorf("old name %s still listed", n)
 				}
+				// The kernel may hold an old entry until the model's
+				// notification (sent from a goroutine) reaches it.
+				if _, err := os.Stat(filepath.Join(dir, n)); !os.IsNotExist(err) {
+					return fmt.Errorf("old %s: %v", n, err)
+				}
 			}
 			if len(now) != len(old)+1 {
 				return fmt.Errorf("%d files, want %d", len(now), len(old)+1)

@@ -221,9 +221,14 @@ func (n *localNode) commit(data []byte) {
 	flags, date := n.appendFlagsDate()
 	n.mu.Lock()
 	mb, name, replaces := n.mb, n.name, n.replaces
+	flagsChosen, dateChosen := n.flagsSet, n.mtimeSet
 	n.mu.Unlock()
+	if flagsChosen && flags == nil {
+		flags = []string{}
+	}
 	label := mb.Name() + "/" + name
-	n.v.acct.Submit(mail.Commit{Mailbox: mb, Data: data, Flags: flags, Date: date, Replaces: replaces, Label: label},
+	n.v.acct.Submit(mail.Commit{Mailbox: mb, Data: data, Flags: flags, Date: date, Replaces: replaces, Label: label,
+		FlagsChosen: flagsChosen, DateChosen: dateChosen},
 		func(e mail.Entry, err error) {
 			if err != nil {
 				n.v.log.Error("could not store a file; it stays in this mount only, and is tried again when it is written and closed again", "file", label, "err", err)
@@ -239,7 +244,15 @@ func (n *localNode) commit(data []byte) {
 				stillHere := n.name == name && n.mb == mb
 				n.mu.Unlock()
 				if e.UID != 0 && stillHere {
-					ds.rename(name, e.Ref())
+					if replaces == nil || keptBeside(mb, *replaces, e) {
+						// A new message: listed under the name it was
+						// written as for the life of the mount, so cp
+						// and rsync find what they wrote, and a later
+						// file of theirs never meets its UID name.
+						ds.hide(e.Ref(), name)
+					} else {
+						ds.rename(name, e.Ref())
+					}
 				}
 				if !again && n.d.idle() && stillHere && ds.forgetLocal(name, n) {
 					n.mu.Lock()
@@ -257,6 +270,16 @@ func (n *localNode) commit(data []byte) {
 			ds.mu.Unlock()
 			n.v.notify(dir, name)
 		})
+}
+
+// keptBeside reports whether storing e kept the message old beside it
+// (the file was a different message, not a version of old).
+func keptBeside(mb *mail.Mailbox, old mail.Ref, e mail.Entry) bool {
+	if e.Ref() == old {
+		return false
+	}
+	_, ok := mb.Current(old)
+	return ok
 }
 
 func (n *localNode) Getxattr(ctx context.Context, attr string, dest []byte) (uint32, syscall.Errno) {

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	gofs "github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
@@ -32,6 +33,11 @@ type msgNode struct {
 	// which replaces editBase.
 	edit     *draft
 	editBase mail.Ref
+	// Flags and date set while a write is open apply to what is stored
+	// (cp -a over a message sets them before its close).
+	editFlags              []string
+	editFlagsSet, editDate bool
+	editMtime              time.Time
 }
 
 var (

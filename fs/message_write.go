@@ -91,6 +91,13 @@ func (n *msgNode) Write(ctx context.Context, fh gofs.FileHandle, data []byte, of
 // mode and owner cannot change on the server and are accepted and ignored
 // (so cp -p, touch and rsync do not fail).
 func (n *msgNode) Setattr(ctx context.Context, fh gofs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
+	if mtime, ok := in.GetMTime(); ok {
+		n.mu.Lock()
+		if n.edit != nil && n.edit.busy() {
+			n.editMtime, n.editDate = mtime, true // cp -a, touch -d while writing
+		}
+		n.mu.Unlock()
+	}
 	if size, ok := in.GetSize(); ok {
 		d := n.draft()
 		if d == nil {
@@ -150,24 +157,45 @@ func (n *msgNode) Release(ctx context.Context, fh gofs.FileHandle) syscall.Errno
 func (n *msgNode) commit(d *draft, data []byte) {
 	n.mu.Lock()
 	mb, base, last := n.mb, n.editBase, n.last
+	c := mail.Commit{Mailbox: mb, Data: data, Flags: last.Flags, Date: last.InternalDate, Replaces: &base,
+		FlagsChosen: n.editFlagsSet, DateChosen: n.editDate}
+	if n.editFlagsSet {
+		c.Flags = append([]string{}, n.editFlags...)
+	}
+	if n.editDate {
+		c.Date = n.editMtime
+	}
 	n.mu.Unlock()
-	label := mb.Name() + "/" + n.v.name(last)
-	n.v.acct.Submit(mail.Commit{Mailbox: mb, Data: data, Flags: last.Flags, Date: last.InternalDate, Replaces: &base, Label: label},
+	c.Label = mb.Name() + "/" + n.v.name(last)
+	label := c.Label
+	n.v.acct.Submit(c,
 		func(e mail.Entry, err error) {
 			if err != nil {
 				n.v.log.Error("could not store the new version of a message; the original is unchanged", "file", label, "err", err)
 			}
 			ds := n.v.dir(mb)
-			if err == nil && e.UID != 0 {
-				ds.rename(n.v.name(last), e.Ref()) // the name keeps opening the stored version
+			kept := err == nil && keptBeside(mb, base, e)
+			shownAs := n.v.name(last)
+			if err == nil && e.UID != 0 && !kept {
+				// The name keeps opening the stored version: the name the
+				// old one was listed under (one it was written as), or
+				// its own.
+				if alias := ds.hiddenName(base.UID); alias != "" {
+					shownAs = alias
+					ds.unhide(base.UID)
+					ds.hide(e.Ref(), alias)
+				} else {
+					ds.rename(shownAs, e.Ref())
+				}
 			}
 			n.mu.Lock()
-			if err == nil {
+			if err == nil && !kept {
 				n.editBase = e.Ref()
 			}
 			next, again := d.finished(err)
 			if !again && d.idle() && n.edit == d {
 				n.edit = nil
+				n.editFlags, n.editFlagsSet, n.editDate = nil, false, false
 				d.free()
 			}
 			n.mu.Unlock()
@@ -178,7 +206,7 @@ func (n *msgNode) commit(d *draft, data []byte) {
 			ds.mu.Lock()
 			dir := ds.inode
 			ds.mu.Unlock()
-			n.v.notify(dir, n.v.name(last))
+			n.v.notify(dir, shownAs, n.v.name(last))
 		})
 }
 
@@ -208,6 +236,16 @@ func (n *msgNode) Removexattr(ctx context.Context, attr string) syscall.Errno {
 }
 
 func (n *msgNode) storeFlags(ctx context.Context, flags []string) syscall.Errno {
+	n.mu.Lock()
+	if n.edit != nil && n.edit.busy() {
+		// A write is open: the flags go with what it stores, and the
+		// message it was written over keeps its own if it turns out to be
+		// another message.
+		n.editFlags, n.editFlagsSet = flags, true
+		n.mu.Unlock()
+		return 0
+	}
+	n.mu.Unlock()
 	mb, _ := n.where()
 	e := n.state()
 	if err := mb.SetFlags(ctx, e, flags); err != nil {

@@ -196,13 +196,18 @@ func (d *dirNode) saveOver(ctx context.Context, n *localNode, name string, dst *
 		return 0
 	}
 	n.mu.Lock()
-	flags := e.Flags
+	r := e.Ref()
+	c := mail.Commit{Mailbox: dst.mb, Flags: e.Flags, Date: e.InternalDate, Replaces: &r,
+		FlagsChosen: n.flagsSet, DateChosen: n.mtimeSet, Label: dst.mb.Name() + "/" + newName}
 	if n.flagsSet {
-		flags = n.flags
+		c.Flags = append([]string{}, n.flags...)
+	}
+	if n.mtimeSet {
+		c.Date = n.mtime
 	}
 	n.mu.Unlock()
-	data := n.d.read(make([]byte, n.d.size()), 0)
-	stored, err := dst.mb.Replace(ctx, e.Ref(), data, flags, e.InternalDate)
+	c.Data = n.d.read(make([]byte, n.d.size()), 0)
+	stored, err := dst.mb.Store(ctx, &c)
 	if err != nil {
 		if isInvalid(err) {
 			d.v.log.Warn("not a message; the original is unchanged", "file", name, "err", err)
@@ -218,9 +223,11 @@ func (d *dirNode) saveOver(ctx context.Context, n *localNode, name string, dst *
 	n.name = ""
 	n.mu.Unlock()
 	dds := d.v.dir(dst.mb)
-	dds.unhide(e.UID)
-	if stored.UID != 0 {
-		dds.rename(newName, stored.Ref())
+	if !keptBeside(dst.mb, r, stored) {
+		dds.unhide(e.UID)
+		if stored.UID != 0 {
+			dds.rename(newName, stored.Ref())
+		}
 	}
 	d.v.notify(dst.EmbeddedInode(), newName)
 	return 0

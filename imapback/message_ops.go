@@ -92,6 +92,23 @@ func (cn *conn) expungeUID(ctx context.Context, uid uint32) error {
 	})
 }
 
+// Copy copies one message with UID COPY; the copy keeps its flags and
+// INTERNALDATE. The UID is 0 without UIDPLUS.
+func (c *Client) Copy(ctx context.Context, from string, uidValidity, uid uint32, to string) (Placed, error) {
+	placed := Placed{Mailbox: to}
+	err := c.withRW(ctx, from, uidValidity, func(cn *conn) error {
+		return cn.run(ctx, fmt.Sprintf("UID COPY %d %s", uid, to), func() error {
+			data, err := cn.c.Copy(imap.UIDSetNum(imap.UID(uid)), to).Wait()
+			if err != nil {
+				return err
+			}
+			placed.UIDValidity, placed.UID = data.UIDValidity, firstUID(data.DestUIDs)
+			return nil
+		})
+	})
+	return placed, err
+}
+
 // Move moves one message with UID MOVE. Without MOVE it copies (UID COPY),
 // and only once the copy is confirmed marks and expunges exactly the
 // source UID. go-imap's own fallback pipelines all three without checking

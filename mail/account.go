@@ -58,6 +58,7 @@ type Account struct {
 	prefetch   chan struct{} // read-ahead batches in flight (nil: off)
 	tree       *tree
 	writes     *writes
+	opens      opens // recently opened messages: copy sources
 
 	observe func(Change)   // set once by Observe, before use
 	bg      sync.WaitGroup // background jobs (goSafe)

@@ -43,6 +43,9 @@ type Backend interface {
 	// EXPUNGE of that UID, never a bare EXPUNGE; ErrUnsafe without
 	// UIDPLUS).
 	Expunge(ctx context.Context, mailbox string, uidValidity, uid uint32) error
+	// Copy copies a message to another mailbox (UID COPY): the copy keeps
+	// the flags and INTERNALDATE.
+	Copy(ctx context.Context, from string, uidValidity, uid uint32, to string) (Placed, error)
 	// Move moves a message to another mailbox; on failure the message
 	// still exists in at least one of them.
 	Move(ctx context.Context, from string, uidValidity, uid uint32, to string) (Placed, error)

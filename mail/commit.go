@@ -20,6 +20,10 @@ type Commit struct {
 	Data    []byte
 	Flags   []string
 	Date    time.Time // INTERNALDATE; zero: now
+	// FlagsChosen and DateChosen: the user set them (setfattr, touch,
+	// cp -a) rather than their being the defaults or the replaced
+	// message's.
+	FlagsChosen, DateChosen bool
 	// Replaces, when set, is the message this version replaces: it is
 	// removed once the new version is stored, never before.
 	Replaces *Ref
@@ -33,10 +37,10 @@ const (
 )
 
 type writes struct {
-	a     *Account
-	wg    sync.WaitGroup
-	stop  chan struct{} // closed when Close gives up waiting
-	once  sync.Once
+	a       *Account
+	wg      sync.WaitGroup
+	stop    chan struct{} // closed when Close gives up waiting
+	once    sync.Once
 	mu      sync.Mutex // protects the following
 	queue   map[*Commit]bool
 	refused map[string]string // label -> the server's refusal, until stored or dismissed
@@ -89,13 +93,7 @@ func (w *writes) run(c *Commit) (Entry, error) {
 	}()
 	delay := commitRetryMin
 	for attempt := 1; ; attempt++ {
-		var e Entry
-		var err error
-		if c.Replaces != nil {
-			e, err = c.Mailbox.Replace(ctx, *c.Replaces, c.Data, c.Flags, c.Date)
-		} else {
-			e, err = c.Mailbox.Append(ctx, c.Data, c.Flags, c.Date)
-		}
+		e, err := c.Mailbox.Store(ctx, c)
 		if err == nil || !Transient(err) || ctx.Err() != nil {
 			if err != nil && ctx.Err() != nil {
 				err = fmt.Errorf("gave up storing %s after %d attempts: %w", c.Label, attempt, err)

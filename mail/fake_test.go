@@ -326,3 +326,24 @@ func (f *fake) Move(ctx context.Context, from string, validity, uid uint32, to s
 	dst.msgs[nu] = &moved
 	return Placed{Mailbox: to, UIDValidity: dst.validity, UID: nu}, nil
 }
+
+func (f *fake) Copy(ctx context.Context, from string, validity, uid uint32, to string) (Placed, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls["COPY"]++
+	m, err := f.get(from, validity, uid)
+	if err != nil {
+		return Placed{}, err
+	}
+	dst, err := f.box(to)
+	if err != nil {
+		return Placed{}, err
+	}
+	nu := dst.next
+	dst.next++
+	c := *m
+	c.UID = nu
+	c.Flags = append([]string(nil), m.Flags...)
+	dst.msgs[nu] = &c
+	return Placed{Mailbox: to, UIDValidity: dst.validity, UID: nu}, nil
+}

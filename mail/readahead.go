@@ -33,9 +33,11 @@ type readahead struct {
 }
 
 // Opened records that a view opened message uid for reading: when it
-// continues a scan in listing order, what comes next is fetched ahead.
+// continues a scan in listing order, what comes next is fetched ahead;
+// and a file written with its bytes is stored as a copy of it.
 func (m *Mailbox) Opened(uid uint32) {
 	a := m.acct
+	a.opens.note(m, uid)
 	if a.prefetch == nil {
 		return
 	}

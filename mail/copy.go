@@ -1,0 +1,190 @@
+package mail
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"net/textproto"
+	"sync"
+	"time"
+)
+
+// Copies inside the account. A file written into a mailbox whose bytes
+// are exactly those of a message this mount recently opened (cp, cp -a,
+// rsync -a, cat >) is stored with UID COPY from that message instead of
+// APPEND: no upload, and the copy keeps the source's flags and
+// INTERNALDATE, which rsync -a (no xattrs) and cat cannot carry.
+//
+// A file written over an existing message replaces it only when it is a
+// version of it (an edit). When its bytes are the message's own, nothing
+// is stored again; when it is a different message (both have a
+// Message-ID and they differ: cp or rsync onto a name that happens to be
+// another message's), it is stored as a new message and the one it was
+// written over is kept.
+
+// recentOpens bounds the messages remembered as copy sources.
+const recentOpens = 1024
+
+type opened struct {
+	m   *Mailbox
+	uid uint32
+}
+
+// opens remembers the messages last opened for reading.
+type opens struct {
+	mu   sync.Mutex // protects the following
+	ring [recentOpens]opened
+	next int
+}
+
+func (o *opens) note(m *Mailbox, uid uint32) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	prev := o.ring[(o.next+recentOpens-1)%recentOpens]
+	if prev.m == m && prev.uid == uid {
+		return
+	}
+	o.ring[o.next] = opened{m, uid}
+	o.next = (o.next + 1) % recentOpens
+}
+
+func (o *opens) list() []opened {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	out := make([]opened, 0, recentOpens)
+	for i := 1; i <= recentOpens; i++ { // newest first
+		if op := o.ring[(o.next+recentOpens-i)%recentOpens]; op.m != nil {
+			out = append(out, op)
+		}
+	}
+	return out
+}
+
+// copySource finds a recently opened message whose cached bytes are
+// exactly msg.
+func (a *Account) copySource(msg []byte) (*Mailbox, Entry, bool) {
+	seen := map[opened]bool{}
+	for _, op := range a.opens.list() {
+		if seen[op] {
+			continue
+		}
+		seen[op] = true
+		e, ok := op.m.currentUID(op.uid)
+		if !ok || (e.SizeKnown && e.Size != int64(len(msg))) {
+			continue
+		}
+		if body, ok := op.m.CachedBody(e.Ref()); ok && bytes.Equal(body, msg) {
+			return op.m, e, true
+		}
+	}
+	return nil, Entry{}, false
+}
+
+// currentUID is Current by UID alone, from what the model holds.
+func (m *Mailbox) currentUID(uid uint32) (Entry, bool) {
+	m.mu.Lock()
+	var v uint32
+	if m.listing != nil {
+		v = m.listing.UIDValidity
+	} else if s, ok := m.singles[uid]; ok {
+		v = s.e.UIDValidity
+	}
+	m.mu.Unlock()
+	if v == 0 {
+		return Entry{}, false
+	}
+	return m.Current(Ref{v, uid})
+}
+
+// Store is one attempt at storing a commit, now: views that must answer
+// with the result (a rename that saves over a message) call it directly.
+func (m *Mailbox) Store(ctx context.Context, c *Commit) (Entry, error) {
+	if m.acct.readOnly {
+		return Entry{}, ErrReadOnly
+	}
+	msg, _, err := PrepareMessage(c.Data)
+	if err != nil {
+		return Entry{}, err
+	}
+	if c.Replaces == nil {
+		return m.storeNew(ctx, msg, c.Flags, c.FlagsChosen, c.Date)
+	}
+	old := *c.Replaces
+	oldBody, _, err := m.Body(ctx, old)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		// What it replaced is gone already: the file is a new message.
+		return m.storeNew(ctx, msg, c.Flags, c.FlagsChosen, c.Date)
+	case err != nil:
+		return Entry{}, err
+	case bytes.Equal(oldBody, msg):
+		e, ok := m.Current(old)
+		if !ok {
+			return m.storeNew(ctx, msg, c.Flags, c.FlagsChosen, c.Date)
+		}
+		if c.FlagsChosen {
+			if err := m.SetFlags(ctx, e, c.Flags); err != nil {
+				return Entry{}, err
+			}
+			e.Flags = SettableFlags(c.Flags)
+		}
+		m.acct.log.Info("file written with the bytes the message has; nothing to store", "mailbox", m.Name(), "uid", old.UID)
+		return e, nil
+	case otherMessage(oldBody, msg):
+		m.acct.log.Warn("a file was written over a different message (another Message-ID); stored it as a new message and kept the one it was written over",
+			"mailbox", m.Name(), "kept uid", old.UID)
+		var flags []string
+		if c.FlagsChosen {
+			flags = c.Flags
+		}
+		date := time.Time{}
+		if c.DateChosen {
+			date = c.Date
+		}
+		return m.storeNew(ctx, msg, flags, c.FlagsChosen, date)
+	}
+	return m.Replace(ctx, old, msg, c.Flags, c.Date)
+}
+
+// storeNew stores msg as a new message: a server-side copy when it is a
+// message the mount just read and the date asked for is that message's,
+// else an APPEND.
+func (m *Mailbox) storeNew(ctx context.Context, msg []byte, flags []string, flagsChosen bool, date time.Time) (Entry, error) {
+	src, e, ok := m.acct.copySource(msg)
+	if ok && (date.IsZero() || date.Truncate(time.Second).Equal(e.InternalDate.Truncate(time.Second))) {
+		p, err := m.acct.backend.Copy(ctx, src.Name(), e.UIDValidity, e.UID, m.Name())
+		if err != nil {
+			return Entry{}, err
+		}
+		m.acct.log.Info("stored a copy of a message with UID COPY (same bytes; keeps its flags and date)",
+			"from", src.Name(), "uid", e.UID, "to", m.Name(), "new uid", p.UID)
+		moved := e.Message
+		moved.Size = int64(len(msg))
+		copied, ok := m.added(p, moved, true)
+		if ok && flagsChosen {
+			if err := m.SetFlags(ctx, copied, flags); err != nil {
+				return copied, err
+			}
+			copied.Flags = SettableFlags(flags)
+		}
+		return copied, nil
+	}
+	return m.Append(ctx, msg, flags, date)
+}
+
+// otherMessage reports whether b is a different message from a: both
+// carry a Message-ID and they differ. Without one, a file written over a
+// message is taken for a version of it.
+func otherMessage(a, b []byte) bool {
+	ida, idb := messageID(a), messageID(b)
+	return ida != "" && idb != "" && ida != idb
+}
+
+func messageID(b []byte) string {
+	h, err := textproto.NewReader(bufio.NewReader(bytes.NewReader(b))).ReadMIMEHeader()
+	if err != nil && len(h) == 0 {
+		return ""
+	}
+	return textproto.TrimString(h.Get("Message-Id"))
+}
