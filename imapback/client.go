@@ -141,6 +141,9 @@ func (c *Client) noteFailure(err error) {
 		c.health.answered()
 	case errors.Is(err, ErrUnavailable):
 		c.health.failed(err)
+		if errors.Is(err, ErrTimeout) {
+			c.pool.dropIdle()
+		}
 	}
 }
 

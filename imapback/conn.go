@@ -118,6 +118,34 @@ func isConnectionError(err error) bool {
 	return errors.Is(err, ErrUnavailable)
 }
 
+// quietProbe is how long a pooled connection may sit silent before it
+// is checked with a NOOP before use: long enough that a busy mount never
+// pays for it, short enough that a connection whose server side died
+// silently is found out before a reader waits on it.
+const quietProbe = 15 * time.Second
+
+// alive reports whether an idle connection can be handed out: not closed
+// by the server, and answering a NOOP (within half the timeout) when it
+// was silent for quietProbe.
+func (cn *conn) alive(ctx context.Context) bool {
+	select {
+	case <-cn.c.Closed():
+		return false
+	default:
+	}
+	if cn.broken {
+		return false
+	}
+	if time.Since(time.Unix(0, cn.raw.lastIO.Load())) < quietProbe {
+		return true
+	}
+	saved := cn.timeout
+	cn.timeout = max(saved/2, 500*time.Millisecond)
+	err := cn.run(ctx, "NOOP", func() error { return cn.c.Noop().Wait() })
+	cn.timeout = saved
+	return err == nil
+}
+
 // close says LOGOUT (bounded by the timeout) and closes the socket.
 func (cn *conn) close() {
 	if !cn.broken {

@@ -69,6 +69,11 @@ func (p *pool) take(ctx context.Context, prefer func(*conn) bool) (*conn, error)
 			cn := p.idle[pick]
 			p.idle = append(p.idle[:pick], p.idle[pick+1:]...)
 			p.mu.Unlock()
+			if !cn.alive(ctx) {
+				cn.c.Close()
+				p.release()
+				continue
+			}
 			return cn, nil
 		}
 		wake := p.wake
@@ -148,6 +153,21 @@ func (p *pool) put(cn *conn) {
 		cn.c.Close()
 	}
 	p.release()
+}
+
+// dropIdle closes every idle connection: one connection just went
+// silent, so the path to the server is suspect, and a reader must not
+// wait out the timeout on each of them in turn. They are dialled again
+// when needed.
+func (p *pool) dropIdle() {
+	p.mu.Lock()
+	idle := p.idle
+	p.idle = nil
+	p.mu.Unlock()
+	for _, cn := range idle {
+		cn.c.Close()
+		p.release()
+	}
 }
 
 // offer adds a connection dialled in a reserved slot.

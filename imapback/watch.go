@@ -62,6 +62,10 @@ func (c *Client) watch(ctx context.Context, mailbox string, onChange func(flags 
 			attempt = 0
 		}
 		wait := backoff(attempt)
+		if attempt == 0 {
+			wait = 0 // a connection lost: try again at once, then back off
+		}
+		c.noteFailure(err)
 		c.cfg.Logger.Warn("watch connection lost; reconnecting", "mailbox", mailbox, "err", err, "in", wait.Round(time.Millisecond))
 		select {
 		case <-ctx.Done():
@@ -97,16 +101,21 @@ func (c *Client) watchOnce(ctx context.Context, mailbox string, onChange func(fl
 		return err
 	}
 	defer cn.close()
+	// A server side that died without a word is noticed within the
+	// timeout: IDLE is left and a NOOP sent every half timeout, each with
+	// half the timeout to answer.
+	cn.timeout = max(c.cfg.Timeout/2, 500*time.Millisecond)
 	if err := cn.examine(ctx, mailbox); err != nil {
 		return err
 	}
+	c.noteFailure(nil)
 	c.cfg.Logger.Debug("watching", "mailbox", mailbox)
 	onChange(false) // catch up with whatever happened while not watching
 	caps := cn.caps
 	useIdle := caps.Has(imap.CapIdle) || caps.Has(imap.CapIMAP4rev2)
 	for {
 		if useIdle {
-			if err := cn.idleUntil(ctx, events, idleCheck); err != nil {
+			if err := cn.idleUntil(ctx, events, min(idleCheck, cn.timeout)); err != nil {
 				return err
 			}
 		} else {
@@ -156,6 +165,8 @@ func (cn *conn) idleUntil(ctx context.Context, events chan struct{}, check time.
 		default:
 		}
 	case <-timer.C:
+	case <-cn.c.Closed():
+		return fmt.Errorf("IDLE: %w: the server closed the connection", ErrUnavailable)
 	}
 	return cn.run(context.WithoutCancel(ctx), "DONE", func() error {
 		if err := idle.Close(); err != nil {

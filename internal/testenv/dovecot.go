@@ -959,3 +959,17 @@ func encodeMUTF7(s string) string {
 	flush()
 	return b.String()
 }
+
+// KillSessions kills (SIGKILL) the imap processes serving this instance's
+// logged-in connections, not the server: each client sees its connection
+// closed while the server keeps accepting new ones. It returns how many
+// were killed.
+func (d *Dovecot) KillSessions() int {
+	pids := findProcesses(func(cmdline string) bool {
+		return strings.Contains(cmdline, "dovecot-"+d.instance+"/imap ") || strings.HasPrefix(cmdline, "dovecot-"+d.instance+"/imap [")
+	})
+	for _, pid := range pids {
+		syscall.Kill(pid, syscall.SIGKILL)
+	}
+	return len(pids)
+}

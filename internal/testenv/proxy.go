@@ -108,7 +108,8 @@ type link struct {
 	ctx            context.Context
 	cancel         context.CancelFunc // with done
 	closeOnce      sync.Once
-	goneOnce       sync.Once // the client's end is gone (counted once)
+	goneOnce       sync.Once   // the client's end is gone (counted once)
+	silent         atomic.Bool // forwards nothing any more (SilenceExisting)
 }
 
 // chunk is a piece of the stream stamped with its arrival time; eof marks
@@ -267,6 +268,10 @@ func (l *link) write(dst net.Conn, in <-chan chunk, win *semaphore.Weighted, toC
 		if !sleepUntil(c.at.Add(p.opts.Latency)) {
 			return
 		}
+		if l.silent.Load() && !(c.eof && !toClient) {
+			<-l.done // a silent death: nothing ever arrives again
+			return
+		}
 		if c.eof {
 			l.close(false)
 			return
@@ -401,6 +406,17 @@ func (p *Proxy) Thaw() {
 	if p.frozen {
 		p.frozen = false
 		close(p.thaw)
+	}
+}
+
+// SilenceExisting makes every connection open now a black hole for
+// good, while new connections work: the server side of those
+// connections died without a word (a NAT forgot them, a host vanished).
+func (p *Proxy) SilenceExisting() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for l := range p.links {
+		l.silent.Store(true)
 	}
 }
 
