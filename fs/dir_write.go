@@ -42,6 +42,11 @@ func (d *dirNode) Mkdir(ctx context.Context, name string, mode uint32, out *fuse
 		return nil, errno
 	}
 	if err := d.v.acct.CreateMailbox(ctx, full); err != nil {
+		if !errors.Is(err, mail.ErrExists) {
+			// Whatever the errno, the user needs the server's reason (a
+			// personal namespace prefix, a forbidden name, a quota).
+			d.v.log.Warn("the server refused to create the mailbox", "mailbox", full, "err", err)
+		}
 		return nil, d.v.errno("mkdir "+name, err)
 	}
 	if f, err := d.v.acct.Folder(ctx, d.mb.Name()); err == nil {

@@ -245,3 +245,28 @@ func statusOf(t testing.TB, m *mounted) string {
 	}
 	return string(b)
 }
+
+// On a server whose personal mailboxes live under a prefix (NAMESPACE
+// "INBOX." with separator "."), mkdir at the root sends CREATE of the bare
+// name; the server's refusal is in the log in its own words, and mkdir
+// under INBOX/ works.
+func TestMkdirOutsideThePersonalNamespace(t *testing.T) {
+	d := testenv.StartDovecotWith(t, testenv.DovecotOptions{Separator: ".", Prefix: "INBOX."})
+	s := &server{kind: "dovecot", addr: d.Addr, user: d.User, pass: d.Password, dovecot: d}
+	log, rec := recordLog(t)
+	m := s.mount(t, imapback.Config{}, func(o *options) { o.Logger = log })
+	err := os.Mkdir(filepath.Join(m.dir, "Projects"), 0o700)
+	if err == nil {
+		t.Fatal("mkdir outside the personal namespace succeeded")
+	}
+	t.Logf("mkdir at the root: %v", err)
+	if !rec.has("level=WARN", "refused to create", "prefixed with") {
+		t.Errorf("no log line with the server's answer:\n%s", rec)
+	}
+	if err := os.Mkdir(filepath.Join(m.dir, "INBOX", "Projects"), 0o700); err != nil {
+		t.Fatalf("mkdir under INBOX: %v", err)
+	}
+	if !s.peek(t).mailboxes()["INBOX.Projects"] {
+		t.Error("INBOX.Projects not created on the server")
+	}
+}

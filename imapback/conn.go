@@ -68,12 +68,13 @@ func (cn *conn) run(ctx context.Context, op string, fn func() error) error {
 		finished
 		aborted
 	)
+	timeout := cn.timeout // read once: the watchdog must not race a change of it
 	var state atomic.Int32
 	var why error
 	stop := make(chan struct{})
 	start := time.Now().UnixNano()
 	go func() {
-		timer := time.NewTimer(cn.timeout)
+		timer := time.NewTimer(timeout)
 		defer timer.Stop()
 		for {
 			select {
@@ -83,11 +84,11 @@ func (cn *conn) run(ctx context.Context, op string, fn func() error) error {
 				why = ctx.Err()
 			case <-timer.C:
 				last := max(cn.raw.lastIO.Load(), start)
-				if idle := time.Duration(time.Now().UnixNano() - last); idle < cn.timeout {
-					timer.Reset(cn.timeout - idle)
+				if idle := time.Duration(time.Now().UnixNano() - last); idle < timeout {
+					timer.Reset(timeout - idle)
 					continue
 				}
-				why = fmt.Errorf("%s: %w: no answer for %v", op, ErrTimeout, cn.timeout)
+				why = fmt.Errorf("%s: %w: no answer for %v", op, ErrTimeout, timeout)
 			}
 			if state.CompareAndSwap(running, aborted) {
 				cn.c.Close()

@@ -69,7 +69,7 @@ type Dovecot struct {
 	stderrPath string
 	usersPath  string
 	mailRoot   string
-	uid, gid   int    // of the "dovecot" user owning the mail
+	uid, gid   int // of the "dovecot" user owning the mail
 	opts       DovecotOptions
 
 	mu   sync.Mutex
