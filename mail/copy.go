@@ -111,14 +111,14 @@ func (m *Mailbox) Store(ctx context.Context, c *Commit) (Entry, error) {
 		return m.storeNew(ctx, msg, c.Flags, c.FlagsChosen, c.Date)
 	}
 	old := *c.Replaces
-	oldBody, _, err := m.Body(ctx, old)
+	oldBody, whole, err := m.compareWith(ctx, old, len(msg))
 	switch {
 	case errors.Is(err, ErrNotFound):
 		// What it replaced is gone already: the file is a new message.
 		return m.storeNew(ctx, msg, c.Flags, c.FlagsChosen, c.Date)
 	case err != nil:
 		return Entry{}, err
-	case bytes.Equal(oldBody, msg):
+	case whole && bytes.Equal(oldBody, msg):
 		e, ok := m.Current(old)
 		if !ok {
 			return m.storeNew(ctx, msg, c.Flags, c.FlagsChosen, c.Date)
@@ -145,6 +145,22 @@ func (m *Mailbox) Store(ctx context.Context, c *Commit) (Entry, error) {
 		return m.storeNew(ctx, msg, flags, c.FlagsChosen, date)
 	}
 	return m.Replace(ctx, old, msg, c.Flags, c.Date)
+}
+
+// compareWith returns what a file of n bytes written over message old is
+// compared with: its whole body when it is cached or could equal the file
+// (same size), else only its first chunk (enough for its Message-ID),
+// so that a write over a large message does not fetch all of it.
+func (m *Mailbox) compareWith(ctx context.Context, old Ref, n int) (b []byte, whole bool, err error) {
+	if body, ok := m.CachedBody(old); ok {
+		return body, true, nil
+	}
+	if e, ok := m.Current(old); ok && e.Size != int64(n) {
+		b, _, err = m.Chunk(ctx, old, 0)
+		return b, false, err
+	}
+	b, _, err = m.Body(ctx, old)
+	return b, true, err
 }
 
 // storeNew stores msg as a new message: a server-side copy when it is a

@@ -1,6 +1,7 @@
 package mail
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -71,5 +72,26 @@ func TestStoreCopyOfAnOpenedMessage(t *testing.T) {
 	}
 	if f.count("APPEND") != 1 {
 		t.Error("a copy with another date asked for was not an APPEND")
+	}
+}
+
+// A write over a large message that is not cached compares with its
+// first chunk only when the sizes differ: no whole-body fetch.
+func TestStoreOverALargeMessageFetchesItsHeadOnly(t *testing.T) {
+	f := newFake("INBOX")
+	raw := msgWithID("big@x", strings.Repeat("0123456789abcdef\r\n", 40000))
+	f.add("INBOX", "s", raw, int64(len(raw)))
+	a := newTestAccount(f)
+	mb := a.Mailbox("INBOX")
+	r := mustEntries(t, mb)[0].Ref()
+	edited := msgWithID("big@x", "short now\r\n")
+	if _, err := mb.Store(bg, &Commit{Mailbox: mb, Data: []byte(edited), Replaces: &r}); err != nil {
+		t.Fatal(err)
+	}
+	if f.count("BODY") != 0 || f.count("RANGE") != 1 {
+		t.Errorf("%d whole bodies and %d ranges fetched to compare", f.count("BODY"), f.count("RANGE"))
+	}
+	if _, ok := mb.Current(r); ok {
+		t.Error("the edited version did not replace the message")
 	}
 }

@@ -200,9 +200,16 @@ func (f *fake) Body(ctx context.Context, mailbox string, validity, uid uint32) (
 }
 
 func (f *fake) Range(ctx context.Context, mailbox string, validity, uid uint32, off, n int64) ([]byte, error) {
-	body, err := f.Body(ctx, mailbox, validity, uid)
-	if err != nil || off >= int64(len(body)) {
+	f.mu.Lock()
+	f.calls["RANGE"]++
+	m, err := f.get(mailbox, validity, uid)
+	f.mu.Unlock()
+	if err != nil {
 		return nil, err
+	}
+	body := m.body
+	if off >= int64(len(body)) {
+		return nil, nil
 	}
 	return body[off:min(off+n, int64(len(body)))], nil
 }
