@@ -35,8 +35,8 @@ func TestStoreOverAMessage(t *testing.T) {
 	}
 	version := msgWithID("a@x", "A, edited\r\n")
 	e, err = mb.Store(bg, &Commit{Mailbox: mb, Data: []byte(version), Replaces: &r})
-	if err != nil {
-		t.Fatal(err)
+	if err != nil || e.Ref() == r {
+		t.Fatalf("version: %+v %v", e, err)
 	}
 	if _, ok := mb.Current(r); ok || f.count("EXPUNGE") != 1 {
 		t.Fatal("a version did not replace the message")
