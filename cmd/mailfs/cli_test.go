@@ -443,3 +443,39 @@ func TestCLIDemoHintWorks(t *testing.T) {
 		t.Fatal("demo still running after the hint's umount")
 	}
 }
+
+// TestCLIStatus: mailfs status shows the state, where rm sends mail, the
+// last error of any kind and what was not stored, before and after a
+// failure.
+func TestCLIStatus(t *testing.T) {
+	testenv.RequireFUSE(t)
+	eachServer(t, func(t *testing.T, s *server) {
+		s.seedSample(t)
+		dir := t.TempDir()
+		cmd, stderr := startCLI(t, s, dir)
+		status := func() string {
+			t.Helper()
+			out, err := exec.Command(mailfsBin, "status", dir).Output()
+			if err != nil {
+				t.Fatalf("mailfs status: %v", err)
+			}
+			return string(out)
+		}
+		st := status()
+		for _, want := range []string{"state:          connected", "rm:             moves to Trash", "last error:     none", "not stored:     none", "writes pending: none"} {
+			if !strings.Contains(st, want) {
+				t.Errorf("status lacks %q:\n%s", want, st)
+			}
+		}
+		// A file that is not a message fails at close; status keeps it.
+		err := os.WriteFile(filepath.Join(dir, "INBOX", "junk.eml"), []byte("not a message at all"), 0o600)
+		if err == nil {
+			t.Fatal("junk accepted")
+		}
+		if st := status(); !strings.Contains(st, "not an RFC 5322 message") {
+			t.Errorf("status does not show the last error:\n%s", st)
+		}
+		exec.Command(mailfsBin, "umount", dir).Run()
+		waitExit(t, cmd, stderr)
+	})
+}
