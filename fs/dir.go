@@ -57,7 +57,7 @@ func childOf(f mail.Folder, name string) (string, bool) {
 
 func (d *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
 	if d.status != nil && name == StatusDir {
-		n := &statusDirNode{v: d.v, status: d.status}
+		n := &statusDirNode{owner: d.v.owner(), status: d.status, settle: func() { d.v.settle(settleLimit) }}
 		out.Mode = syscall.S_IFDIR | 0o500
 		return d.NewInode(ctx, n, gofs.StableAttr{Mode: syscall.S_IFDIR}), 0
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	gofs "github.com/hanwen/go-fuse/v2/fs"
@@ -14,10 +15,13 @@ import (
 
 // Options configure a mount.
 type Options struct {
-	// Account is the mail model the tree shows.
+	// Account is the mail model the tree shows at the root.
 	Account *mail.Account
-	Names   NameStyle
-	Logger  *slog.Logger
+	// Accounts, instead of Account: several accounts, one directory each
+	// at the root (Status is then the text for all of them).
+	Accounts []Named
+	Names    NameStyle
+	Logger   *slog.Logger
 	// DebugFUSE logs every kernel request (--debug-fuse).
 	DebugFUSE bool
 	// FsName appears in mount(8) and df output.
@@ -29,10 +33,10 @@ type Options struct {
 	WriteBuffer int64
 }
 
-// Mounted is a mounted account.
+// Mounted is a mounted account, or several.
 type Mounted struct {
 	*fuse.Server
-	v *view
+	views []*view
 }
 
 // settleLimit bounds how long an unmount waits for RELEASEs still queued
@@ -42,22 +46,40 @@ const settleLimit = 10 * time.Second
 // Unmount unmounts once every descriptor opened for writing has been
 // released (see view.settle), so that nothing closed just before is lost.
 func (m *Mounted) Unmount() error {
-	m.v.settle(settleLimit)
+	m.Settle()
 	return m.Server.Unmount()
 }
 
 // Settle is the same wait, for an unmount made from outside the process
 // (mailfs umount reads .mailfs/settle first).
-func (m *Mounted) Settle() { m.v.settle(settleLimit) }
+func (m *Mounted) Settle() { settleAll(m.views, settleLimit) }
+
+// settleAll settles every view within one limit.
+func settleAll(views []*view, limit time.Duration) {
+	deadline := time.Now().Add(limit)
+	for _, v := range views {
+		v.settle(max(time.Until(deadline), 0))
+	}
+}
 
 // Wait waits until the file system is unmounted, then for its background
 // notifications.
 func (m *Mounted) Wait() {
 	m.Server.Wait()
-	m.v.mu.Lock()
-	m.v.unmounted = true
-	m.v.mu.Unlock()
-	m.v.bg.Wait()
+	for _, v := range m.views {
+		v.mu.Lock()
+		v.unmounted = true
+		v.mu.Unlock()
+	}
+	for _, v := range m.views {
+		v.bg.Wait()
+	}
+}
+
+// validAccountName: a directory name at the root that no file name rule
+// or mailfs's own dot directories can clash with.
+func validAccountName(n string) bool {
+	return n != "" && n[0] != '.' && len(n) <= 255 && !strings.ContainsAny(n, "/\x00")
 }
 
 // negativeTimeout is how long the kernel remembers that a name does not
@@ -68,21 +90,50 @@ const negativeTimeout = time.Second
 // Unmount (or Wait after an external unmount) to finish, then close the
 // account (mail.Account.Close) to let pending writes finish.
 func Mount(dir string, opts Options) (*Mounted, error) {
-	if opts.Logger == nil {
-		opts.Logger = opts.Account.Log()
-	}
 	if opts.WriteBuffer <= 0 {
 		opts.WriteBuffer = 512 << 20
 	}
-	acct := opts.Account
-	v := &view{
-		acct: acct, log: opts.Logger, style: opts.Names, ttl: acct.TTL(), started: time.Now(),
-		uid: uint32(os.Getuid()), gid: uint32(os.Getgid()), readOnly: acct.ReadOnly(),
-		budget: &budget{max: opts.WriteBuffer}, dirs: map[uint64]*dirState{}, settled: make(chan struct{}),
+	started := time.Now()
+	b := &budget{max: opts.WriteBuffer} // shared by every account
+	newView := func(acct *mail.Account, log *slog.Logger) *view {
+		if log == nil {
+			log = acct.Log()
+		}
+		v := &view{
+			acct: acct, log: log, style: opts.Names, ttl: acct.TTL(), started: started,
+			uid: uint32(os.Getuid()), gid: uint32(os.Getgid()), readOnly: acct.ReadOnly(),
+			budget: b, dirs: map[uint64]*dirState{}, settled: make(chan struct{}),
+		}
+		close(v.settled) // nothing open for writing yet
+		acct.Observe(v.observe)
+		return v
 	}
-	close(v.settled) // nothing open for writing yet
-	acct.Observe(v.observe)
-	root := &dirNode{v: v, mb: acct.Mailbox(""), status: opts.Status}
+	var views []*view
+	var root gofs.InodeEmbedder
+	readOnly := true
+	if opts.Account != nil {
+		v := newView(opts.Account, opts.Logger)
+		views = append(views, v)
+		root = &dirNode{v: v, mb: opts.Account.Mailbox(""), status: opts.Status}
+		readOnly = v.readOnly
+	} else {
+		if len(opts.Accounts) == 0 {
+			return nil, fmt.Errorf("mount %s: no account", dir)
+		}
+		r := &accountsNode{owner: fuse.Owner{Uid: uint32(os.Getuid()), Gid: uint32(os.Getgid())}, started: started,
+			views: map[string]*view{}, status: map[string]func() string{}, all: opts.Status}
+		for _, a := range opts.Accounts {
+			if _, dup := r.views[a.Name]; dup || !validAccountName(a.Name) {
+				return nil, fmt.Errorf("mount %s: account name %q cannot be a directory here", dir, a.Name)
+			}
+			v := newView(a.Account, a.Account.Log())
+			views = append(views, v)
+			r.views[a.Name], r.status[a.Name] = v, a.Status
+			readOnly = readOnly && v.readOnly
+		}
+		r.settle = func() { settleAll(views, settleLimit) }
+		root = r
+	}
 	neg := negativeTimeout
 	fsName := opts.FsName
 	if fsName == "" {
@@ -93,7 +144,7 @@ func Mount(dir string, opts Options) (*Mounted, error) {
 	// written); go-fuse would otherwise overwrite a deliberate zero with
 	// its default.
 	var mountOpts []string
-	if v.readOnly {
+	if readOnly {
 		mountOpts = append(mountOpts, "ro")
 	}
 	server, err := gofs.Mount(dir, root, &gofs.Options{
@@ -111,5 +162,5 @@ func Mount(dir string, opts Options) (*Mounted, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mount %s: %w", dir, err)
 	}
-	return &Mounted{Server: server, v: v}, nil
+	return &Mounted{Server: server, views: views}, nil
 }

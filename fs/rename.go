@@ -29,7 +29,9 @@ const (
 //     bytes are appended with the message's flags and date, then the old
 //     message is removed;
 //   - a scratch file to a message name: the file is stored now (or, while
-//     it is still open for writing, when its last descriptor closes).
+//     it is still open for writing, when its last descriptor closes);
+//   - anything into another account's tree: EXDEV, so mv copies (APPEND
+//     there) and then removes (as rm does here).
 func (d *dirNode) Rename(ctx context.Context, name string, newParent gofs.InodeEmbedder, newName string, flags uint32) syscall.Errno {
 	if d.v.readOnly {
 		return syscall.EROFS
@@ -38,7 +40,9 @@ func (d *dirNode) Rename(ctx context.Context, name string, newParent gofs.InodeE
 		return syscall.EINVAL
 	}
 	dst, ok := newParent.(*dirNode)
-	if !ok {
+	if !ok || dst.v != d.v {
+		// Another account (or mailfs's own directories): no IMAP command
+		// moves mail between servers, so mv copies and removes by itself.
 		return syscall.EXDEV
 	}
 	f, err := d.v.acct.Folder(ctx, d.mb.Name())

@@ -16,8 +16,9 @@ const StatusDir = ".mailfs"
 // statusDirNode is MOUNTPOINT/.mailfs.
 type statusDirNode struct {
 	gofs.Inode
-	v      *view
+	owner  fuse.Owner
 	status func() string
+	settle func() // waits until every write was released
 }
 
 var (
@@ -28,23 +29,23 @@ var (
 
 func (d *statusDirNode) Getattr(ctx context.Context, _ gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {
 	out.Mode = syscall.S_IFDIR | 0o500
-	out.Owner = fuse.Owner{Uid: d.v.uid, Gid: d.v.gid}
+	out.Owner = d.owner
 	return 0
 }
 
 func (d *statusDirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
 	if name == SettleFile {
-		f := &statusFile{v: d.v, status: func() string { return "" }, settle: true}
+		f := &statusFile{owner: d.owner, status: func() string { return "" }, settle: d.settle}
 		out.Mode = syscall.S_IFREG | 0o400
-		out.Owner = fuse.Owner{Uid: d.v.uid, Gid: d.v.gid}
+		out.Owner = d.owner
 		return d.NewInode(ctx, f, gofs.StableAttr{Mode: syscall.S_IFREG}), 0
 	}
 	if name != "status" {
 		return nil, syscall.ENOENT
 	}
-	f := &statusFile{v: d.v, status: d.status}
+	f := &statusFile{owner: d.owner, status: d.status}
 	out.Mode = syscall.S_IFREG | 0o400
-	out.Owner = fuse.Owner{Uid: d.v.uid, Gid: d.v.gid}
+	out.Owner = d.owner
 	return d.NewInode(ctx, f, gofs.StableAttr{Mode: syscall.S_IFREG}), 0
 }
 
@@ -55,9 +56,9 @@ func (d *statusDirNode) Readdir(ctx context.Context) (gofs.DirStream, syscall.Er
 // statusFile is generated when opened; reads serve that snapshot.
 type statusFile struct {
 	gofs.Inode
-	v      *view
+	owner  fuse.Owner
 	status func() string
-	settle bool // opening it waits until every write was released
+	settle func() // set: opening it waits until every write was released
 }
 
 // SettleFile is MOUNTPOINT/.mailfs/settle: opening it returns once every
@@ -77,7 +78,7 @@ var _ = (gofs.FileReader)((*statusHandle)(nil))
 func (f *statusFile) Getattr(ctx context.Context, _ gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {
 	out.Mode = syscall.S_IFREG | 0o400
 	out.Size = uint64(len(f.status()))
-	out.Owner = fuse.Owner{Uid: f.v.uid, Gid: f.v.gid}
+	out.Owner = f.owner
 	out.SetTimeout(0)
 	return 0
 }
@@ -86,8 +87,8 @@ func (f *statusFile) Open(ctx context.Context, flags uint32) (gofs.FileHandle, u
 	if flags&(syscall.O_WRONLY|syscall.O_RDWR) != 0 {
 		return nil, 0, syscall.EACCES
 	}
-	if f.settle {
-		f.v.settle(settleLimit)
+	if f.settle != nil {
+		f.settle()
 	}
 	return &statusHandle{data: []byte(f.status())}, fuse.FOPEN_DIRECT_IO, 0
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	gofs "github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
 
 	"mailfs/mail"
 )
@@ -206,6 +207,8 @@ func (v *view) released() {
 	}
 	v.mu.Unlock()
 }
+
+func (v *view) owner() fuse.Owner { return fuse.Owner{Uid: v.uid, Gid: v.gid} }
 
 // settle waits (up to limit) until every descriptor opened for writing has
 // been released. The kernel sends RELEASE after close(2) has returned, and
