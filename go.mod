@@ -15,4 +15,7 @@ require (
 	golang.org/x/term v0.48.0
 )
 
-require golang.org/x/text v0.14.0 // indirect
+require (
+	github.com/BurntSushi/toml v1.6.0 // indirect
+	golang.org/x/text v0.14.0 // indirect
+)

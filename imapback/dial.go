@@ -19,6 +19,12 @@ import (
 type Config struct {
 	Endpoint Endpoint
 	Password string // never logged, never traced
+	// Auth is the login: "" or "plain" (LOGIN, or AUTHENTICATE PLAIN),
+	// "xoauth2" or "oauthbearer" (an OAuth2 access token from Token).
+	Auth string
+	// Token returns an access token; it is called at every login, so a
+	// reconnect gets a fresh one. Never logged, never traced.
+	Token func(ctx context.Context) (string, error)
 	// Connections is the most connections ever opened at once (default 3).
 	Connections int
 	// Timeout bounds every command: the longest the server may stay
@@ -121,7 +127,23 @@ func (cn *conn) login(ctx context.Context, cfg *Config, red *redactor) error {
 	if err != nil {
 		return err
 	}
+	var oauth sasl.Client
+	if cfg.Auth != "" && cfg.Auth != "plain" {
+		if oauth, err = cn.oauthClient(ctx, cfg, caps); err != nil {
+			return err
+		}
+	}
 	err = cn.run(ctx, "LOGIN", func() error {
+		if oauth != nil {
+			err := cn.c.Authenticate(oauth)
+			var be *sasl.OAuthBearerError
+			if errors.As(err, &be) {
+				// OAUTHBEARER's client ends the exchange itself when the
+				// server's challenge is an error: a refused token.
+				return fmt.Errorf("%w: token refused (%s)", ErrAuth, be.Status)
+			}
+			return err
+		}
 		if caps.Has(imap.CapLoginDisabled) {
 			if !caps.Has(imap.Cap("AUTH=PLAIN")) {
 				return fmt.Errorf("%w: server disables LOGIN and offers no AUTH=PLAIN", ErrUnsupported)

@@ -45,5 +45,5 @@ func cmdDemo(args []string) error {
 	if err != nil {
 		return err
 	}
-	return serve(ep, "demo", dir, f, log, func() { fmt.Fprint(os.Stdout, banner(dir, srv.Addr)) })
+	return serve([]accountSetup{{ep: ep, password: "demo", f: f}}, dir, f, log, func() { fmt.Fprint(os.Stdout, banner(dir, srv.Addr)) })
 }

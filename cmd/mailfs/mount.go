@@ -14,8 +14,11 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
+
+	"github.com/spf13/pflag"
 
 	"mailfs/cache"
 	"mailfs/fs"
@@ -29,11 +32,21 @@ const drainTimeout = 5 * time.Minute
 
 func cmdMount(args []string) error {
 	set, f := newMountFlags("mount")
+	var configFlag, only string
+	set.StringVar(&configFlag, "config", "", "config file of accounts (default $XDG_CONFIG_HOME/mailfs/config.toml)")
+	set.StringVar(&only, "account", "", "mount only this account of the config file, at the mount point's root")
 	if err := set.Parse(args); err != nil {
 		return fail(exitUsage, "%v (see mailfs help mount)", err)
 	}
-	if set.NArg() != 2 {
-		return fail(exitUsage, "usage: mailfs mount [flags] URL MOUNTPOINT (see mailfs help mount)")
+	switch set.NArg() {
+	case 1:
+		return mountConfig(set, f, configPath(configFlag), only, set.Arg(0))
+	case 2:
+		if configFlag != "" || only != "" {
+			return fail(exitUsage, "--config and --account are for mounting the config file's accounts: mailfs mount [--account NAME] MOUNTPOINT")
+		}
+	default:
+		return fail(exitUsage, "usage: mailfs mount [flags] URL MOUNTPOINT, or mailfs mount [--account NAME] MOUNTPOINT for the config file (see mailfs help mount)")
 	}
 	if err := f.parse(); err != nil {
 		return fail(exitUsage, "%v", err)
@@ -43,9 +56,6 @@ func cmdMount(args []string) error {
 		return fail(exitUsage, "%v", err)
 	}
 	log := newLogger(f.debug)
-	if ep.Security == imapback.Insecure && !ep.IsLoopback() {
-		log.Warn("imap+insecure:// sends the password and all mail unencrypted over the network", "host", ep.Host)
-	}
 	dir, err := checkMountPoint(set.Arg(1))
 	if err != nil {
 		return err
@@ -57,55 +67,186 @@ func cmdMount(args []string) error {
 	if err != nil {
 		return err
 	}
-	return serve(ep, pw, dir, f, log, nil)
+	return serve([]accountSetup{{ep: ep, password: pw, f: f}}, dir, f, log, nil)
 }
 
-// serve dials, mounts, and runs until the mount goes away. ready, when
-// set, is called once the mount is up (the demo prints its banner there).
-func serve(ep imapback.Endpoint, pw, dir string, f *mountFlags, log *slog.Logger, ready func()) error {
+// mountConfig mounts the config file's accounts (or the one named).
+func mountConfig(set *pflag.FlagSet, f *mountFlags, path, only, mountPoint string) error {
+	c, err := loadConfig(path)
+	if err != nil {
+		return err
+	}
+	// Mount-wide values: the file's, then the command line's.
+	for k, v := range c.mount {
+		if set.Changed(k) {
+			continue
+		}
+		if err := setFlag(set, k, v); err != nil {
+			return fail(exitUsage, "%s: %s: %v", path, k, err)
+		}
+	}
+	if err := f.parse(); err != nil {
+		return fail(exitUsage, "%v", err)
+	}
+	var setups []accountSetup
+	for _, a := range c.accounts {
+		if only != "" && a.name != only {
+			continue
+		}
+		af, err := c.accountFlags(a, set)
+		if err != nil {
+			return err
+		}
+		ep, _ := imapback.ParseURL(a.url) // checked by loadConfig
+		setups = append(setups, accountSetup{name: a.name, ep: ep, f: af, auth: a.auth, tokenCommand: a.token})
+	}
+	if len(setups) == 0 {
+		var names []string
+		for _, a := range c.accounts {
+			names = append(names, a.name)
+		}
+		return fail(exitUsage, "%s: no account %q (accounts: %s)", path, only, strings.Join(names, ", "))
+	}
+	if only != "" {
+		setups[0].name = "" // one account, at the root
+	}
+	log := newLogger(f.debug)
+	dir, err := checkMountPoint(mountPoint)
+	if err != nil {
+		return err
+	}
+	if err := checkFUSE(); err != nil {
+		return err
+	}
+	for i := range setups {
+		s := &setups[i]
+		if s.auth != "plain" {
+			continue
+		}
+		get := passwordFrom
+		if len(setups) == 1 && s.f.passwordCommand == "" {
+			get = password // one account: MAILFS_PASSWORD works as for a URL
+		}
+		if s.password, err = get(s.f.passwordCommand, s.ep.User+"@"+s.ep.Host); err != nil {
+			if s.name != "" {
+				return fail(exitUsage, "account %s: %v", s.name, err)
+			}
+			return err
+		}
+	}
+	return serve(setups, dir, f, log, nil)
+}
+
+// accountSetup is one account to mount: where, how to log in, its flags.
+type accountSetup struct {
+	name         string // directory at the root; "" mounts it at the root
+	ep           imapback.Endpoint
+	password     string
+	auth         string // "" or plain, xoauth2, oauthbearer
+	tokenCommand string
+	f            *mountFlags
+}
+
+// served is one account, connected and modelled.
+type served struct {
+	setup  accountSetup
+	client *imapback.Client
+	acct   *mail.Account
+}
+
+// serve dials every account, mounts them, and runs until the mount goes
+// away. mount holds the mount-wide flags (cache size, names, debug).
+// ready, when set, is called once the mount is up (the demo prints its
+// banner there).
+func serve(setups []accountSetup, dir string, mount *mountFlags, log *slog.Logger, ready func()) error {
 	var trace io.Writer
-	if f.debugIMAP {
+	if mount.debugIMAP {
 		trace = os.Stderr
 	}
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
-	client, err := imapback.Dial(ctx, imapback.Config{
-		Endpoint: ep, Password: pw, Connections: f.connections, Timeout: f.timeout,
-		Trace: trace, Logger: log, ReadOnly: f.readOnly,
-	})
-	if err != nil {
-		switch {
-		case errors.Is(err, imapback.ErrAuth):
-			return fail(exitAuth, "authentication failed for user %q at %s", ep.User, ep.Addr())
-		case errors.Is(err, context.Canceled):
-			return fail(exitFailure, "interrupted while connecting to %s", ep.Addr())
-		default:
-			return fail(exitUnreachable, "cannot reach %s: %s", ep.Addr(), rootCause(err))
+	for _, s := range setups {
+		if s.ep.Security == imapback.Insecure && !s.ep.IsLoopback() {
+			log.Warn("imap+insecure:// sends the password and all mail unencrypted over the network", "host", s.ep.Host)
 		}
 	}
-	defer client.Close()
+	// Every account is dialled at once; any failure mounts nothing.
+	accounts := make([]served, len(setups))
+	errs := make([]error, len(setups))
+	var wg sync.WaitGroup
+	for i, s := range setups {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			accounts[i].setup = s
+			accounts[i].client, errs[i] = dialAccount(ctx, s, trace, log)
+		}()
+	}
+	wg.Wait()
+	for i, c := range accounts {
+		if c.client != nil {
+			defer c.client.Close()
+		}
+		if errs[i] != nil && errors.Is(errs[i], context.Canceled) {
+			return fail(exitFailure, "interrupted while connecting")
+		}
+	}
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
 
-	bodies := cache.New(f.cacheBytes)
+	bodies := cache.New(mount.cacheBytes) // one bound, shared by every account
 	// Keep the garbage collector's slack small: without a limit the heap
 	// may grow to twice what is live, and the cache is most of it. (A soft
 	// limit: the GC works harder near it, nothing fails.)
-	debug.SetMemoryLimit(f.cacheBytes + 64<<20)
+	debug.SetMemoryLimit(mount.cacheBytes + 64<<20)
 	started := time.Now()
-	acct := mail.NewAccount(mail.Options{
-		ID: ep.User + "@" + ep.Addr(), Backend: client, Bodies: bodies, TTL: f.pollInterval,
-		Logger: log, ReadOnly: f.readOnly, Delete: f.delete, ReadAhead: max(1, f.connections-len(f.watch)),
-	})
-	server, err := fs.Mount(dir, fs.Options{
-		Account: acct, Names: f.nameStyle, Logger: log, DebugFUSE: f.debugFUSE, FsName: ep.String(),
-		Status: func() string { return statusText(client, acct, f, started) },
-	})
+	for i := range accounts {
+		a := &accounts[i]
+		f, ep := a.setup.f, a.setup.ep
+		alog := log
+		if a.setup.name != "" {
+			alog = log.With("account", a.setup.name)
+		}
+		a.acct = mail.NewAccount(mail.Options{
+			ID: ep.User + "@" + ep.Addr(), Backend: a.client, Bodies: bodies, TTL: f.pollInterval,
+			Logger: alog, ReadOnly: f.readOnly, Delete: f.delete, ReadAhead: max(1, f.connections-len(f.watch)),
+		})
+	}
+	opts := fs.Options{Names: mount.nameStyle, Logger: log, DebugFUSE: mount.debugFUSE}
+	if len(accounts) == 1 && accounts[0].setup.name == "" {
+		a := accounts[0]
+		opts.Account, opts.FsName = a.acct, a.setup.ep.String()
+		opts.Status = func() string { return statusText(a.client, a.acct, a.setup.f, started) }
+	} else {
+		opts.FsName = "mailfs"
+		for _, a := range accounts {
+			opts.Accounts = append(opts.Accounts, fs.Named{Name: a.setup.name, Account: a.acct,
+				Status: func() string { return statusText(a.client, a.acct, a.setup.f, started) }})
+		}
+		opts.Status = func() string {
+			var b strings.Builder
+			for i, a := range accounts {
+				if i > 0 {
+					b.WriteString("\n")
+				}
+				fmt.Fprintf(&b, "[%s]\n%s", a.setup.name, statusText(a.client, a.acct, a.setup.f, started))
+			}
+			return b.String()
+		}
+	}
+	server, err := fs.Mount(dir, opts)
 	if err != nil {
 		return fail(exitMountPoint, "%v", err)
 	}
-	log.Info("mounted", "account", ep.String(), "mountpoint", dir)
 	var watchers []<-chan struct{}
-	for _, mb := range f.watch {
-		watchers = append(watchers, client.Watch(ctx, mb, func(flags bool) { acct.Changed(mb, flags) }))
+	for _, a := range accounts {
+		log.Info("mounted", "account", a.setup.ep.String(), "name", a.setup.name, "mountpoint", dir)
+		for _, mb := range a.setup.f.watch {
+			watchers = append(watchers, a.client.Watch(ctx, mb, func(flags bool) { a.acct.Changed(mb, flags) }))
+		}
 	}
 	if ready != nil {
 		ready()
@@ -132,17 +273,59 @@ func serve(ep imapback.Endpoint, pw, dir string, f *mountFlags, log *slog.Logger
 		<-w
 	}
 	// Files closed just before the unmount may still be on their way.
-	if pending := acct.Pending(); len(pending) > 0 {
-		log.Info("unmounted; storing files still on their way", "files", len(pending))
-	}
 	drain, stop := context.WithTimeout(context.Background(), drainTimeout)
 	defer stop()
-	if err := acct.Close(drain); err != nil {
-		log.Error("unmounted with files not stored", "err", err)
-		return fail(exitFailure, "%v", err)
+	var lost []string
+	for _, a := range accounts {
+		if pending := a.acct.Pending(); len(pending) > 0 {
+			log.Info("unmounted; storing files still on their way", "account", a.setup.name, "files", len(pending))
+		}
+	}
+	for _, a := range accounts {
+		if err := a.acct.Close(drain); err != nil {
+			log.Error("unmounted with files not stored", "account", a.setup.name, "err", err)
+			lost = append(lost, err.Error())
+		}
+	}
+	if len(lost) > 0 {
+		return fail(exitFailure, "%s", strings.Join(lost, "; "))
 	}
 	log.Info("unmounted; logging out", "mountpoint", dir)
 	return nil
+}
+
+// dialAccount connects one account; a failure is one line naming it.
+func dialAccount(ctx context.Context, s accountSetup, trace io.Writer, log *slog.Logger) (*imapback.Client, error) {
+	f, ep := s.f, s.ep
+	cfg := imapback.Config{
+		Endpoint: ep, Password: s.password, Connections: f.connections, Timeout: f.timeout,
+		Trace: trace, Logger: log, ReadOnly: f.readOnly,
+	}
+	if s.auth != "" && s.auth != "plain" {
+		cfg.Auth = s.auth
+		cfg.Token = tokenSource(s.tokenCommand)
+	}
+	if s.name != "" {
+		cfg.Logger = log.With("account", s.name)
+	}
+	client, err := imapback.Dial(ctx, cfg)
+	if err == nil {
+		return client, nil
+	}
+	who := ""
+	if s.name != "" {
+		who = "account " + s.name + ": "
+	}
+	switch {
+	case errors.Is(err, imapback.ErrAuth):
+		return nil, fail(exitAuth, "%sauthentication failed for user %q at %s", who, ep.User, ep.Addr())
+	case errors.Is(err, context.Canceled):
+		return nil, err
+	case errors.Is(err, imapback.ErrUnsupported):
+		return nil, fail(exitAuth, "%s%s: %s", who, ep.Addr(), rootCause(err))
+	default:
+		return nil, fail(exitUnreachable, "%scannot reach %s: %s", who, ep.Addr(), rootCause(err))
+	}
 }
 
 // rootCause words a connection failure for one line: the network's own

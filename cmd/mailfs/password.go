@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -19,6 +20,12 @@ func password(command, who string) (string, error) {
 		os.Unsetenv("MAILFS_PASSWORD")
 		return pw, nil
 	}
+	return passwordFrom(command, who)
+}
+
+// passwordFrom is password without MAILFS_PASSWORD: for the accounts of
+// a config file, each its own password-command, else a prompt.
+func passwordFrom(command, who string) (string, error) {
 	if command != "" {
 		cmd := exec.Command("/bin/sh", "-c", command)
 		var stderr bytes.Buffer
@@ -51,4 +58,30 @@ func password(command, who string) (string, error) {
 		return "", fail(exitUsage, "reading password: %v", err)
 	}
 	return string(pw), nil
+}
+
+// tokenSource runs the account's token-command for every login (each new
+// connection, so every reconnect gets a fresh token): its first line is
+// the access token. The token is never logged; a failure names only the
+// command's own error output.
+func tokenSource(command string) func(ctx context.Context) (string, error) {
+	return func(ctx context.Context) (string, error) {
+		cmd := exec.CommandContext(ctx, "/bin/sh", "-c", command)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			msg := strings.TrimSpace(stderr.String())
+			if msg != "" {
+				msg = ": " + msg
+			}
+			return "", fmt.Errorf("token-command failed (%v)%s", err, msg)
+		}
+		token, _, _ := strings.Cut(string(out), "\n")
+		token = strings.TrimSpace(token)
+		if token == "" {
+			return "", fmt.Errorf("token-command printed no token")
+		}
+		return token, nil
+	}
 }

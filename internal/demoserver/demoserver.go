@@ -47,6 +47,9 @@ type Options struct {
 	// (with or without a response code, as the error has it), so tests can
 	// imitate a server over quota or one that answers without codes.
 	Refuse func(cmd, mailbox string, size int64) *imap.Error
+	// OAuth, when set, makes the server offer AUTH=XOAUTH2 and
+	// AUTH=OAUTHBEARER, and decides whether a token is good for a user.
+	OAuth func(user, token string) bool
 }
 
 // DefaultCaps returns the capabilities advertised when Options.Caps is nil:
@@ -104,6 +107,7 @@ type Server struct {
 	closeErr  error
 
 	refuse func(cmd, mailbox string, size int64) *imap.Error
+	oauth  func(user, token string) bool
 }
 
 // Start listens on 127.0.0.1:0 and serves IMAP (plain text, LOGIN allowed
@@ -156,6 +160,7 @@ func Start(opts Options) (*Server, error) {
 		serveDone: make(chan struct{}),
 		conns:     make(map[*trackedConn]struct{}),
 		refuse:    opts.Refuse,
+		oauth:     opts.OAuth,
 	}
 	s.ln = &trackingListener{Listener: ln, s: s}
 
@@ -261,7 +266,7 @@ func (s *Server) close() error {
 
 // newSession is imapserver's NewSession hook.
 func (s *Server) newSession(conn *imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-	sess := &session{Session: s.Mem.NewSession(), refuse: s.refuse}
+	sess := &session{Session: s.Mem.NewSession(), refuse: s.refuse, srv: s}
 	if tc, ok := conn.NetConn().(*trackedConn); ok {
 		sess.conn = tc
 	}
@@ -347,6 +352,7 @@ type session struct {
 	imapserver.Session
 	conn   *trackedConn // may be nil
 	refuse func(cmd, mailbox string, size int64) *imap.Error
+	srv    *Server
 }
 
 // refused asks Options.Refuse about one command.
