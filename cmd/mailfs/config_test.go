@@ -1,0 +1,203 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"mailfs/internal/demoserver"
+	"mailfs/internal/sample"
+	"mailfs/internal/testenv"
+)
+
+// writeConfig writes a config file and returns its path.
+func writeConfig(t *testing.T, text string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "config.toml")
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestCLIConfigMount: a config file with three accounts — the in-memory
+// server with a password-command, one with OAuth2 (XOAUTH2, token from
+// token-command) and Dovecot — mounted by `mailfs mount MOUNTPOINT`: one
+// directory each, grep across all, status for every account; --account
+// mounts one at the root.
+func TestCLIConfigMount(t *testing.T) {
+	testenv.RequireFUSE(t)
+	home := startMem(t)
+	home.seedSample(t)
+	var mu sync.Mutex
+	good := "ya29.first"
+	cloudSrv, err := demoserver.Start(demoserver.Options{User: "bob@example.com", Password: "unused-pw", Seed: true,
+		OAuth: func(user, token string) bool { mu.Lock(); defer mu.Unlock(); return token == good }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cloudSrv.Close() })
+	d := testenv.StartDovecot(t)
+	work := &server{kind: "dovecot", addr: d.Addr, user: d.User, pass: d.Password}
+	work.seedSample(t)
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	os.WriteFile(tokenFile, []byte(good+"\n"), 0o600)
+	cfg := writeConfig(t, fmt.Sprintf(`
+cache-size = "64MiB"
+timeout = "10s"
+
+[accounts.home]
+url = "imap+insecure://alice@%s"
+password-command = "printf %%s %s"
+
+[accounts.cloud]
+url = "imap+insecure://bob%%40example.com@%s"
+auth = "xoauth2"
+token-command = "cat %s"
+read-only = true
+
+[accounts.work]
+url = "imap+insecure://%s@%s"
+password-command = "printf %%s %s"
+watch = ["INBOX", "Work"]
+`, home.addr, home.pass, cloudSrv.Addr, tokenFile, work.user, work.addr, work.pass))
+
+	dir := t.TempDir()
+	cmd := exec.Command(mailfsBin, "mount", "--config", cfg, dir)
+	cmd.Env = append(os.Environ(), "MAILFS_PASSWORD=must-not-be-used")
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+			exec.Command(mailfsBin, "umount", "--lazy", dir).Run()
+		}
+	})
+	if !testenv.WaitMounted(dir, 20*time.Second) {
+		t.Fatalf("not mounted; stderr: %s", errb.String())
+	}
+	ents, _ := os.ReadDir(dir)
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	if strings.Join(names, " ") != "cloud home work" {
+		t.Fatalf("root holds %v", names)
+	}
+	out, _ := exec.Command("grep", "-rl", sample.PlantedWord, dir).Output()
+	var hits []string
+	for _, l := range strings.Fields(string(out)) {
+		rel, _ := filepath.Rel(dir, l)
+		hits = append(hits, strings.SplitN(rel, "/", 2)[0])
+	}
+	sort.Strings(hits)
+	if strings.Join(hits, " ") != "cloud home work" {
+		t.Errorf("grep -r across the accounts found %v", hits)
+	}
+	st, err := exec.Command(mailfsBin, "status", dir).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"[cloud]", "[home]", "[work]", "watching:       INBOX, Work (IDLE)", "read-only true"} {
+		if !strings.Contains(string(st), want) {
+			t.Errorf("status lacks %q:\n%s", want, st)
+		}
+	}
+	if strings.Count(string(st), "state:          connected") != 3 {
+		t.Errorf("status does not show three connected accounts:\n%s", st)
+	}
+	// The read-only account refuses writes; another takes them.
+	if err := os.WriteFile(filepath.Join(dir, "cloud", "INBOX", "x.eml"), []byte("Subject: x\r\n\r\nx\r\n"), 0o600); err == nil {
+		t.Error("a write in the read-only account succeeded")
+	}
+	if code, msg := runCLI(t, "", "umount", dir); code != 0 {
+		t.Fatalf("umount: %d %s", code, msg)
+	}
+	if code := waitExit(t, cmd, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if strings.Contains(errb.String(), good) || strings.Contains(errb.String(), home.pass) {
+		t.Error("the log shows a token or a password")
+	}
+
+	// --account mounts one account at the root.
+	dir2 := t.TempDir()
+	cmd2 := exec.Command(mailfsBin, "mount", "--config", cfg, "--account", "work", dir2)
+	var errb2 bytes.Buffer
+	cmd2.Stderr = &errb2
+	if err := cmd2.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if !testenv.WaitMounted(dir2, 20*time.Second) {
+		cmd2.Process.Kill()
+		t.Fatalf("--account not mounted: %s", errb2.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir2, "INBOX")); err != nil {
+		t.Errorf("--account work: no INBOX at the root: %v", err)
+	}
+	runCLI(t, "", "umount", dir2)
+	if code := waitExit(t, cmd2, &errb2); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb2.String())
+	}
+}
+
+// TestCLIConfigErrors: every kind of mistake in the config file is one
+// line naming the file and the key, exit 2, nothing mounted.
+func TestCLIConfigErrors(t *testing.T) {
+	ok := "[accounts.a]\nurl = \"imaps://alice@imap.example.com\"\npassword-command = \"true\"\n"
+	for _, tc := range []struct {
+		name, text, extra, want string
+	}{
+		{"syntax", "[accounts.a\nurl = 1\n", "", ":2: expected"},
+		{"unknown top key", "conections = 3\n" + ok, "", "conections: unknown key"},
+		{"unknown account key", ok + "conections = 3\n", "", "accounts.a.conections: unknown key"},
+		{"no url", "[accounts.a]\nread-only = true\n", "", "accounts.a.url: missing"},
+		{"bad url", "[accounts.a]\nurl = \"http://x\"\n", "", "accounts.a.url:"},
+		{"missing command", "[accounts.a]\nurl = \"imaps://a@b\"\npassword-command = \"no-such-helper-4711 x\"\n", "", "accounts.a.password-command:"},
+		{"token without oauth", "[accounts.a]\nurl = \"imaps://a@b\"\ntoken-command = \"true\"\n", "", "accounts.a.token-command:"},
+		{"oauth without token", "[accounts.a]\nurl = \"imaps://a@b\"\nauth = \"xoauth2\"\n", "", "accounts.a.token-command: missing"},
+		{"bad auth", "[accounts.a]\nurl = \"imaps://a@b\"\nauth = \"kerberos\"\n", "", "accounts.a.auth:"},
+		{"bad value", "[accounts.a]\nurl = \"imaps://a@b\"\npassword-command = \"true\"\nconnections = \"many\"\n", "", "accounts.a.connections:"},
+		{"mount-wide key in an account", ok + "cache-size = \"1GiB\"\n", "", "accounts.a.cache-size: is mount-wide"},
+		{"unknown account", ok, "nope", "no account \"nope\""},
+		{"no accounts", "cache-size = \"1GiB\"\n", "", "no accounts"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := writeConfig(t, tc.text)
+			dir := t.TempDir()
+			args := []string{"mount", "--config", path}
+			if tc.extra != "" {
+				args = append(args, "--account", tc.extra)
+			}
+			code, stderr := runCLI(t, "", append(args, dir)...)
+			if code != exitUsage {
+				t.Errorf("exit %d, want %d; %s", code, exitUsage, stderr)
+			}
+			if !strings.Contains(stderr, path) || !strings.Contains(stderr, tc.want) {
+				t.Errorf("stderr %q lacks the file and %q", stderr, tc.want)
+			}
+			if lines := strings.Count(strings.TrimSpace(stderr), "\n"); lines != 0 {
+				t.Errorf("more than one line: %q", stderr)
+			}
+			if testenv.IsMounted(dir) {
+				t.Error("something was mounted")
+			}
+		})
+	}
+	// No config file at all.
+	code, stderr := runCLI(t, "", "mount", "--config", filepath.Join(t.TempDir(), "none.toml"), t.TempDir())
+	if code != exitUsage || !strings.Contains(stderr, "no config file") {
+		t.Errorf("missing file: exit %d %q", code, stderr)
+	}
+}
