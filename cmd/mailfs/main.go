@@ -39,6 +39,8 @@ const usage = `mailfs mounts IMAP mail as a folder: mailboxes are directories, m
 
 Usage:
   mailfs mount [flags] URL MOUNTPOINT   mount an account; stays in the foreground until unmounted
+  mailfs mount [flags] MOUNTPOINT       mount every account of the config file, one directory each
+                                        (--account NAME: one, at the root; --config FILE)
   mailfs demo [flags] MOUNTPOINT        mount an embedded demo server with sample mail
   mailfs umount [--lazy] MOUNTPOINT     unmount
   mailfs status MOUNTPOINT              connection state, cache and traffic of a mount
