@@ -23,12 +23,16 @@ import (
 // directory each, sharing one body cache, wired as `mailfs mount` wires a
 // config file.
 func mountAccounts(t *testing.T, servers map[string]*server) (string, map[string]*mail.Account) {
+	return mountAccountsWith(t, servers, imapback.Config{})
+}
+
+func mountAccountsWith(t *testing.T, servers map[string]*server, cfg imapback.Config) (string, map[string]*mail.Account) {
 	t.Helper()
 	bodies := cache.New(256 << 20)
 	var named []fs.Named
 	accts := map[string]*mail.Account{}
 	for name, s := range servers {
-		c := s.dial(t, imapback.Config{})
+		c := s.dial(t, cfg)
 		a := mail.NewAccount(mail.Options{ID: s.user + "@" + s.addr, Backend: c, Bodies: bodies,
 			TTL: 30 * time.Second, Logger: testLogger(t).With("account", name), ReadAhead: 2})
 		t.Cleanup(func() {
@@ -158,4 +162,75 @@ func TestManyAccountsInOneMount(t *testing.T) {
 	if len(accts) != 3 || accts["home"].Bodies() != accts["work"].Bodies() {
 		t.Error("the accounts do not share one body cache")
 	}
+}
+
+// TestOneAccountDownOthersWork: one Dovecot is killed while another
+// account is grepped: that grep finishes with every byte right, the dead
+// account's uncached reads fail with EIO within the timeout while its
+// listing is still served, and once its server is back it works again.
+func TestOneAccountDownOthersWork(t *testing.T) {
+	const timeout = 2 * time.Second
+	up, down := startDovecot(t), startDovecot(t)
+	up.seedSample(t)
+	down.seedSample(t)
+	dir, _ := mountAccountsWith(t, map[string]*server{"up": up, "down": down}, imapback.Config{Timeout: timeout})
+	// The dead account's INBOX is listed before it dies.
+	inbox := filepath.Join(dir, "down", "INBOX")
+	listed := names(t, inbox)
+	if len(listed) == 0 {
+		t.Fatal("empty INBOX")
+	}
+	want := map[string]string{}
+	for _, m := range up.peek(t).messages("INBOX") {
+		want[messageIDOf(m.Body)] = string(m.Body)
+	}
+	if err := down.dovecot.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	// The other account: every file of its INBOX, byte for byte.
+	got := map[string]string{}
+	upInbox := filepath.Join(dir, "up", "INBOX")
+	for n := range names(t, upInbox) {
+		b, err := os.ReadFile(filepath.Join(upInbox, n))
+		if err != nil {
+			t.Fatalf("reading %s in the live account: %v", n, err)
+		}
+		got[messageIDOf(b)] = string(b)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("live account: %d messages read, want %d", len(got), len(want))
+	}
+	for id, body := range want {
+		if got[id] != body {
+			t.Errorf("live account: %s differs", id)
+		}
+	}
+	if out, err := exec.Command("grep", "-rl", sample.PlantedWord, filepath.Join(dir, "up")).Output(); err != nil || len(strings.Fields(string(out))) != 1 {
+		t.Errorf("grep -r in the live account: %q %v", out, err)
+	}
+	// The dead one: listing served, an uncached body is EIO within the timeout.
+	if now := names(t, inbox); len(now) != len(listed) {
+		t.Errorf("the dead account's listing: %d names, was %d", len(now), len(listed))
+	}
+	var some string
+	for n := range listed {
+		some = n
+		break
+	}
+	start := time.Now()
+	_, err := os.ReadFile(filepath.Join(inbox, some))
+	wantErrno(t, "read in the dead account", err, syscall.EIO)
+	if took := time.Since(start); took > 3*timeout {
+		t.Errorf("the dead account's read took %v (timeout %v)", took, timeout)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, ".mailfs", "status")); !strings.Contains(string(b), "DISCONNECTED") {
+		t.Errorf("status does not show the dead account:\n%s", b)
+	}
+	if err := down.dovecot.Start(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "the account recovers", func() error {
+		_, err := os.ReadFile(filepath.Join(inbox, some))
+		return err
+	})
 }
