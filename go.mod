@@ -3,6 +3,7 @@ module mailfs
 go 1.26.8
 
 require (
+	github.com/BurntSushi/toml v1.6.0
 	github.com/dustin/go-humanize v1.1.0
 	github.com/emersion/go-imap/v2 v2.0.0-beta.8
 	github.com/emersion/go-message v0.18.2
@@ -15,7 +16,4 @@ require (
 	golang.org/x/term v0.48.0
 )
 
-require (
-	github.com/BurntSushi/toml v1.6.0 // indirect
-	golang.org/x/text v0.14.0 // indirect
-)
+require golang.org/x/text v0.14.0 // indirect

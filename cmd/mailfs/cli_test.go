@@ -479,3 +479,49 @@ func TestCLIStatus(t *testing.T) {
 		waitExit(t, cmd, stderr)
 	})
 }
+
+// TestCLIDaemon: mount --daemon returns 0 once the mount is ready and
+// leaves it running; mailfs umount ends it. A failure before the mount
+// (a wrong password) is the usual line and exit code, from the
+// background process, before --daemon returns.
+func TestCLIDaemon(t *testing.T) {
+	testenv.RequireFUSE(t)
+	s := startMem(t)
+	s.seedSample(t)
+	dir := t.TempDir()
+	state := t.TempDir()
+	t.Setenv("XDG_STATE_HOME", state)
+	t.Cleanup(func() { exec.Command(mailfsBin, "umount", "--lazy", dir).Run() })
+	code, stderr := runCLI(t, s.pass, "mount", "--daemon", "imap+insecure://"+s.user+"@"+s.addr, dir)
+	if code != 0 {
+		t.Fatalf("mount --daemon: exit %d: %s", code, stderr)
+	}
+	if !testenv.IsMounted(dir) {
+		t.Fatal("--daemon returned before the mount was ready")
+	}
+	if _, err := os.ReadFile(firstMessage(t, dir)); err != nil {
+		t.Fatalf("reading through the daemon's mount: %v", err)
+	}
+	if code, msg := runCLI(t, "", "umount", dir); code != 0 {
+		t.Fatalf("umount: %d %s", code, msg)
+	}
+	if testenv.IsMounted(dir) {
+		t.Fatal("still mounted after umount")
+	}
+	// The background process logs to the state directory once up, and
+	// ends there cleanly.
+	logPath := filepath.Join(state, "mailfs", "mailfs.log")
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		b, _ := os.ReadFile(logPath)
+		if strings.Contains(string(b), "logging out") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the daemon's log %s does not show a clean end: %q", logPath, b)
+		}
+	}
+	code, stderr = runCLI(t, "wrong-password", "mount", "--daemon", "imap+insecure://"+s.user+"@"+s.addr, t.TempDir())
+	if code != exitAuth || !strings.Contains(stderr, "authentication failed") || strings.Count(stderr, "authentication failed") != 1 {
+		t.Errorf("wrong password with --daemon: exit %d, %q", code, stderr)
+	}
+}

@@ -96,7 +96,9 @@ func run(args []string) int {
 	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintln(os.Stderr, "mailfs:", err)
+	if !errors.Is(err, errAlreadyReported) {
+		fmt.Fprintln(os.Stderr, "mailfs:", err)
+	}
 	var ee *exitError
 	if errors.As(err, &ee) {
 		return ee.code

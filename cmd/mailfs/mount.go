@@ -35,8 +35,12 @@ func cmdMount(args []string) error {
 	var configFlag, only string
 	set.StringVar(&configFlag, "config", "", "config file of accounts (default $XDG_CONFIG_HOME/mailfs/config.toml)")
 	set.StringVar(&only, "account", "", "mount only this account of the config file, at the mount point's root")
+	daemon := set.Bool("daemon", false, "return once the mount is ready, leaving it running in the background")
 	if err := set.Parse(args); err != nil {
 		return fail(exitUsage, "%v (see mailfs help mount)", err)
+	}
+	if *daemon {
+		return daemonize(args)
 	}
 	switch set.NArg() {
 	case 1:
@@ -67,7 +71,7 @@ func cmdMount(args []string) error {
 	if err != nil {
 		return err
 	}
-	return serve([]accountSetup{{ep: ep, password: pw, f: f}}, dir, f, log, nil)
+	return serve([]accountSetup{{ep: ep, password: pw, f: f}}, dir, f, log, readySignal())
 }
 
 // mountConfig mounts the config file's accounts (or the one named).
@@ -134,7 +138,7 @@ func mountConfig(set *pflag.FlagSet, f *mountFlags, path, only, mountPoint strin
 			return err
 		}
 	}
-	return serve(setups, dir, f, log, nil)
+	return serve(setups, dir, f, log, readySignal())
 }
 
 // accountSetup is one account to mount: where, how to log in, its flags.
