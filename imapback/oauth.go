@@ -2,6 +2,7 @@ package imapback
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
 	"github.com/emersion/go-imap/v2"
@@ -14,15 +15,24 @@ import (
 
 // xoauth2Client is Google's and Microsoft's SASL XOAUTH2 (go-sasl dropped
 // it): one initial response "user=U^Aauth=Bearer T^A^A". On failure the
-// server sends a JSON error as a challenge, answered with an empty line,
-// and then its NO.
+// server sends a JSON error as a challenge, which the protocol answers
+// with an empty line before the server's NO; go-imap cannot send an empty
+// line ("=" is its empty response, which Dovecot refuses), so the
+// exchange ends here, as go-sasl's OAUTHBEARER client ends it, and the
+// connection is dropped.
 type xoauth2Client struct{ user, token string }
 
 func (c *xoauth2Client) Start() (string, []byte, error) {
 	return "XOAUTH2", []byte("user=" + c.user + "\x01auth=Bearer " + c.token + "\x01\x01"), nil
 }
 
-func (c *xoauth2Client) Next(challenge []byte) ([]byte, error) { return []byte{}, nil }
+func (c *xoauth2Client) Next(challenge []byte) ([]byte, error) {
+	var e struct {
+		Status string `json:"status"`
+	}
+	json.Unmarshal(challenge, &e)
+	return nil, fmt.Errorf("%w: token refused (status %s)", ErrAuth, e.Status)
+}
 
 // oauthClient returns the SASL client of cfg.Auth with a fresh token.
 func (cn *conn) oauthClient(ctx context.Context, cfg *Config, caps imap.CapSet) (sasl.Client, error) {

@@ -90,3 +90,53 @@ func TestXOAUTH2InitialResponse(t *testing.T) {
 		t.Fatalf("Start = %q %q %v", mech, ir, err)
 	}
 }
+
+// Against Dovecot's own oauth2 passdb, which asks an introspection
+// endpoint about every token: both mechanisms log in, an expired token is
+// replaced at the next login, a refused one is ErrAuth.
+func TestOAuthDovecot(t *testing.T) {
+	o := testenv.StartOAuthServer(t)
+	d := testenv.StartDovecotWith(t, testenv.DovecotOptions{OAuthIntrospection: o.URL})
+	ep, err := ParseURL("imap+insecure://" + d.User + "@" + d.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mech := range []string{"xoauth2", "oauthbearer"} {
+		t.Run(mech, func(t *testing.T) {
+			var mu sync.Mutex
+			current := "at-1-" + mech
+			o.Issue(current, d.User)
+			token := func(ctx context.Context) (string, error) {
+				mu.Lock()
+				defer mu.Unlock()
+				return current, nil
+			}
+			c, err := Dial(context.Background(), Config{Endpoint: ep, Auth: mech, Token: token, Timeout: 10 * time.Second})
+			if err != nil {
+				t.Fatalf("%s against Dovecot: %v\n%s", mech, err, d.LogTail(20))
+			}
+			defer c.Close()
+			if _, err := c.Mailboxes(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			// The token expires; the helper now prints a new one.
+			o.Revoke(current)
+			mu.Lock()
+			current = "at-2-" + mech
+			mu.Unlock()
+			o.Issue(current, d.User)
+			c2, err := Dial(context.Background(), Config{Endpoint: ep, Auth: mech, Token: token, Timeout: 10 * time.Second})
+			if err != nil {
+				t.Fatalf("login with the new token: %v", err)
+			}
+			c2.Close()
+			o.Revoke(current)
+			if _, err := Dial(context.Background(), Config{Endpoint: ep, Auth: mech, Token: token, Timeout: 10 * time.Second}); !errors.Is(err, ErrAuth) {
+				t.Errorf("a revoked token: %v, want ErrAuth", err)
+			}
+		})
+	}
+	if o.Asked() == 0 {
+		t.Error("Dovecot never asked the introspection endpoint")
+	}
+}

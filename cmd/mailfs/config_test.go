@@ -201,3 +201,25 @@ func TestCLIConfigErrors(t *testing.T) {
 		t.Errorf("missing file: exit %d %q", code, stderr)
 	}
 }
+
+// TestCLIRefusedToken: an OAuth2 token the server refuses is exit 3 with
+// one line naming the account, never the token.
+func TestCLIRefusedToken(t *testing.T) {
+	testenv.RequireFUSE(t)
+	srv, err := demoserver.Start(demoserver.Options{User: "bob", Password: "x", OAuth: func(user, token string) bool { return false }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	for _, mech := range []string{"xoauth2", "oauthbearer"} {
+		cfg := writeConfig(t, fmt.Sprintf("[accounts.cloud]\nurl = \"imap+insecure://bob@%s\"\nauth = %q\ntoken-command = \"echo secret-token-4711\"\n", srv.Addr, mech))
+		dir := t.TempDir()
+		code, stderr := runCLI(t, "", "mount", "--config", cfg, dir)
+		if code != exitAuth || !strings.Contains(stderr, "account cloud") || strings.Contains(stderr, "secret-token-4711") {
+			t.Errorf("%s: exit %d, %q", mech, code, stderr)
+		}
+		if testenv.IsMounted(dir) {
+			t.Errorf("%s: mounted anyway", mech)
+		}
+	}
+}

@@ -105,6 +105,10 @@ type DovecotOptions struct {
 	QuotaBytes int64
 	// NoSpecialUse leaves Trash, Sent, … without special-use attributes.
 	NoSpecialUse bool
+	// OAuthIntrospection, when set, adds Dovecot's oauth2 passdb for
+	// AUTH=XOAUTH2 and AUTH=OAUTHBEARER: it validates each token by POSTing
+	// it to this URL (RFC 7662 introspection; see OAuthServer).
+	OAuthIntrospection string
 }
 
 // StartDovecotWith is StartDovecot with options.
@@ -338,6 +342,20 @@ func (d *Dovecot) prepare() error {
 	if err := os.WriteFile(d.usersPath, []byte(users), 0o644); err != nil {
 		return err
 	}
+	if u := d.opts.OAuthIntrospection; u != "" {
+		ext := strings.Join([]string{
+			"introspection_mode = post",
+			"introspection_url = " + u,
+			"force_introspection = yes",
+			"username_attribute = username",
+			"active_attribute = active",
+			"active_value = true",
+			"",
+		}, "\n")
+		if err := os.WriteFile(d.oauthPath(), []byte(ext), 0o644); err != nil {
+			return err
+		}
+	}
 	if err := os.Mkdir(d.Home(), 0o700); err != nil {
 		return err
 	}
@@ -383,6 +401,14 @@ func (d *Dovecot) config() string {
 		p("mail_plugins =")
 	}
 	p("# imap_capability is left at its default (Dovecot's full list)")
+	if d.opts.OAuthIntrospection != "" {
+		p("auth_mechanisms = plain login xoauth2 oauthbearer")
+		p("passdb {")
+		p("  driver = oauth2")
+		p("  mechanisms = xoauth2 oauthbearer")
+		p("  args = %s", d.oauthPath())
+		p("}")
+	}
 	p("passdb {")
 	p("  driver = passwd-file")
 	p("  args = scheme=PLAIN username_format=%%u %s", d.usersPath)
@@ -421,6 +447,8 @@ func (d *Dovecot) config() string {
 	p("}")
 	return b.String()
 }
+
+func (d *Dovecot) oauthPath() string { return filepath.Join(d.Dir, "oauth2.conf.ext") }
 
 // Home returns the user's mail home (Maildir root): files written into
 // <Home>/cur/ appear in INBOX, <Home>/.A.B/cur/ is mailbox "A/B".
