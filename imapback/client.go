@@ -35,13 +35,42 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		return nil, err
 	}
 	c.health.result(nil)
-	var caps []string
-	for cp := range cn.caps {
-		caps = append(caps, string(cp))
-	}
-	c.caps = caps
+	c.setCaps(cn)
 	c.pool.prime(cn)
 	return c, nil
+}
+
+// DialOrWait is Dial for one account among several: when its server cannot
+// be reached, it still returns a client, which keeps trying in the
+// background (its calls fail with ErrUnavailable until then), together
+// with the error, so that the other accounts work meanwhile. A refused
+// login, a bad configuration or an interruption is an error without a
+// client, as with Dial.
+func DialOrWait(ctx context.Context, cfg Config) (*Client, error) {
+	c, err := Dial(ctx, cfg)
+	if err == nil || !errors.Is(err, ErrUnavailable) || ctx.Err() != nil {
+		return c, err
+	}
+	cfg.setDefaults()
+	c = &Client{cfg: cfg, done: make(chan struct{})}
+	c.pool = newPool(cfg.Connections, c.dialForPool)
+	if c.health.result(err) {
+		c.bg.Add(1)
+		go c.reconnectLoop()
+	}
+	return c, err
+}
+
+// setCaps keeps the capabilities a connection saw, the first time.
+func (c *Client) setCaps(cn *conn) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.caps) > 0 {
+		return
+	}
+	for cp := range cn.caps {
+		c.caps = append(c.caps, string(cp))
+	}
 }
 
 // dialForPool opens a connection for the pool, failing fast while the
@@ -58,6 +87,9 @@ func (c *Client) dialForPool(ctx context.Context) (*conn, error) {
 		c.cfg.Logger.Warn("server unreachable; reconnecting in the background", "server", c.cfg.Endpoint.Addr(), "err", err)
 		c.bg.Add(1)
 		go c.reconnectLoop()
+	}
+	if err == nil {
+		c.setCaps(cn)
 	}
 	return cn, err
 }

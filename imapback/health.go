@@ -179,6 +179,7 @@ func (c *Client) reconnectLoop() {
 		c.health.result(err)
 		if err == nil {
 			c.cfg.Logger.Info("reconnected", "server", c.cfg.Endpoint.Addr())
+			c.setCaps(cn)
 			c.health.mu.Lock()
 			c.health.retrying = false
 			c.health.mu.Unlock()

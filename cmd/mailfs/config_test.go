@@ -223,3 +223,73 @@ func TestCLIRefusedToken(t *testing.T) {
 		}
 	}
 }
+
+// TestCLIConfigAccountDownAtStart: with several accounts, one whose server
+// is down when mounting does not keep the others from mounting: its
+// directory gives EIO and status says DISCONNECTED until the server is
+// back, then it works without a remount.
+func TestCLIConfigAccountDownAtStart(t *testing.T) {
+	testenv.RequireFUSE(t)
+	up := startMem(t)
+	up.seedSample(t)
+	d := testenv.StartDovecot(t)
+	down := &server{kind: "dovecot", addr: d.Addr, user: d.User, pass: d.Password}
+	down.seedSample(t)
+	if err := d.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	cfg := writeConfig(t, fmt.Sprintf(`timeout = "3s"
+[accounts.up]
+url = "imap+insecure://alice@%s"
+password-command = "printf %%s %s"
+[accounts.down]
+url = "imap+insecure://%s@%s"
+password-command = "printf %%s %s"
+`, up.addr, up.pass, down.user, down.addr, down.pass))
+	dir := t.TempDir()
+	cmd := exec.Command(mailfsBin, "mount", "--config", cfg, dir)
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+			exec.Command(mailfsBin, "umount", "--lazy", dir).Run()
+		}
+	})
+	if !testenv.WaitMounted(dir, 20*time.Second) {
+		t.Fatalf("not mounted with one account down; stderr: %s", errb.String())
+	}
+	if _, err := os.ReadFile(firstMessage(t, filepath.Join(dir, "up"))); err != nil {
+		t.Fatalf("the live account: %v", err)
+	}
+	if _, err := os.ReadDir(filepath.Join(dir, "down")); err == nil {
+		t.Error("the dead account's directory listed without its server")
+	}
+	st, _ := exec.Command(mailfsBin, "status", dir).Output()
+	if !strings.Contains(string(st), "DISCONNECTED") {
+		t.Errorf("status does not show the dead account:\n%s", st)
+	}
+	if err := d.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "down", "INBOX")); err == nil {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("the account did not come up after its server did: %v\n%s", err, errb.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if _, err := os.ReadFile(firstMessage(t, filepath.Join(dir, "down"))); err != nil {
+		t.Fatalf("reading the recovered account: %v", err)
+	}
+	runCLI(t, "", "umount", dir)
+	if code := waitExit(t, cmd, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+}

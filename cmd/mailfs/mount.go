@@ -183,7 +183,7 @@ func serve(setups []accountSetup, dir string, mount *mountFlags, log *slog.Logge
 		go func() {
 			defer wg.Done()
 			accounts[i].setup = s
-			accounts[i].client, errs[i] = dialAccount(ctx, s, trace, log)
+			accounts[i].client, errs[i] = dialAccount(ctx, s, trace, log, len(setups) > 1)
 		}()
 	}
 	wg.Wait()
@@ -299,7 +299,10 @@ func serve(setups []accountSetup, dir string, mount *mountFlags, log *slog.Logge
 }
 
 // dialAccount connects one account; a failure is one line naming it.
-func dialAccount(ctx context.Context, s accountSetup, trace io.Writer, log *slog.Logger) (*imapback.Client, error) {
+// With several accounts (wait), one whose server cannot be reached is
+// mounted anyway and connects in the background: only its directory
+// fails (EIO) until then.
+func dialAccount(ctx context.Context, s accountSetup, trace io.Writer, log *slog.Logger, wait bool) (*imapback.Client, error) {
 	f, ep := s.f, s.ep
 	cfg := imapback.Config{
 		Endpoint: ep, Password: s.password, Connections: f.connections, Timeout: f.timeout,
@@ -312,8 +315,16 @@ func dialAccount(ctx context.Context, s accountSetup, trace io.Writer, log *slog
 	if s.name != "" {
 		cfg.Logger = log.With("account", s.name)
 	}
-	client, err := imapback.Dial(ctx, cfg)
+	dial := imapback.Dial
+	if wait {
+		dial = imapback.DialOrWait
+	}
+	client, err := dial(ctx, cfg)
 	if err == nil {
+		return client, nil
+	}
+	if client != nil {
+		cfg.Logger.Warn("server unreachable; the account is mounted and connects in the background", "server", ep.Addr(), "err", rootCause(err))
 		return client, nil
 	}
 	who := ""
