@@ -3,6 +3,7 @@ package cache
 import (
 	"context"
 	"math"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -213,4 +214,20 @@ func (b *Bodies) Stats() Stats {
 	defer b.mu.Unlock()
 	return Stats{Bytes: b.bytes, MaxBytes: b.max, Entries: b.lru.Len(),
 		Hits: b.hits.Load(), Misses: b.misses.Load(), Loads: b.loads.Load(), Waiting: b.waiting.Load()}
+}
+
+// Share reports the bytes and entries whose keys start with prefix (one
+// account's part of a cache shared by several). It walks the cache: for
+// status output, not for the read path.
+func (b *Bodies) Share(prefix string) (bytes int64, entries int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, k := range b.lru.Keys() {
+		if strings.HasPrefix(k, prefix) {
+			v, _ := b.lru.Peek(k)
+			bytes += int64(len(v))
+			entries++
+		}
+	}
+	return bytes, entries
 }

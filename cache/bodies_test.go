@@ -181,3 +181,16 @@ func waitWaiting(t *testing.T, c *Bodies, n int64) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+func TestShare(t *testing.T) {
+	b := New(1 << 20)
+	b.add("a\x00x", make([]byte, 10))
+	b.add("a\x00y", make([]byte, 5))
+	b.add("b\x00x", make([]byte, 7))
+	if n, e := b.Share("a\x00"); n != 15 || e != 2 {
+		t.Errorf("share of a: %d bytes in %d", n, e)
+	}
+	if n, e := b.Share("b\x00"); n != 7 || e != 1 {
+		t.Errorf("share of b: %d bytes in %d", n, e)
+	}
+}

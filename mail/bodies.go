@@ -38,6 +38,12 @@ func (m *Mailbox) Body(ctx context.Context, r Ref) (body []byte, corrected bool,
 	return body, corrected, nil
 }
 
+// CacheShare is this account's part of the body cache (which several
+// accounts may share).
+func (a *Account) CacheShare() (bytes int64, entries int) {
+	return a.bodies.Share(a.id + "\x00")
+}
+
 // CachedBody returns a body only if it is cached.
 func (m *Mailbox) CachedBody(r Ref) ([]byte, bool) {
 	return m.acct.bodies.Peek(m.bodyKey(r))

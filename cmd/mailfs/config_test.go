@@ -114,6 +114,9 @@ watch = ["INBOX", "Work"]
 			t.Errorf("status lacks %q:\n%s", want, st)
 		}
 	}
+	if n := strings.Count(string(st), "bodies of this account"); n != 3 || strings.Contains(string(st), " 0 B in 0 bodies of this account") {
+		t.Errorf("status does not show each account's share of the cache (after grep read them all):\n%s", st)
+	}
 	if strings.Count(string(st), "state:          connected") != 3 {
 		t.Errorf("status does not show three connected accounts:\n%s", st)
 	}

@@ -85,7 +85,9 @@ func statusText(c *imapback.Client, acct *mail.Account, f *mountFlags, mounted t
 	if total := cs.Hits + cs.Misses; total > 0 {
 		rate = 100 * float64(cs.Hits) / float64(total)
 	}
-	fmt.Fprintf(&b, "cache:          %s of %s in %d bodies, hit rate %.1f%% (%d hits, %d misses)\n",
+	share, shareN := acct.CacheShare()
+	fmt.Fprintf(&b, "cache:          %s in %d bodies of this account; all: %s of %s in %d bodies, hit rate %.1f%% (%d hits, %d misses)\n",
+		humanize.IBytes(uint64(share)), shareN,
 		humanize.IBytes(uint64(cs.Bytes)), humanize.IBytes(uint64(cs.MaxBytes)), cs.Entries, rate, cs.Hits, cs.Misses)
 	fmt.Fprintf(&b, "fetched:        %s: %d single bodies, %d read-ahead batches, %d ranges of large messages\n",
 		humanize.IBytes(uint64(st.BytesFetched)), st.BodyFetches, st.BatchFetches, st.RangeFetches)
