@@ -12,6 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+
 	"mailfs/internal/demoserver"
 	"mailfs/internal/sample"
 	"mailfs/internal/testenv"
@@ -295,4 +298,155 @@ password-command = "printf %%s %s"
 	if code := waitExit(t, cmd, &errb); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
+}
+
+// TestCLIConfigDovecots: two private Dovecots (one with "." as its
+// delimiter and OAuth2 through its oauth2 passdb) and the in-memory server
+// in one mount from a config file: the tree, grep across all, a write in
+// each, a move inside one; when the OAuth2 token expires and the
+// connections drop, token-command runs again and the account carries on.
+func TestCLIConfigDovecots(t *testing.T) {
+	testenv.RequireFUSE(t)
+	mem := startMem(t)
+	mem.seedSample(t)
+	d1 := testenv.StartDovecot(t)
+	plain := &server{kind: "dovecot", addr: d1.Addr, user: d1.User, pass: d1.Password}
+	plain.seedSample(t)
+	o := testenv.StartOAuthServer(t)
+	d2 := testenv.StartDovecotWith(t, testenv.DovecotOptions{Separator: ".", OAuthIntrospection: o.URL})
+	o.Issue("tok-1", d2.User)
+	for _, m := range []struct{ mailbox, body string }{
+		{"INBOX", "Subject: hello\r\nMessage-ID: <d2-1@x>\r\n\r\nfirst\r\n"},
+		{"Work/Projects", "Subject: codename\r\nMessage-ID: <d2-2@x>\r\n\r\n" + sample.PlantedWord + "\r\n"},
+	} {
+		if err := d2.WriteMaildirMessage(m.mailbox, []byte(m.body), "", time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	os.WriteFile(tokenFile, []byte("tok-1\n"), 0o600)
+	cfg := writeConfig(t, fmt.Sprintf(`timeout = "5s"
+[accounts.mem]
+url = "imap+insecure://alice@%s"
+password-command = "printf %%s %s"
+[accounts.plain]
+url = "imap+insecure://%s@%s"
+password-command = "printf %%s %s"
+[accounts.dotted]
+url = "imap+insecure://%s@%s"
+auth = "oauthbearer"
+token-command = "cat %s"
+watch = []
+`, mem.addr, mem.pass, plain.user, plain.addr, plain.pass, d2.User, d2.Addr, tokenFile))
+	dir := t.TempDir()
+	cmd := exec.Command(mailfsBin, "mount", "--config", cfg, dir)
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+			exec.Command(mailfsBin, "umount", "--lazy", dir).Run()
+		}
+	})
+	if !testenv.WaitMounted(dir, 20*time.Second) {
+		t.Fatalf("not mounted; stderr: %s", errb.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "dotted", "Work", "Projects")); err != nil {
+		t.Errorf("the dotted account's Work.Projects is not nested: %v", err)
+	}
+	out, _ := exec.Command("grep", "-rl", sample.PlantedWord, dir).Output()
+	var hits []string
+	for _, l := range strings.Fields(string(out)) {
+		rel, _ := filepath.Rel(dir, l)
+		hits = append(hits, strings.SplitN(rel, "/", 2)[0])
+	}
+	sort.Strings(hits)
+	if strings.Join(hits, " ") != "dotted mem plain" {
+		t.Errorf("grep -r across the accounts found %v", hits)
+	}
+	// A write in each account.
+	for _, a := range []string{"mem", "plain", "dotted"} {
+		raw := "From: x@example.org\r\nSubject: into " + a + "\r\nMessage-ID: <into-" + a + "@x>\r\n\r\nhi\r\n"
+		if err := os.WriteFile(filepath.Join(dir, a, "INBOX", "new.eml"), []byte(raw), 0o600); err != nil {
+			t.Fatalf("write in %s: %v", a, err)
+		}
+	}
+	// A move inside one account.
+	victim := firstMessage(t, filepath.Join(dir, "plain"))
+	if err := os.Rename(victim, filepath.Join(dir, "plain", "Work", filepath.Base(victim))); err != nil {
+		t.Fatalf("mv inside plain: %v", err)
+	}
+	// The token expires; the helper prints a new one; the sessions drop.
+	o.Revoke("tok-1")
+	o.Issue("tok-2", d2.User)
+	os.WriteFile(tokenFile, []byte("tok-2\n"), 0o600)
+	d2.KillSessions()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		// A mailbox not listed yet needs the server: a new connection.
+		os.ReadDir(filepath.Join(dir, "dotted", "Work"))
+		_, err := os.ReadFile(filepath.Join(dir, "dotted", "INBOX", "new.eml"))
+		ents, lerr := os.ReadDir(filepath.Join(dir, "dotted", "Work", "Projects"))
+		if err == nil && lerr == nil && len(ents) == 1 {
+			if _, err := os.ReadFile(filepath.Join(dir, "dotted", "Work", "Projects", ents[0].Name())); err == nil {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the OAuth2 account did not carry on with a fresh token: %v %v\n%s", err, lerr, errb.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	for !o.Seen("tok-2") {
+		if time.Now().After(deadline) {
+			t.Fatalf("mailfs never logged in with the fresh token\n%s", errb.String())
+		}
+		os.ReadDir(filepath.Join(dir, "dotted", "Work"))
+		time.Sleep(200 * time.Millisecond)
+	}
+	if _, err := os.ReadDir(filepath.Join(dir, "dotted", "Work")); err != nil {
+		t.Errorf("the OAuth2 account after the new token: %v", err)
+	}
+	runCLI(t, "", "umount", dir)
+	if code := waitExit(t, cmd, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	// Every write reached its own server; the move stayed in its account.
+	for _, c := range []struct{ addr, user, pass, mailbox, id string }{
+		{mem.addr, mem.user, mem.pass, "INBOX", "<into-mem@x>"},
+		{plain.addr, plain.user, plain.pass, "INBOX", "<into-plain@x>"},
+		{d2.Addr, d2.User, d2.Password, "INBOX", "<into-dotted@x>"},
+	} {
+		if !hasMessage(t, c.addr, c.user, c.pass, c.mailbox, c.id) {
+			t.Errorf("%s not on its server", c.id)
+		}
+	}
+	if strings.Contains(errb.String(), "tok-1") || strings.Contains(errb.String(), "tok-2") {
+		t.Error("the log shows a token")
+	}
+}
+
+// hasMessage asks a server directly whether mailbox holds Message-ID id.
+func hasMessage(t *testing.T, addr, user, pass, mailbox, id string) bool {
+	t.Helper()
+	c, err := imapclient.DialInsecure(addr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Login(user, pass).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Select(mailbox, &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	data, err := c.UIDSearch(&imap.SearchCriteria{Header: []imap.SearchCriteriaHeaderField{{Key: "Message-ID", Value: id}}}, nil).Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(data.AllUIDs()) > 0
 }

@@ -17,11 +17,12 @@ type OAuthServer struct {
 	mu     sync.Mutex
 	tokens map[string]string // token -> user
 	asked  int
+	seen   map[string]bool // tokens asked about
 }
 
 // StartOAuthServer serves introspection on 127.0.0.1 until Cleanup.
 func StartOAuthServer(t testing.TB) *OAuthServer {
-	o := &OAuthServer{tokens: map[string]string{}}
+	o := &OAuthServer{tokens: map[string]string{}, seen: map[string]bool{}}
 	srv := httptest.NewServer(http.HandlerFunc(o.introspect))
 	t.Cleanup(srv.Close)
 	o.URL = srv.URL + "/introspect"
@@ -48,6 +49,13 @@ func (o *OAuthServer) Asked() int {
 	return o.asked
 }
 
+// Seen reports whether the server was asked about token.
+func (o *OAuthServer) Seen(token string) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.seen[token]
+}
+
 func (o *OAuthServer) introspect(w http.ResponseWriter, r *http.Request) {
 	r.ParseForm()
 	token := r.PostForm.Get("token")
@@ -56,6 +64,7 @@ func (o *OAuthServer) introspect(w http.ResponseWriter, r *http.Request) {
 	}
 	o.mu.Lock()
 	o.asked++
+	o.seen[token] = true
 	user, ok := o.tokens[token]
 	o.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
