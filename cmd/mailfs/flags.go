@@ -26,6 +26,9 @@ type mountFlags struct {
 	debug           bool
 	debugFUSE       bool
 	debugIMAP       bool
+	// mount only: the config file of accounts.
+	config, account string
+	daemon          bool
 
 	// Parsed forms.
 	cacheBytes int64
@@ -49,6 +52,11 @@ func newMountFlags(cmd string) (*pflag.FlagSet, *mountFlags) {
 	set.BoolVar(&f.debug, "debug", false, "log mailfs's own decisions")
 	set.BoolVar(&f.debugFUSE, "debug-fuse", false, "log every kernel request")
 	set.BoolVar(&f.debugIMAP, "debug-imap", false, "log the IMAP protocol (credentials redacted)")
+	if cmd == "mount" {
+		set.StringVar(&f.config, "config", "", "config file of accounts, for a mount without a URL (default $XDG_CONFIG_HOME/mailfs/config.toml)")
+		set.StringVar(&f.account, "account", "", "mount only this account of the config file, at the mount point's root")
+		set.BoolVar(&f.daemon, "daemon", false, "return once the mount is ready, leaving it running in the background")
+	}
 	return set, f
 }
 

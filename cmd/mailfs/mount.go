@@ -32,16 +32,13 @@ const drainTimeout = 5 * time.Minute
 
 func cmdMount(args []string) error {
 	set, f := newMountFlags("mount")
-	var configFlag, only string
-	set.StringVar(&configFlag, "config", "", "config file of accounts (default $XDG_CONFIG_HOME/mailfs/config.toml)")
-	set.StringVar(&only, "account", "", "mount only this account of the config file, at the mount point's root")
-	daemon := set.Bool("daemon", false, "return once the mount is ready, leaving it running in the background")
 	if err := set.Parse(args); err != nil {
 		return fail(exitUsage, "%v (see mailfs help mount)", err)
 	}
-	if *daemon {
+	if f.daemon {
 		return daemonize(args)
 	}
+	configFlag, only := f.config, f.account
 	switch set.NArg() {
 	case 1:
 		return mountConfig(set, f, configPath(configFlag), only, set.Arg(0))
