@@ -187,8 +187,8 @@ func (l *link) close(abort bool) {
 	})
 }
 
-// clientGone counts the client's connection as closed: when the client
-// closed it, or when the link is torn down, whichever comes first.
+// clientGone counts the connection as closed: when either end closed it,
+// or when the link is torn down, whichever comes first.
 func (l *link) clientGone() {
 	l.goneOnce.Do(func() {
 		l.p.mu.Lock()
@@ -218,9 +218,11 @@ func (l *link) read(src net.Conn, out chan<- chunk, win *semaphore.Weighted, fro
 			}
 		}
 		if err != nil {
-			if fromClient {
-				l.clientGone() // the client hung up (or the link was closed)
-			}
+			// The client hung up, or the server ended the session (LOGOUT,
+			// BYE): either way it no longer counts as open. Counting a
+			// server-ended session until its client also closed would
+			// count it twice while the client, already told, dials anew.
+			l.clientGone()
 			select {
 			case out <- chunk{at: at, eof: true}:
 			case <-l.done:
