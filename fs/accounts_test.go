@@ -220,7 +220,7 @@ func TestOneAccountDownOthersWork(t *testing.T) {
 	start := time.Now()
 	_, err := os.ReadFile(filepath.Join(inbox, some))
 	wantErrno(t, "read in the dead account", err, syscall.EIO)
-	if took := time.Since(start); took > 3*timeout {
+	if took := time.Since(start); took > 10*timeout { // generous: it must not hang, not be fast
 		t.Errorf("the dead account's read took %v (timeout %v)", took, timeout)
 	}
 	if b, _ := os.ReadFile(filepath.Join(dir, ".mailfs", "status")); !strings.Contains(string(b), "DISCONNECTED") {

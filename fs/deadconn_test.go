@@ -15,8 +15,8 @@ import (
 // dies — Dovecot's imap processes are killed (the server itself lives on),
 // or every open connection goes silent (a black hole for them, while new
 // connections work). A message another client appends meanwhile shows in
-// the watched INBOX within the timeout + 2 s, and status says connected
-// once it does.
+// the watched INBOX long before the listing's TTL (here about the
+// timeout + the reconnect), and status says connected once it does.
 func TestDeadConnectionsNoticed(t *testing.T) {
 	const timeout = 2 * time.Second
 	check := func(t *testing.T, direct *server, m *mounted, kill func()) {
@@ -36,8 +36,12 @@ func TestDeadConnectionsNoticed(t *testing.T) {
 		})
 		kill()
 		appendRaw(t, direct.peek(t), "INBOX", newRaw("after-death@x", "After death"))
+		// The listing's TTL is 30 s and the old check came every 4 min:
+		// showing well before either can only be the watcher noticing the
+		// dead connection (at about the timeout; the figure is logged, not
+		// asserted tightly, so a loaded machine does not fail it).
 		start := time.Now()
-		eventually(t, timeout+2*time.Second, "the new message shows", func() error {
+		eventually(t, 20*time.Second, "the new message shows", func() error {
 			if n := len(names(t, inbox)); n != before+1 {
 				return fmt.Errorf("%d files, want %d", n, before+1)
 			}
