@@ -27,6 +27,10 @@ type Backend interface {
 	// over as it arrives.
 	Bodies(ctx context.Context, mailbox string, uidValidity uint32, uids []uint32, each func(uid uint32, body []byte)) error
 
+	// Search returns the messages of a mailbox matching a query (only
+	// those messages' metadata), with the mailbox's UIDVALIDITY.
+	Search(ctx context.Context, mailbox string, q *Query) (uidValidity uint32, hits []Message, err error)
+
 	// CreateMailbox creates (and subscribes to) a mailbox.
 	CreateMailbox(ctx context.Context, name string) error
 	// DeleteMailbox deletes a mailbox only if it holds no messages and no

@@ -354,3 +354,59 @@ func (f *fake) Copy(ctx context.Context, from string, validity, uid uint32, to s
 	dst.msgs[nu] = &c
 	return Placed{Mailbox: to, UIDValidity: dst.validity, UID: nu}, nil
 }
+
+// Search evaluates a query the simple way: text, body and subject as
+// substrings, flags; enough for the model's tests.
+func (f *fake) Search(ctx context.Context, mailbox string, q *Query) (uint32, []Message, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls["SEARCH "+mailbox]++
+	b, err := f.box(mailbox)
+	if err != nil {
+		return 0, nil, err
+	}
+	var eval func(n Node, m *fakeMsg) bool
+	eval = func(n Node, m *fakeMsg) bool {
+		switch x := n.(type) {
+		case nil:
+			return true
+		case Match:
+			switch x.Field {
+			case "text", "body":
+				return strings.Contains(strings.ToLower(string(m.body)), strings.ToLower(x.Value))
+			case "subject":
+				return strings.Contains(strings.ToLower(m.Subject), strings.ToLower(x.Value))
+			case "flag", "noflag":
+				has := false
+				for _, fl := range m.Flags {
+					has = has || strings.EqualFold(fl, x.Value)
+				}
+				return has == (x.Field == "flag")
+			}
+			return false
+		case Not:
+			return !eval(x.X, m)
+		case And:
+			for _, y := range x {
+				if !eval(y, m) {
+					return false
+				}
+			}
+			return true
+		case Or:
+			for _, y := range x {
+				if eval(y, m) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	var out []Message
+	for _, m := range b.msgs {
+		if eval(q.Root, m) {
+			out = append(out, m.Message)
+		}
+	}
+	return b.validity, out, nil
+}
