@@ -52,10 +52,15 @@ func (d *dirNode) fillAttr(a *fuse.Attr) {
 func childOf(f mail.Folder, name string) (string, bool) {
 	leaf := UnescapeMailboxPart(name)
 	full, ok := f.Children[leaf]
-	return full, ok && EscapeMailboxPart(leaf) == name
+	return full, ok && escapeLeaf(f.Name == "", leaf) == name
 }
 
 func (d *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
+	if d.mb.Name() == "" && name == SearchDir {
+		out.Mode = syscall.S_IFDIR | 0o500
+		out.Owner = d.v.owner()
+		return d.NewInode(ctx, &searchRootNode{v: d.v}, gofs.StableAttr{Mode: syscall.S_IFDIR}), 0
+	}
 	if d.status != nil && name == StatusDir {
 		n := &statusDirNode{owner: d.v.owner(), status: d.status, settle: func() { d.v.settle(settleLimit) }}
 		out.Mode = syscall.S_IFDIR | 0o500
@@ -130,8 +135,15 @@ func (v *view) byRef(ctx context.Context, mb *mail.Mailbox, r mail.Ref) (mail.En
 
 // msgEntry makes (or finds) the inode of a message and fills out.
 func (d *dirNode) msgEntry(ctx context.Context, e mail.Entry, out *fuse.EntryOut) *gofs.Inode {
-	n := &msgNode{v: d.v, mb: d.mb, ref: e.Ref(), last: e}
-	ino := d.NewInode(ctx, n, gofs.StableAttr{Mode: syscall.S_IFREG, Ino: d.v.msgIno(d.mb, e.Ref())})
+	return d.v.msgInode(ctx, d.EmbeddedInode(), d.mb, e, out)
+}
+
+// msgInode is the inode of a message under parent: one per message,
+// whichever directory reaches it (its mailbox, a search result), since
+// its number comes from its identity.
+func (v *view) msgInode(ctx context.Context, parent *gofs.Inode, mb *mail.Mailbox, e mail.Entry, out *fuse.EntryOut) *gofs.Inode {
+	n := &msgNode{v: v, mb: mb, ref: e.Ref(), last: e}
+	ino := parent.NewInode(ctx, n, gofs.StableAttr{Mode: syscall.S_IFREG, Ino: v.msgIno(mb, e.Ref())})
 	live, ok := ino.Operations().(*msgNode)
 	if !ok {
 		live = n
@@ -148,7 +160,7 @@ func (d *dirNode) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
 	list := dots(d.EmbeddedInode())
 	for _, leaf := range f.ChildLeaves() {
 		ino := d.v.acct.Mailbox(f.Children[leaf]).ID()
-		list = append(list, fuse.DirEntry{Name: EscapeMailboxPart(leaf), Mode: syscall.S_IFDIR, Ino: ino})
+		list = append(list, fuse.DirEntry{Name: escapeLeaf(d.mb.Name() == "", leaf), Mode: syscall.S_IFDIR, Ino: ino})
 	}
 	if f.Selectable {
 		ds := d.v.dir(d.mb)

@@ -24,6 +24,13 @@ var (
 // childMailbox is the full mailbox name of child file name in d, or
 // EINVAL when the name cannot be a mailbox on this server.
 func (d *dirNode) childMailbox(name string) (string, syscall.Errno) {
+	if d.mb.Name() == "" && strings.HasPrefix(name, ".") {
+		// Dot names at an account's root are mailfs's own (.search,
+		// .mailfs); a mailbox whose name starts with a dot is written
+		// %2E… here.
+		d.v.log.Warn("a mailbox name at the root cannot start with a dot; write it as %2E…", "name", name)
+		return "", syscall.EINVAL
+	}
 	full, err := d.v.acct.ChildName(d.mb.Name(), UnescapeMailboxPart(name))
 	if err != nil {
 		d.v.log.Warn("not a valid mailbox name on this server", "name", name, "err", err)
