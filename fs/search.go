@@ -274,4 +274,3 @@ func escapeLeaf(root bool, leaf string) string {
 	}
 	return e
 }
-
