@@ -9,6 +9,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"fmt"
 	"io"
 	"math/big"
 	"net"
@@ -138,8 +139,16 @@ func startCLI(t *testing.T, s *server, dir string, extra ...string) (*exec.Cmd, 
 	t.Helper()
 	args := append([]string{"mount"}, extra...)
 	args = append(args, "imap+insecure://"+s.user+"@"+s.addr, dir)
+	return startMount(t, dir, []string{"MAILFS_PASSWORD=" + s.pass}, args...)
+}
+
+// startMount runs mailfs with args in the background (env added to ours)
+// and waits until dir is mounted; Cleanup kills it if the test did not
+// end it.
+func startMount(t *testing.T, dir string, env []string, args ...string) (*exec.Cmd, *bytes.Buffer) {
+	t.Helper()
 	cmd := exec.Command(mailfsBin, args...)
-	cmd.Env = append(os.Environ(), "MAILFS_PASSWORD="+s.pass)
+	cmd.Env = append(os.Environ(), env...)
 	var errb bytes.Buffer
 	cmd.Stderr = &errb
 	if err := cmd.Start(); err != nil {
@@ -291,13 +300,12 @@ func TestCLISigtermWhileBusy(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd.Process.Signal(syscall.SIGTERM)
-	deadline := time.Now().Add(10 * time.Second)
-	for testenv.IsMounted(dir) && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-	}
-	if testenv.IsMounted(dir) {
-		t.Fatal("SIGTERM with a busy mount did not detach it")
-	}
+	waitFor(t, 10*time.Second, "SIGTERM with a busy mount detaches it", func() error {
+		if testenv.IsMounted(dir) {
+			return fmt.Errorf("still mounted")
+		}
+		return nil
+	})
 	// The open file still reads.
 	buf := make([]byte, 100)
 	if n, err := f.Read(buf); err != nil || n == 0 {
@@ -511,15 +519,12 @@ func TestCLIDaemon(t *testing.T) {
 	// The background process logs to the state directory once up, and
 	// ends there cleanly.
 	logPath := filepath.Join(state, "mailfs", "mailfs.log")
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		b, _ := os.ReadFile(logPath)
-		if strings.Contains(string(b), "logging out") {
-			break
+	waitFor(t, 20*time.Second, "a clean end in the daemon's log", func() error {
+		if b, _ := os.ReadFile(logPath); !strings.Contains(string(b), "logging out") {
+			return fmt.Errorf("%s: %q", logPath, b)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the daemon's log %s does not show a clean end: %q", logPath, b)
-		}
-	}
+		return nil
+	})
 	code, stderr = runCLI(t, "wrong-password", "mount", "--daemon", "imap+insecure://"+s.user+"@"+s.addr, t.TempDir())
 	if code != exitAuth || !strings.Contains(stderr, "authentication failed") || strings.Count(stderr, "authentication failed") != 1 {
 		t.Errorf("wrong password with --daemon: exit %d, %q", code, stderr)

@@ -73,23 +73,7 @@ watch = ["INBOX", "Work"]
 `, home.addr, home.pass, cloudSrv.Addr, tokenFile, work.user, work.addr, work.pass))
 
 	dir := t.TempDir()
-	cmd := exec.Command(mailfsBin, "mount", "--config", cfg, dir)
-	cmd.Env = append(os.Environ(), "MAILFS_PASSWORD=must-not-be-used")
-	var errb bytes.Buffer
-	cmd.Stderr = &errb
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			cmd.Wait()
-			exec.Command(mailfsBin, "umount", "--lazy", dir).Run()
-		}
-	})
-	if !testenv.WaitMounted(dir, 20*time.Second) {
-		t.Fatalf("not mounted; stderr: %s", errb.String())
-	}
+	cmd, errb := startMount(t, dir, []string{"MAILFS_PASSWORD=must-not-be-used"}, "mount", "--config", cfg, dir)
 	ents, _ := os.ReadDir(dir)
 	var names []string
 	for _, e := range ents {
@@ -130,7 +114,7 @@ watch = ["INBOX", "Work"]
 	if code, msg := runCLI(t, "", "umount", dir); code != 0 {
 		t.Fatalf("umount: %d %s", code, msg)
 	}
-	if code := waitExit(t, cmd, &errb); code != 0 {
+	if code := waitExit(t, cmd, errb); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
 	if strings.Contains(errb.String(), good) || strings.Contains(errb.String(), home.pass) {
@@ -253,22 +237,7 @@ url = "imap+insecure://%s@%s"
 password-command = "printf %%s %s"
 `, up.addr, up.pass, down.user, down.addr, down.pass))
 	dir := t.TempDir()
-	cmd := exec.Command(mailfsBin, "mount", "--config", cfg, dir)
-	var errb bytes.Buffer
-	cmd.Stderr = &errb
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			cmd.Wait()
-			exec.Command(mailfsBin, "umount", "--lazy", dir).Run()
-		}
-	})
-	if !testenv.WaitMounted(dir, 20*time.Second) {
-		t.Fatalf("not mounted with one account down; stderr: %s", errb.String())
-	}
+	cmd, errb := startMount(t, dir, nil, "mount", "--config", cfg, dir)
 	if _, err := os.ReadFile(firstMessage(t, filepath.Join(dir, "up"))); err != nil {
 		t.Fatalf("the live account: %v", err)
 	}
@@ -282,20 +251,15 @@ password-command = "printf %%s %s"
 	if err := d.Start(); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "down", "INBOX")); err == nil {
-			break
-		} else if time.Now().After(deadline) {
-			t.Fatalf("the account did not come up after its server did: %v\n%s", err, errb.String())
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	waitFor(t, 60*time.Second, "the account comes up after its server", func() error {
+		_, err := os.Stat(filepath.Join(dir, "down", "INBOX"))
+		return err
+	})
 	if _, err := os.ReadFile(firstMessage(t, filepath.Join(dir, "down"))); err != nil {
 		t.Fatalf("reading the recovered account: %v", err)
 	}
 	runCLI(t, "", "umount", dir)
-	if code := waitExit(t, cmd, &errb); code != 0 {
+	if code := waitExit(t, cmd, errb); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
 }
@@ -339,22 +303,7 @@ token-command = "cat %s"
 watch = []
 `, mem.addr, mem.pass, plain.user, plain.addr, plain.pass, d2.User, d2.Addr, tokenFile))
 	dir := t.TempDir()
-	cmd := exec.Command(mailfsBin, "mount", "--config", cfg, dir)
-	var errb bytes.Buffer
-	cmd.Stderr = &errb
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			cmd.Wait()
-			exec.Command(mailfsBin, "umount", "--lazy", dir).Run()
-		}
-	})
-	if !testenv.WaitMounted(dir, 20*time.Second) {
-		t.Fatalf("not mounted; stderr: %s", errb.String())
-	}
+	cmd, errb := startMount(t, dir, nil, "mount", "--config", cfg, dir)
 	if _, err := os.Stat(filepath.Join(dir, "dotted", "Work", "Projects")); err != nil {
 		t.Errorf("the dotted account's Work.Projects is not nested: %v", err)
 	}
@@ -385,34 +334,27 @@ watch = []
 	o.Issue("tok-2", d2.User)
 	os.WriteFile(tokenFile, []byte("tok-2\n"), 0o600)
 	d2.KillSessions()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	waitFor(t, 30*time.Second, "the OAuth2 account carries on with a fresh token", func() error {
 		// A mailbox not listed yet needs the server: a new connection.
 		os.ReadDir(filepath.Join(dir, "dotted", "Work"))
-		_, err := os.ReadFile(filepath.Join(dir, "dotted", "INBOX", "new.eml"))
-		ents, lerr := os.ReadDir(filepath.Join(dir, "dotted", "Work", "Projects"))
-		if err == nil && lerr == nil && len(ents) == 1 {
-			if _, err := os.ReadFile(filepath.Join(dir, "dotted", "Work", "Projects", ents[0].Name())); err == nil {
-				break
-			}
+		if _, err := os.ReadFile(filepath.Join(dir, "dotted", "INBOX", "new.eml")); err != nil {
+			return err
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the OAuth2 account did not carry on with a fresh token: %v %v\n%s", err, lerr, errb.String())
+		ents, err := os.ReadDir(filepath.Join(dir, "dotted", "Work", "Projects"))
+		if err != nil || len(ents) != 1 {
+			return fmt.Errorf("Work/Projects: %d files, %v", len(ents), err)
 		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	for !o.Seen("tok-2") {
-		if time.Now().After(deadline) {
-			t.Fatalf("mailfs never logged in with the fresh token\n%s", errb.String())
+		if !o.Seen("tok-2") {
+			return fmt.Errorf("mailfs has not logged in with the fresh token")
 		}
-		os.ReadDir(filepath.Join(dir, "dotted", "Work"))
-		time.Sleep(200 * time.Millisecond)
-	}
+		_, err = os.ReadFile(filepath.Join(dir, "dotted", "Work", "Projects", ents[0].Name()))
+		return err
+	})
 	if _, err := os.ReadDir(filepath.Join(dir, "dotted", "Work")); err != nil {
 		t.Errorf("the OAuth2 account after the new token: %v", err)
 	}
 	runCLI(t, "", "umount", dir)
-	if code := waitExit(t, cmd, &errb); code != 0 {
+	if code := waitExit(t, cmd, errb); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
 	// Every write reached its own server; the move stayed in its account.

@@ -80,3 +80,20 @@ func firstMessage(t testing.TB, root string) string {
 	}
 	return files[0]
 }
+
+// waitFor polls f until it succeeds or limit passes (then fails the test
+// with f's last error): a condition with a generous deadline, not a sleep.
+func waitFor(t testing.TB, limit time.Duration, what string, f func() error) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		err := f()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: still failing after %v: %v", what, limit, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
