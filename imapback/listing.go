@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-message/charset"
 )
 
@@ -69,6 +70,11 @@ func (c *Client) Messages(ctx context.Context, mailbox string) (*Listing, error)
 }
 
 func (cn *conn) fetchListing(l *Listing, uids imap.UIDSet) error {
+	return cn.collectListing(l, cn.listingCommand(uids))
+}
+
+// listingCommand sends UID FETCH of the listing fields.
+func (cn *conn) listingCommand(uids imap.UIDSet) *imapclient.FetchCommand {
 	section := &imap.FetchItemBodySection{
 		Specifier:    imap.PartSpecifierHeader,
 		HeaderFields: nameHeaders,
@@ -76,7 +82,11 @@ func (cn *conn) fetchListing(l *Listing, uids imap.UIDSet) error {
 	}
 	opts := &imap.FetchOptions{UID: true, Flags: true, RFC822Size: true, InternalDate: true,
 		BodySection: []*imap.FetchItemBodySection{section}}
-	cmd := cn.c.Fetch(uids, opts)
+	return cn.c.Fetch(uids, opts)
+}
+
+// collectListing reads a listing command's answers into l.
+func (cn *conn) collectListing(l *Listing, cmd *imapclient.FetchCommand) error {
 	for msg := cmd.Next(); msg != nil; msg = cmd.Next() {
 		var m Message
 		for item := msg.Next(); item != nil; item = msg.Next() {

@@ -2,52 +2,159 @@ package imapback
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
 
 	"mailfs/mail"
 )
 
-// Search runs a query in one mailbox: UID SEARCH of the compiled criteria
-// (CHARSET UTF-8 when a term needs it; never RETURN, which IMAP4rev1-only
-// servers refuse), then, only when there are hits, the listing fields of
-// just those UIDs. A mailbox without hits costs one round trip and no
-// listing.
-func (c *Client) Search(ctx context.Context, mailbox string, q *mail.Query) (uidValidity uint32, hits []Message, err error) {
+// searchBatch bounds the commands in flight on one connection.
+const searchBatch = 64
+
+// Search runs a query in every mailbox named, pipelined on one
+// connection: EXAMINE and UID SEARCH of each mailbox go out together and
+// the answers are read in order (the server executes commands in
+// sequence, so each SEARCH runs in the mailbox examined just before it;
+// after a failed EXAMINE nothing is selected, so that mailbox's SEARCH
+// fails rather than search another). Then, only for mailboxes with hits,
+// EXAMINE and UID FETCH of just the hits' listing fields, pipelined the
+// same way. RETURN (ALL) goes only to servers that advertise ESEARCH:
+// IMAP4rev1-only servers refuse it. A mailbox that has gone away gives no
+// hits.
+func (c *Client) Search(ctx context.Context, mailboxes []string, q *mail.Query) ([]mail.Found, error) {
 	criteria, err := compile(q.Root)
 	if err != nil {
-		return 0, nil, err
+		return nil, err
 	}
-	err = c.with(ctx, mailbox, func(cn *conn) error {
-		return cn.freshRetry(ctx, mailbox, func() (bool, error) {
-			var uids []imap.UID
-			err := cn.run(ctx, "UID SEARCH "+mailbox, func() error {
-				data, err := cn.c.UIDSearch(criteria, nil).Wait()
-				if err != nil {
-					return err
-				}
-				uids = data.AllUIDs()
-				return nil
-			})
+	var found []mail.Found
+	err = c.with(ctx, "", func(cn *conn) error {
+		for start := 0; start < len(mailboxes); start += searchBatch {
+			batch := mailboxes[start:min(start+searchBatch, len(mailboxes))]
+			hits, err := cn.searchBatch(ctx, batch, criteria)
 			if err != nil {
-				return false, err
+				return err
 			}
-			uidValidity = cn.uidValidity
-			hits = nil
-			if len(uids) == 0 {
-				return true, nil
+			f, err := cn.listHits(ctx, hits)
+			if err != nil {
+				return err
 			}
-			l := &Listing{}
-			err = cn.run(ctx, fmt.Sprintf("UID FETCH (listing of %d hits) %s", len(uids), mailbox), func() error {
-				return cn.fetchListing(l, imap.UIDSetNum(uids...))
-			})
-			hits = l.Messages
-			return true, err
-		})
+			found = append(found, f...)
+		}
+		return nil
 	})
-	return uidValidity, hits, err
+	return found, err
+}
+
+// boxHits is one mailbox's answer to UID SEARCH.
+type boxHits struct {
+	mailbox     string
+	uidValidity uint32
+	uids        []imap.UID
+}
+
+// searchBatch sends EXAMINE + UID SEARCH for every mailbox of batch, then
+// reads the answers; mailboxes without hits are left out.
+func (cn *conn) searchBatch(ctx context.Context, batch []string, criteria *imap.SearchCriteria) ([]boxHits, error) {
+	var opts *imap.SearchOptions
+	if cn.caps.Has(imap.CapESearch) {
+		opts = &imap.SearchOptions{ReturnAll: true}
+	}
+	var out []boxHits
+	op := fmt.Sprintf("UID SEARCH in %d mailboxes (pipelined)", len(batch))
+	err := cn.run(ctx, op, func() error {
+		type pair struct {
+			sel    *imapclient.SelectCommand
+			search *imapclient.SearchCommand
+		}
+		cn.selected = ""
+		pairs := make([]pair, len(batch))
+		for i, mb := range batch {
+			pairs[i] = pair{cn.c.Select(mb, &imap.SelectOptions{ReadOnly: true}), cn.c.UIDSearch(criteria, opts)}
+		}
+		var first error
+		for i, p := range pairs {
+			data, selErr := p.sel.Wait()
+			res, searchErr := p.search.Wait()
+			switch {
+			case selErr != nil:
+				cn.selected = ""
+				if e := classify("EXAMINE "+batch[i], selErr); !errors.Is(e, ErrNotFound) && first == nil {
+					first = e
+				}
+			case searchErr != nil:
+				cn.selectedNow(batch[i], data, true)
+				if first == nil {
+					first = searchErr
+				}
+			default:
+				cn.selectedNow(batch[i], data, true)
+				if uids := res.AllUIDs(); len(uids) > 0 {
+					out = append(out, boxHits{batch[i], data.UIDValidity, uids})
+				}
+			}
+		}
+		return first
+	})
+	return out, err
+}
+
+// listHits fetches the listing fields of the hits: EXAMINE + UID FETCH
+// per mailbox, pipelined.
+func (cn *conn) listHits(ctx context.Context, hits []boxHits) ([]mail.Found, error) {
+	if len(hits) == 0 {
+		return nil, nil
+	}
+	n := 0
+	for _, h := range hits {
+		n += len(h.uids)
+	}
+	var out []mail.Found
+	op := fmt.Sprintf("UID FETCH (listing of %d hits in %d mailboxes, pipelined)", n, len(hits))
+	err := cn.run(ctx, op, func() error {
+		type pair struct {
+			sel   *imapclient.SelectCommand
+			fetch *imapclient.FetchCommand
+		}
+		cn.selected = ""
+		pairs := make([]pair, len(hits))
+		for i, h := range hits {
+			pairs[i] = pair{cn.c.Select(h.mailbox, &imap.SelectOptions{ReadOnly: true}), cn.listingCommand(imap.UIDSetNum(h.uids...))}
+		}
+		var first error
+		for i, p := range pairs {
+			data, selErr := p.sel.Wait()
+			l := &Listing{}
+			fetchErr := cn.collectListing(l, p.fetch)
+			switch {
+			case selErr != nil:
+				cn.selected = ""
+				if e := classify("EXAMINE "+hits[i].mailbox, selErr); !errors.Is(e, ErrNotFound) && first == nil {
+					first = e
+				}
+			case fetchErr != nil:
+				cn.selectedNow(hits[i].mailbox, data, true)
+				if first == nil {
+					first = fetchErr
+				}
+			default:
+				cn.selectedNow(hits[i].mailbox, data, true)
+				// A mailbox recreated between the two commands: its hits
+				// are gone.
+				if data.UIDValidity == hits[i].uidValidity && len(l.Messages) > 0 {
+					out = append(out, mail.Found{Mailbox: hits[i].mailbox, UIDValidity: data.UIDValidity, Messages: l.Messages})
+				}
+			}
+			if cn.broken {
+				return first
+			}
+		}
+		return first
+	})
+	return out, err
 }
 
 // compile turns a query tree into SEARCH criteria.

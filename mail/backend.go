@@ -27,9 +27,11 @@ type Backend interface {
 	// over as it arrives.
 	Bodies(ctx context.Context, mailbox string, uidValidity uint32, uids []uint32, each func(uid uint32, body []byte)) error
 
-	// Search returns the messages of a mailbox matching a query (only
-	// those messages' metadata), with the mailbox's UIDVALIDITY.
-	Search(ctx context.Context, mailbox string, q *Query) (uidValidity uint32, hits []Message, err error)
+	// Search returns the messages matching a query in each of the
+	// mailboxes (only those messages' metadata), with each mailbox's
+	// UIDVALIDITY. Mailboxes without hits, and mailboxes that no longer
+	// exist, are left out.
+	Search(ctx context.Context, mailboxes []string, q *Query) ([]Found, error)
 
 	// CreateMailbox creates (and subscribes to) a mailbox.
 	CreateMailbox(ctx context.Context, name string) error

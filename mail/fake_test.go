@@ -2,6 +2,7 @@ package mail
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -357,7 +358,24 @@ func (f *fake) Copy(ctx context.Context, from string, validity, uid uint32, to s
 
 // Search evaluates a query the simple way: text, body and subject as
 // substrings, flags; enough for the model's tests.
-func (f *fake) Search(ctx context.Context, mailbox string, q *Query) (uint32, []Message, error) {
+func (f *fake) Search(ctx context.Context, mailboxes []string, q *Query) ([]Found, error) {
+	var out []Found
+	for _, mb := range mailboxes {
+		validity, msgs, err := f.search(mb, q)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(msgs) > 0 {
+			out = append(out, Found{Mailbox: mb, UIDValidity: validity, Messages: msgs})
+		}
+	}
+	return out, nil
+}
+
+func (f *fake) search(mailbox string, q *Query) (uint32, []Message, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls["SEARCH "+mailbox]++

@@ -21,24 +21,21 @@ func (a *Account) Search(ctx context.Context, q *Query, boxes []string) ([]Hit, 
 	if err != nil {
 		return nil, err
 	}
+	found, err := a.backend.Search(ctx, names, q)
+	if err != nil {
+		return nil, err
+	}
 	var hits []Hit
-	for _, name := range names {
-		m := a.Mailbox(name)
-		validity, msgs, err := a.backend.Search(ctx, name, q)
-		if err != nil {
-			return nil, err
-		}
-		if len(msgs) == 0 {
-			continue
-		}
+	for _, f := range found {
+		m := a.Mailbox(f.Mailbox)
 		h := Hit{Mailbox: m}
-		for _, msg := range msgs {
-			r := Ref{validity, msg.UID}
+		for _, msg := range f.Messages {
+			r := Ref{f.UIDValidity, msg.UID}
 			if e, ok := m.Current(r); ok {
 				h.Entries = append(h.Entries, e) // its size may be measured already
 				continue
 			}
-			h.Entries = append(h.Entries, m.remember(Entry{Message: msg, UIDValidity: validity}))
+			h.Entries = append(h.Entries, m.remember(Entry{Message: msg, UIDValidity: f.UIDValidity}))
 		}
 		sort.Slice(h.Entries, func(i, j int) bool { return h.Entries[i].UID < h.Entries[j].UID })
 		hits = append(hits, h)

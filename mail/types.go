@@ -80,3 +80,10 @@ type Ref struct{ UIDValidity, UID uint32 }
 
 // Ref returns the entry's identity.
 func (e Entry) Ref() Ref { return Ref{e.UIDValidity, e.UID} }
+
+// Found is one mailbox's answer to a search.
+type Found struct {
+	Mailbox     string
+	UIDValidity uint32
+	Messages    []Message
+}
