@@ -2,6 +2,7 @@ package fs
 
 import (
 	"context"
+	"log/slog"
 	"sort"
 	"syscall"
 	"time"
@@ -23,6 +24,8 @@ type Named struct {
 	Account *mail.Account
 	// Status, when set, is the text of NAME/.mailfs/status.
 	Status func() string
+	// Searches are the account's own named searches (name -> query).
+	Searches map[string]string
 }
 
 // accountsNode is the root of a multi-account mount.
@@ -34,6 +37,17 @@ type accountsNode struct {
 	status  map[string]func() string
 	all     func() string // MOUNTPOINT/.mailfs/status
 	settle  func()
+	// searches are the mount-wide named searches, listed in
+	// MOUNTPOINT/.search.
+	searches map[string]string
+	logger   *slog.Logger
+}
+
+func (r *accountsNode) log() *slog.Logger {
+	if r.logger != nil {
+		return r.logger
+	}
+	return slog.Default()
 }
 
 var (
@@ -75,6 +89,11 @@ func (r *accountsNode) Readdir(ctx context.Context) (gofs.DirStream, syscall.Err
 }
 
 func (r *accountsNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
+	if name == SearchDir {
+		out.Mode = syscall.S_IFDIR | 0o500
+		out.Owner = r.owner
+		return r.NewInode(ctx, &accountsSearchNode{r: r}, gofs.StableAttr{Mode: syscall.S_IFDIR}), 0
+	}
 	if name == StatusDir && r.all != nil {
 		out.Mode = syscall.S_IFDIR | 0o500
 		out.Owner = r.owner

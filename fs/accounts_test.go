@@ -28,6 +28,13 @@ func mountAccounts(t *testing.T, servers map[string]*server) (string, map[string
 
 func mountAccountsWith(t *testing.T, servers map[string]*server, cfg imapback.Config) (string, map[string]*mail.Account) {
 	t.Helper()
+	return mountAccountsSearches(t, servers, cfg, nil)
+}
+
+// mountAccountsSearches is mountAccountsWith with mount-wide named
+// searches.
+func mountAccountsSearches(t *testing.T, servers map[string]*server, cfg imapback.Config, searches map[string]string) (string, map[string]*mail.Account) {
+	t.Helper()
 	bodies := cache.New(256 << 20)
 	var named []fs.Named
 	accts := map[string]*mail.Account{}
@@ -45,7 +52,7 @@ func mountAccountsWith(t *testing.T, servers map[string]*server, cfg imapback.Co
 		accts[name] = a
 		named = append(named, fs.Named{Name: name, Account: a, Status: func() string { return "account: " + name + "\n" + testStatus(c, a) }})
 	}
-	dir, _ := testenv.Mount(t, fs.Options{Accounts: named, Logger: testLogger(t), Status: func() string {
+	dir, _ := testenv.Mount(t, fs.Options{Accounts: named, Logger: testLogger(t), Searches: searches, Status: func() string {
 		var b strings.Builder
 		for _, n := range named {
 			b.WriteString(n.Status())

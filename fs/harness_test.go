@@ -140,6 +140,7 @@ type options struct {
 	mail.Options
 	Names       fs.NameStyle
 	WriteBuffer int64
+	Searches    map[string]string
 }
 
 // mount mounts the server's account in-process, wired as `mailfs mount`
@@ -164,7 +165,7 @@ func (s *server) mount(t testing.TB, cfg imapback.Config, edit func(*options)) *
 		}
 	})
 	m.dir, m.fs = testenv.Mount(t, fs.Options{Account: m.acct, Names: o.Names, WriteBuffer: o.WriteBuffer,
-		Logger: o.Logger, Status: func() string { return testStatus(c, m.acct) }})
+		Logger: o.Logger, Searches: o.Searches, Status: func() string { return testStatus(c, m.acct) }})
 	return m
 }
 

@@ -3,12 +3,14 @@ package fs
 import (
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"strings"
 	"time"
 
 	gofs "github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
+	lru "github.com/hashicorp/golang-lru/v2"
 
 	"mailfs/mail"
 )
@@ -28,6 +30,9 @@ type Options struct {
 	FsName string
 	// Status, when set, is the text of MOUNTPOINT/.mailfs/status.
 	Status func() string
+	// Searches are named searches (name -> query), listed in every
+	// .search directory; Named.Searches add an account's own.
+	Searches map[string]string
 	// WriteBuffer bounds the memory of all files being written together
 	// (ENOSPC past it). Default 512 MiB.
 	WriteBuffer int64
@@ -82,6 +87,11 @@ func validAccountName(n string) bool {
 	return n != "" && n[0] != '.' && len(n) <= 255 && !strings.ContainsAny(n, "/\x00")
 }
 
+// searchResultsKept bounds the queries an account keeps results of (a
+// result dropped from it is still held by its directory, but no longer
+// freshened by server notices, only by the TTL).
+const searchResultsKept = 256
+
 // negativeTimeout is how long the kernel remembers that a name does not
 // exist. Short: a message appended elsewhere must not stay hidden.
 const negativeTimeout = time.Second
@@ -95,7 +105,7 @@ func Mount(dir string, opts Options) (*Mounted, error) {
 	}
 	started := time.Now()
 	b := &budget{max: opts.WriteBuffer} // shared by every account
-	newView := func(acct *mail.Account, log *slog.Logger) *view {
+	newView := func(acct *mail.Account, log *slog.Logger, searches map[string]string) *view {
 		if log == nil {
 			log = acct.Log()
 		}
@@ -103,7 +113,9 @@ func Mount(dir string, opts Options) (*Mounted, error) {
 			acct: acct, log: log, style: opts.Names, ttl: acct.TTL(), started: started,
 			uid: uint32(os.Getuid()), gid: uint32(os.Getgid()), readOnly: acct.ReadOnly(),
 			budget: b, dirs: map[uint64]*dirState{}, settled: make(chan struct{}),
+			searches: searches,
 		}
+		v.results, _ = lru.New[string, *searchResult](searchResultsKept)
 		close(v.settled) // nothing open for writing yet
 		acct.Observe(v.observe)
 		return v
@@ -112,7 +124,7 @@ func Mount(dir string, opts Options) (*Mounted, error) {
 	var root gofs.InodeEmbedder
 	readOnly := true
 	if opts.Account != nil {
-		v := newView(opts.Account, opts.Logger)
+		v := newView(opts.Account, opts.Logger, opts.Searches)
 		views = append(views, v)
 		root = &dirNode{v: v, mb: opts.Account.Mailbox(""), status: opts.Status}
 		readOnly = v.readOnly
@@ -121,12 +133,18 @@ func Mount(dir string, opts Options) (*Mounted, error) {
 			return nil, fmt.Errorf("mount %s: no account", dir)
 		}
 		r := &accountsNode{owner: fuse.Owner{Uid: uint32(os.Getuid()), Gid: uint32(os.Getgid())}, started: started,
-			views: map[string]*view{}, status: map[string]func() string{}, all: opts.Status}
+			views: map[string]*view{}, status: map[string]func() string{}, all: opts.Status,
+			searches: opts.Searches, logger: opts.Logger}
 		for _, a := range opts.Accounts {
 			if _, dup := r.views[a.Name]; dup || !validAccountName(a.Name) {
 				return nil, fmt.Errorf("mount %s: account name %q cannot be a directory here", dir, a.Name)
 			}
-			v := newView(a.Account, a.Account.Log())
+			searches := maps.Clone(opts.Searches)
+			if searches == nil {
+				searches = map[string]string{}
+			}
+			maps.Copy(searches, a.Searches)
+			v := newView(a.Account, a.Account.Log(), searches)
 			views = append(views, v)
 			r.views[a.Name], r.status[a.Name] = v, a.Status
 			readOnly = readOnly && v.readOnly

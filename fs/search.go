@@ -2,6 +2,8 @@ package fs
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -22,7 +24,8 @@ import (
 // lives.
 const SearchDir = ".search"
 
-// searchRootNode is ACCOUNT/.search.
+// searchRootNode is ACCOUNT/.search: its listing is the named searches
+// (Options.Searches), every other name is a query.
 type searchRootNode struct {
 	gofs.Inode
 	v *view
@@ -41,22 +44,20 @@ func (r *searchRootNode) Getattr(ctx context.Context, _ gofs.FileHandle, out *fu
 }
 
 func (r *searchRootNode) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
-	return gofs.NewListDirStream(dots(r.EmbeddedInode())), 0
+	list := dots(r.EmbeddedInode())
+	for _, name := range slices.Sorted(maps.Keys(r.v.searches)) {
+		list = append(list, fuse.DirEntry{Name: name, Mode: syscall.S_IFDIR, Ino: searchIno(r.v.acct.ID(), "", name, "")})
+	}
+	return gofs.NewListDirStream(list), 0
 }
 
-// Lookup parses the name as a query; one that does not parse is EINVAL
-// with a log line saying where.
+// Lookup parses the name as a query (or takes a named search's); one
+// that does not parse is EINVAL with a log line saying where.
 func (r *searchRootNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
-	q, err := mail.ParseQuery(name, time.Now())
-	if err != nil {
-		r.v.log.Warn("not a query", "err", err)
-		return nil, syscall.EINVAL
+	res, errno := r.v.result("", name, r.v.searches)
+	if errno != 0 {
+		return nil, errno
 	}
-	boxes, err := r.v.resolveBoxes(ctx, q.Boxes)
-	if err != nil {
-		return nil, r.v.errno("search "+name, err)
-	}
-	res := &searchResult{v: r.v, q: q, boxes: boxes}
 	n := &searchNode{v: r.v, res: res, name: ""}
 	out.Mode = syscall.S_IFDIR | 0o500
 	out.Owner = r.v.owner()
@@ -64,9 +65,57 @@ func (r *searchRootNode) Lookup(ctx context.Context, name string, out *fuse.Entr
 	return r.NewInode(ctx, n, gofs.StableAttr{Mode: syscall.S_IFDIR, Ino: res.dirIno("")}), 0
 }
 
+// result is the search a name under a .search stands for (a named search
+// or the name itself as a query), shared by every lookup of that name in
+// that scope so that it is run once per TTL and freshened by server
+// notices. scope tells the account root's .search ("") from the
+// multi-account root's: a directory has one parent, so they are distinct
+// directories with their own inodes.
+func (v *view) result(scope, name string, named map[string]string) (*searchResult, syscall.Errno) {
+	key := scope + "\x00" + name
+	if res, ok := v.results.Get(key); ok {
+		return res, 0
+	}
+	text, ok := named[name]
+	if !ok {
+		text = QueryFromName(name)
+	}
+	q, err := mail.ParseQuery(text, time.Now())
+	if err != nil {
+		v.log.Warn("not a query", "err", err)
+		return nil, syscall.EINVAL
+	}
+	res := &searchResult{v: v, scope: scope, name: name, q: q, quiet: scope != ""}
+	if prev, ok, _ := v.results.PeekOrAdd(key, res); ok {
+		return prev, 0
+	}
+	return res, 0
+}
+
+// QueryName is the directory name under .search that runs query: a file
+// name cannot hold a "/", so each is written %2F (in:Work%2FProjects).
+func QueryName(query string) string {
+	return strings.ReplaceAll(query, "/", "%2F")
+}
+
+// QueryFromName is the query a directory name under .search runs: %2F
+// (or %2f) stands for "/".
+func QueryFromName(name string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(name, "%2F", "/"), "%2f", "/")
+}
+
+// searchChanged marks stale every result that searched mailbox, after
+// the model saw it change (a server notice, a refresh, our own write).
+func (v *view) searchChanged(mailbox string) {
+	for _, res := range v.results.Values() {
+		res.changed(mailbox)
+	}
+}
+
 // resolveBoxes turns in: paths, written as the mount shows them
 // (Work/Projects, escaped parts as in file names), into mailbox names.
-func (v *view) resolveBoxes(ctx context.Context, paths []string) ([]string, error) {
+// A path that names no mailbox gives no results (logged unless quiet).
+func (v *view) resolveBoxes(ctx context.Context, paths []string, quiet bool) ([]string, error) {
 	var out []string
 	for _, p := range paths {
 		full := ""
@@ -83,7 +132,9 @@ func (v *view) resolveBoxes(ctx context.Context, paths []string) ([]string, erro
 				}
 			}
 			if !ok {
-				v.log.Warn("search: no such mailbox; it gives no results", "in", p)
+				if !quiet {
+					v.log.Warn("search: no such mailbox; it gives no results", "in", p)
+				}
 				full = ""
 				break
 			}
@@ -99,26 +150,40 @@ func (v *view) resolveBoxes(ctx context.Context, paths []string) ([]string, erro
 }
 
 // searchResult is a query's hits, kept for the listing TTL like a
-// mailbox's listing.
+// mailbox's listing, and until a searched mailbox changes.
 type searchResult struct {
 	v     *view
+	scope string
+	name  string // under .search
 	q     *mail.Query
-	boxes []string
+	quiet bool // no log line for an in: that names nothing here
+
+	run sync.Mutex // one search at a time; the others wait for its answer
 
 	mu      sync.Mutex // protects the following
+	boxes   []string   // the in: mailboxes, as last resolved; nil: all
 	hits    map[string]mail.Hit
 	fetched time.Time
+	gen     uint64 // changes seen
+	gotGen  uint64 // gen when hits were asked for
 }
 
 func (s *searchResult) get(ctx context.Context) (map[string]mail.Hit, error) {
+	s.run.Lock()
+	defer s.run.Unlock()
 	s.mu.Lock()
-	if s.hits != nil && time.Since(s.fetched) < s.v.ttl {
+	if s.hits != nil && s.gotGen == s.gen && time.Since(s.fetched) < s.v.ttl {
 		h := s.hits
 		s.mu.Unlock()
 		return h, nil
 	}
+	gen := s.gen
 	s.mu.Unlock()
-	hits, err := s.v.acct.Search(ctx, s.q, s.boxes)
+	boxes, err := s.v.resolveBoxes(ctx, s.q.Boxes, s.quiet)
+	if err != nil {
+		return nil, err
+	}
+	hits, err := s.v.acct.Search(ctx, s.q, boxes)
 	if err != nil {
 		return nil, err
 	}
@@ -127,15 +192,35 @@ func (s *searchResult) get(ctx context.Context) (map[string]mail.Hit, error) {
 		m[h.Mailbox.Name()] = h
 	}
 	s.mu.Lock()
-	s.hits, s.fetched = m, time.Now()
+	s.boxes, s.hits, s.fetched, s.gotGen = boxes, m, time.Now(), gen
 	s.mu.Unlock()
 	return m, nil
+}
+
+// changed marks the result stale if it searched mailbox.
+func (s *searchResult) changed(mailbox string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	covers := len(s.q.Boxes) == 0
+	delim := string(s.v.acct.Delimiter())
+	for _, b := range s.boxes {
+		covers = covers || b == mailbox || strings.HasPrefix(mailbox, b+delim) ||
+			(strings.EqualFold(b, "INBOX") && strings.EqualFold(mailbox, "INBOX"))
+	}
+	if covers {
+		s.gen++
+	}
+}
+
+// searchIno numbers a directory of a result tree.
+func searchIno(acct, scope, name, mailbox string) uint64 {
+	return mail.Hash("search", acct, scope, name, mailbox)
 }
 
 // dirIno numbers the result tree's directories: their own, since a
 // directory cannot have two parents (messages share the mailbox view's).
 func (s *searchResult) dirIno(mailbox string) uint64 {
-	return mail.Hash("search", s.v.acct.ID(), s.q.Text, mailbox)
+	return searchIno(s.v.acct.ID(), s.scope, s.name, mailbox)
 }
 
 // searchNode is a directory of a result tree: the root ("") or a mailbox.

@@ -9,6 +9,8 @@ import (
 	gofs "github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
 
+	lru "github.com/hashicorp/golang-lru/v2"
+
 	"mailfs/mail"
 )
 
@@ -23,7 +25,9 @@ type view struct {
 	uid, gid uint32 // owner of every file
 	started  time.Time
 	readOnly bool
-	budget   *budget        // memory for files being written
+	budget   *budget           // memory for files being written
+	searches map[string]string // named searches under .search: name -> query
+	results  *lru.Cache[string, *searchResult]
 	bg       sync.WaitGroup // kernel notifications in flight
 
 	mu        sync.Mutex           // protects the following
@@ -172,6 +176,7 @@ func (v *view) observe(c mail.Change) {
 	}
 	ds.mu.Unlock()
 	v.notify(in, names...)
+	v.searchChanged(c.Mailbox.Name())
 }
 
 // notify tells the kernel to look names in dir up again. Always from a

@@ -36,12 +36,15 @@ type Options struct {
 
 // Change is what a revalidation found: messages that went away or
 // appeared on the server, or (Reset) a new UIDVALIDITY that voids every
-// message known before. Views turn it into kernel notifications.
+// message known before; or (Noticed) that the server said the mailbox
+// changed, before anything is known of how (searches of it are stale).
+// Views turn it into kernel notifications.
 type Change struct {
 	Mailbox *Mailbox
 	Reset   bool
 	Gone    []Entry
 	Added   []Entry
+	Noticed bool
 }
 
 // Account is the mail model of one account: its mailbox tree, a Mailbox
@@ -197,6 +200,7 @@ func Hash(parts ...string) uint64 {
 func (a *Account) Changed(name string, flags bool) {
 	m := a.Mailbox(name)
 	m.changed(flags)
+	a.notify(Change{Mailbox: m, Noticed: true})
 	a.goSafe("revalidate "+name, func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
@@ -207,7 +211,7 @@ func (a *Account) Changed(name string, flags bool) {
 }
 
 func (a *Account) notify(c Change) {
-	if a.observe != nil && (c.Reset || len(c.Gone) > 0 || len(c.Added) > 0) {
+	if a.observe != nil && (c.Reset || c.Noticed || len(c.Gone) > 0 || len(c.Added) > 0) {
 		a.observe(c)
 	}
 }

@@ -47,11 +47,14 @@ type accountConfig struct {
 	auth   string // plain, xoauth2, oauthbearer
 	token  string // token-command
 	values map[string]string
+	// searches are the account's own named searches ([accounts.NAME.searches]).
+	searches map[string]string
 }
 
 type config struct {
 	path     string
 	mount    map[string]string // mount-wide keys
+	searches map[string]string // [searches]: named searches of every .search
 	accounts []accountConfig   // in name order
 }
 
@@ -82,7 +85,7 @@ func loadConfig(path string) (*config, error) {
 		}
 		return nil, fail(exitUsage, "%s: %v", path, err)
 	}
-	c := &config{path: path, mount: map[string]string{}}
+	c := &config{path: path, mount: map[string]string{}, searches: map[string]string{}}
 	bad := func(key, format string, args ...any) error {
 		return fail(exitUsage, "%s: %s: %s", path, key, fmt.Sprintf(format, args...))
 	}
@@ -90,6 +93,10 @@ func loadConfig(path string) (*config, error) {
 	var accounts map[string]any
 	for key, v := range raw {
 		switch {
+		case key == "searches":
+			if err := readSearches(v, key, c.searches, bad); err != nil {
+				return nil, err
+			}
 		case key == "accounts":
 			t, ok := v.(map[string]any)
 			if !ok {
@@ -129,11 +136,17 @@ func loadConfig(path string) (*config, error) {
 		if !ok {
 			return nil, bad(key, "must be a table")
 		}
-		a := accountConfig{name: name, auth: "plain", values: map[string]string{}}
+		a := accountConfig{name: name, auth: "plain", values: map[string]string{}, searches: map[string]string{}}
 		for k, v := range defaults {
 			a.values[k] = v
 		}
 		for k, v := range t {
+			if k == "searches" {
+				if err := readSearches(v, key+"."+k, a.searches, bad); err != nil {
+					return nil, err
+				}
+				continue
+			}
 			s, err := flagString(v)
 			if err != nil {
 				return nil, bad(key+"."+k, "%v", err)
@@ -189,6 +202,25 @@ func loadConfig(path string) (*config, error) {
 		c.accounts = append(c.accounts, a)
 	}
 	return c, nil
+}
+
+// readSearches reads a [searches] table (name = "query") into into.
+func readSearches(v any, key string, into map[string]string, bad func(key, format string, args ...any) error) error {
+	t, ok := v.(map[string]any)
+	if !ok {
+		return bad(key, "must be a table of name = \"query\"")
+	}
+	for name, q := range t {
+		query, ok := q.(string)
+		if !ok {
+			return bad(key+"."+name, "a query is a string")
+		}
+		if err := checkSearch(name, query); err != nil {
+			return bad(key, "%v", err)
+		}
+		into[name] = query
+	}
+	return nil
 }
 
 // flagString turns a TOML value into the string its flag parses.
@@ -279,7 +311,9 @@ func (c *config) accountFlags(a accountConfig, cmdline *pflag.FlagSet) (*mountFl
 	}
 	var err error
 	cmdline.Visit(func(fl *pflag.Flag) {
-		if err == nil && set.Lookup(fl.Name) != nil {
+		// --search is mount-wide (see mountConfig), and a query may hold
+		// the commas setFlag splits lists on.
+		if err == nil && fl.Name != "search" && set.Lookup(fl.Name) != nil {
 			err = setFlag(set, fl.Name, flagValue(fl))
 		}
 	})

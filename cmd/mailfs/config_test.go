@@ -56,6 +56,9 @@ func TestCLIConfigMount(t *testing.T) {
 cache-size = "64MiB"
 timeout = "10s"
 
+[searches]
+planted = "%s"
+
 [accounts.home]
 url = "imap+insecure://alice@%s"
 password-command = "printf %%s %s"
@@ -70,7 +73,10 @@ read-only = true
 url = "imap+insecure://%s@%s"
 password-command = "printf %%s %s"
 watch = ["INBOX", "Work"]
-`, home.addr, home.pass, cloudSrv.Addr, tokenFile, work.user, work.addr, work.pass))
+
+[accounts.work.searches]
+projects = "in:Work/Projects"
+`, sample.PlantedWord, home.addr, home.pass, cloudSrv.Addr, tokenFile, work.user, work.addr, work.pass))
 
 	dir := t.TempDir()
 	cmd, errb := startMount(t, dir, []string{"MAILFS_PASSWORD=must-not-be-used"}, "mount", "--config", cfg, dir)
@@ -91,6 +97,19 @@ watch = ["INBOX", "Work"]
 	sort.Strings(hits)
 	if strings.Join(hits, " ") != "cloud home work" {
 		t.Errorf("grep -r across the accounts found %v", hits)
+	}
+	// Named searches: the file's [searches] in every .search, an
+	// account's own in its .search only; mailfs search across accounts
+	// finds what grep found.
+	for sub, want := range map[string]string{".search": "planted", "home/.search": "planted", "work/.search": "planted projects"} {
+		ls, err := exec.Command("ls", filepath.Join(dir, sub)).Output()
+		if err != nil || strings.Join(strings.Fields(string(ls)), " ") != want {
+			t.Errorf("ls %s: %q %v, want %s", sub, ls, err, want)
+		}
+	}
+	found, err := exec.Command(mailfsBin, "search", dir, "planted").Output()
+	if got, want := strings.Fields(string(found)), strings.Fields(string(out)); err != nil || len(got) != len(want) {
+		t.Errorf("mailfs search planted across accounts: %v\n got %v\nwant %v", err, got, want)
 	}
 	st, err := exec.Command(mailfsBin, "status", dir).Output()
 	if err != nil {
@@ -162,6 +181,9 @@ func TestCLIConfigErrors(t *testing.T) {
 		{"mount-wide key in an account", ok + "cache-size = \"1GiB\"\n", "", "accounts.a.cache-size: is mount-wide"},
 		{"unknown account", ok, "nope", "no account \"nope\""},
 		{"no accounts", "cache-size = \"1GiB\"\n", "", "no accounts"},
+		{"bad search query", "[searches]\nx = \"from:\"\n" + ok, "", "searches: x: query"},
+		{"bad search name", "[searches]\n\".x\" = \"a\"\n" + ok, "", "searches: \".x\": a search's name"},
+		{"search not a string", ok + "[accounts.a.searches]\nx = 3\n", "", "accounts.a.searches.x: a query is a string"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := writeConfig(t, tc.text)

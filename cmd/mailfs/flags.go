@@ -23,6 +23,7 @@ type mountFlags struct {
 	pollInterval    time.Duration
 	watch           []string
 	passwordCommand string
+	searchArgs      []string // --search NAME=QUERY
 	debug           bool
 	debugFUSE       bool
 	debugIMAP       bool
@@ -34,6 +35,7 @@ type mountFlags struct {
 	cacheBytes int64
 	nameStyle  fs.NameStyle
 	delete     mail.DeleteMode
+	searches   map[string]string // named searches: name -> query
 }
 
 func newMountFlags(cmd string) (*pflag.FlagSet, *mountFlags) {
@@ -49,6 +51,7 @@ func newMountFlags(cmd string) (*pflag.FlagSet, *mountFlags) {
 	set.DurationVar(&f.pollInterval, "poll-interval", 30*time.Second, "how long listings are served before asking the server again")
 	set.StringSliceVar(&f.watch, "watch", []string{"INBOX"}, "mailboxes kept in IDLE, so new mail shows within seconds (comma-separated; --watch= for none); each takes one of --connections")
 	set.StringVar(&f.passwordCommand, "password-command", "", "command whose output is the password (e.g. 'pass show mail')")
+	set.StringArrayVar(&f.searchArgs, "search", nil, "a named search, listed in .search: NAME=QUERY (repeat for more; config file: [searches])")
 	set.BoolVar(&f.debug, "debug", false, "log mailfs's own decisions")
 	set.BoolVar(&f.debugFUSE, "debug-fuse", false, "log every kernel request")
 	set.BoolVar(&f.debugIMAP, "debug-imap", false, "log the IMAP protocol (credentials redacted)")
@@ -91,6 +94,29 @@ func (f *mountFlags) parse() error {
 	}
 	if f.delete, err = mail.ParseDeleteMode(f.deleteMode); err != nil {
 		return err
+	}
+	f.searches = map[string]string{}
+	for _, arg := range f.searchArgs {
+		name, query, ok := strings.Cut(arg, "=")
+		if !ok {
+			return fmt.Errorf("--search %q: want NAME=QUERY", arg)
+		}
+		if err := checkSearch(name, query); err != nil {
+			return fmt.Errorf("--search %s", err)
+		}
+		f.searches[name] = query
+	}
+	return nil
+}
+
+// checkSearch checks a named search: its name must be a file name that
+// is not a dot name, and its query must parse.
+func checkSearch(name, query string) error {
+	if name == "" || name[0] == '.' || len(name) > 255 || strings.ContainsAny(name, "/\x00") {
+		return fmt.Errorf("%q: a search's name is a directory name: no leading dot, no /", name)
+	}
+	if _, err := mail.ParseQuery(query, time.Now()); err != nil {
+		return fmt.Errorf("%s: %v", name, err)
 	}
 	return nil
 }

@@ -44,6 +44,9 @@ Usage:
   mailfs demo [flags] MOUNTPOINT        mount an embedded demo server with sample mail
   mailfs umount [--lazy] MOUNTPOINT     unmount
   mailfs status MOUNTPOINT              connection state, cache and traffic of a mount
+  mailfs search [--count] MOUNTPOINT QUERY
+                                        print the paths of the messages matching QUERY
+                                        (searched on the server; see README: Search)
   mailfs help [mount]                   this text, or the mount flags
 
 URL is imaps://user@host[:port] (TLS), imap://user@host[:port] (STARTTLS required)
@@ -82,6 +85,8 @@ func run(args []string) int {
 		err = cmdUmount(args[1:])
 	case "status":
 		err = cmdStatus(args[1:])
+	case "search":
+		err = cmdSearch(args[1:])
 	case "help", "-h", "--help":
 		if len(args) > 1 && args[1] == "mount" {
 			fs, _ := newMountFlags("mount")
@@ -91,7 +96,7 @@ func run(args []string) int {
 		}
 		return exitOK
 	default:
-		err = fail(exitUsage, "unknown command %q (want mount, demo or umount)", args[0])
+		err = fail(exitUsage, "unknown command %q (want mount, demo, umount, status or search)", args[0])
 	}
 	if err == nil {
 		return exitOK

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
@@ -89,6 +90,11 @@ func mountConfig(set *pflag.FlagSet, f *mountFlags, path, only, mountPoint strin
 	if err := f.parse(); err != nil {
 		return fail(exitUsage, "%v", err)
 	}
+	for name, q := range c.searches {
+		if _, ok := f.searches[name]; !ok { // --search wins
+			f.searches[name] = q
+		}
+	}
 	var setups []accountSetup
 	for _, a := range c.accounts {
 		if only != "" && a.name != only {
@@ -99,7 +105,7 @@ func mountConfig(set *pflag.FlagSet, f *mountFlags, path, only, mountPoint strin
 			return err
 		}
 		ep, _ := imapback.ParseURL(a.url) // checked by loadConfig
-		setups = append(setups, accountSetup{name: a.name, ep: ep, f: af, auth: a.auth, tokenCommand: a.token})
+		setups = append(setups, accountSetup{name: a.name, ep: ep, f: af, auth: a.auth, tokenCommand: a.token, searches: a.searches})
 	}
 	if len(setups) == 0 {
 		var names []string
@@ -146,6 +152,7 @@ type accountSetup struct {
 	auth         string // "" or plain, xoauth2, oauthbearer
 	tokenCommand string
 	f            *mountFlags
+	searches     map[string]string // the account's own named searches
 }
 
 // served is one account, connected and modelled.
@@ -216,15 +223,20 @@ func serve(setups []accountSetup, dir string, mount *mountFlags, log *slog.Logge
 			Logger: alog, ReadOnly: f.readOnly, Delete: f.delete, ReadAhead: max(1, f.connections-len(f.watch)),
 		})
 	}
-	opts := fs.Options{Names: mount.nameStyle, Logger: log, DebugFUSE: mount.debugFUSE}
+	opts := fs.Options{Names: mount.nameStyle, Logger: log, DebugFUSE: mount.debugFUSE, Searches: mount.searches}
 	if len(accounts) == 1 && accounts[0].setup.name == "" {
 		a := accounts[0]
 		opts.Account, opts.FsName = a.acct, a.setup.ep.String()
+		opts.Searches = maps.Clone(mount.searches)
+		if opts.Searches == nil {
+			opts.Searches = map[string]string{}
+		}
+		maps.Copy(opts.Searches, a.setup.searches)
 		opts.Status = func() string { return statusText(a.client, a.acct, a.setup.f, started) }
 	} else {
 		opts.FsName = "mailfs"
 		for _, a := range accounts {
-			opts.Accounts = append(opts.Accounts, fs.Named{Name: a.setup.name, Account: a.acct,
+			opts.Accounts = append(opts.Accounts, fs.Named{Name: a.setup.name, Account: a.acct, Searches: a.setup.searches,
 				Status: func() string { return statusText(a.client, a.acct, a.setup.f, started) }})
 		}
 		opts.Status = func() string {
