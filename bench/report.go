@@ -16,6 +16,7 @@ const (
 	targetWarmGrep    = 2.0     // × local grep
 	targetHeadWire    = 1 << 20 // bytes on the wire for head -c 4096 of a 3 MB message
 	targetBigRSS      = 200 << 20
+	targetSearch      = 2.0       // ls -lR of a query × raw pipelined UID SEARCH
 	targetRSSOverhead = 100 << 20 // over --cache-size during a scan
 )
 
@@ -190,6 +191,20 @@ func printReport(w io.Writer, r *results) {
 			fmt.Sprintf("%d B/msg", b.ColdLs.Wire()/bn))
 		t.row("peak RSS", mib(b.PeakRSS), "", fmt.Sprintf("target ≤ %s", mib(targetBigRSS)), verdict(b.PeakRSS <= targetBigRSS),
 			"VmHWM of the mailfs process")
+		t.flush()
+	}
+
+	if s := r.Search; s != nil && s.Query.Seconds > 0 {
+		fmt.Fprintln(w)
+		fmt.Fprintf(w, "Search (INBOX + %d small mailboxes, %d hits of the planted word)\n", s.Mailboxes-1, s.Hits)
+		t.row("raw pipelined UID SEARCH", secs(s.Raw.Seconds), kb(s.Raw.Wire())+" wire",
+			fmt.Sprintf("EXAMINE + UID SEARCH TEXT × %d mailboxes, all sent at once; %s", s.Mailboxes, s.Raw.Note))
+		q := ratio(s.Query.Seconds, s.Raw.Seconds)
+		t.row("ls -lR .search/WORD", secs(s.Query.Seconds), kb(s.Query.Wire())+" wire",
+			fmt.Sprintf("%.1fx raw search (target ≤ %.0fx)", q, targetSearch), verdict(q <= targetSearch),
+			fmt.Sprintf("fresh mount; %d B on the wire per hit", s.Query.Wire()/int64(max(s.Hits, 1))))
+		t.row("cold grep -rl (all mailboxes)", secs(s.Grep.Seconds), mb(s.Grep.Wire())+" wire",
+			fmt.Sprintf("the query is %.0fx faster, %.0fx fewer bytes", ratio(s.Grep.Seconds, s.Query.Seconds), ratio(float64(s.Grep.Wire()), float64(s.Query.Wire()))))
 		t.flush()
 	}
 

@@ -61,7 +61,8 @@ type results struct {
 	PeakRSS     int64 `json:"mailfs_peak_rss_bytes"` // VmHWM, the highest of all mounts of the INBOX runs
 	MaxConns    int   `json:"mailfs_max_connections"`
 
-	Big *bigResult `json:"big_mailbox,omitempty"`
+	Big    *bigResult   `json:"big_mailbox,omitempty"`
+	Search *searchBench `json:"search,omitempty"`
 
 	FlagsChanged int     `json:"flags_changed"`
 	SeenGained   int     `json:"seen_gained"`
@@ -169,6 +170,9 @@ func run(ctx context.Context, cfg config, d *testenv.Dovecot, log *logger) (*res
 		return b.res, err
 	}
 	if err := b.mailfsHead(ctx); err != nil {
+		return b.res, err
+	}
+	if err := b.searchRun(ctx); err != nil {
 		return b.res, err
 	}
 	if cfg.BigMailbox > 0 {

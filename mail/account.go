@@ -199,8 +199,14 @@ func Hash(parts ...string) uint64 {
 // it is revalidated now, in the background. flags: flags changed.
 func (a *Account) Changed(name string, flags bool) {
 	m := a.Mailbox(name)
-	m.changed(flags)
+	listed := m.changed(flags)
 	a.notify(Change{Mailbox: m, Noticed: true})
+	if !listed {
+		// Nothing to revalidate: listing a mailbox nobody has looked at
+		// (a watcher catching up at mount time) would fetch every
+		// message's listing fields for nothing.
+		return
+	}
 	a.goSafe("revalidate "+name, func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()

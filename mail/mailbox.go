@@ -278,13 +278,20 @@ func (m *Mailbox) flagsStored(r Ref, flags []string) {
 
 // changed marks the listing stale (the server said so): the next access
 // revalidates. flags: flags changed.
-func (m *Mailbox) changed(flags bool) {
+// It reports whether the mailbox has a listing to revalidate; without
+// one, the messages looked up singly are forgotten instead (the next
+// lookup asks the server), and the first access lists the mailbox.
+func (m *Mailbox) changed(flags bool) (listed bool) {
 	m.mu.Lock()
+	defer m.mu.Unlock()
 	m.fetched = time.Time{}
 	if flags {
 		m.flagsDirty = true
 	}
-	m.mu.Unlock()
+	if m.listing == nil {
+		m.singles = map[uint32]single{}
+	}
+	return m.listing != nil
 }
 
 // rename gives the mailbox its new name after a RENAME; it revalidates on
