@@ -192,7 +192,13 @@ func testStatus(c *imapback.Client, acct *mail.Account) string {
 // watch keeps mailbox in IDLE for the mount, as `mailfs mount --watch` does.
 func (m *mounted) watch(t testing.TB, mailbox string) {
 	ctx, cancel := context.WithCancel(context.Background())
-	done := m.client.Watch(ctx, mailbox, func(flags bool) { m.acct.Changed(mailbox, flags) })
+	done := m.client.Watch(ctx, mailbox, func(flags, initial bool) {
+		if initial {
+			m.acct.Watching(mailbox)
+		} else {
+			m.acct.Changed(mailbox, flags)
+		}
+	})
 	t.Cleanup(func() { cancel(); <-done })
 }
 

@@ -21,12 +21,14 @@ const (
 // Watch keeps a connection of its own on mailbox, in IDLE (NOOP every 2 s
 // where the server has no IDLE), and calls onChange when the server reports
 // new, expunged or re-flagged messages (flags: a FETCH with flags was
-// among them), and once after every (re)connection to catch up. It holds
+// among them), and once after every (re)connection to catch up (initial:
+// the first connection's, when nothing was missed yet but what happened
+// before the watch began). It holds
 // one of the Config.Connections slots while it runs, reconnects with
 // backoff after failures, and ends when ctx ends or the client closes,
 // closing the returned channel. It is registered with the client before
 // its goroutine starts, so Close always waits for it.
-func (c *Client) Watch(ctx context.Context, mailbox string, onChange func(flags bool)) <-chan struct{} {
+func (c *Client) Watch(ctx context.Context, mailbox string, onChange func(flags, initial bool)) <-chan struct{} {
 	c.bg.Add(1)
 	done := make(chan struct{})
 	go func() {
@@ -38,7 +40,7 @@ func (c *Client) Watch(ctx context.Context, mailbox string, onChange func(flags 
 	return done
 }
 
-func (c *Client) watch(ctx context.Context, mailbox string, onChange func(flags bool)) {
+func (c *Client) watch(ctx context.Context, mailbox string, onChange func(flags, initial bool)) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
@@ -48,12 +50,13 @@ func (c *Client) watch(ctx context.Context, mailbox string, onChange func(flags 
 		case <-ctx.Done():
 		}
 	}()
+	first := true
 	for attempt := 0; ctx.Err() == nil; attempt++ {
 		if err := c.pool.reserve(ctx); err != nil {
 			return
 		}
 		started := time.Now()
-		err := c.watchOnceSafe(ctx, mailbox, onChange)
+		err := c.watchOnceSafe(ctx, mailbox, &first, onChange)
 		c.pool.release()
 		if ctx.Err() != nil {
 			return
@@ -75,7 +78,7 @@ func (c *Client) watch(ctx context.Context, mailbox string, onChange func(flags 
 	}
 }
 
-func (c *Client) watchOnce(ctx context.Context, mailbox string, onChange func(flags bool)) error {
+func (c *Client) watchOnce(ctx context.Context, mailbox string, first *bool, onChange func(flags, initial bool)) error {
 	events := make(chan struct{}, 1)
 	var flagsChanged atomic.Bool
 	signal := func() {
@@ -110,7 +113,8 @@ func (c *Client) watchOnce(ctx context.Context, mailbox string, onChange func(fl
 	}
 	c.noteFailure(nil)
 	c.cfg.Logger.Debug("watching", "mailbox", mailbox)
-	onChange(false) // catch up with whatever happened while not watching
+	onChange(false, *first) // catch up with whatever happened while not watching
+	*first = false
 	caps := cn.caps
 	useIdle := caps.Has(imap.CapIdle) || caps.Has(imap.CapIMAP4rev2)
 	for {
@@ -137,7 +141,7 @@ func (c *Client) watchOnce(ctx context.Context, mailbox string, onChange func(fl
 		}
 		select {
 		case <-events:
-			onChange(flagsChanged.Swap(false))
+			onChange(flagsChanged.Swap(false), false)
 		default:
 		}
 	}
@@ -178,12 +182,12 @@ func (cn *conn) idleUntil(ctx context.Context, events chan struct{}, check time.
 
 // watchOnceSafe is watchOnce turning a panic into an error, so the watcher
 // reconnects instead of taking the process down.
-func (c *Client) watchOnceSafe(ctx context.Context, mailbox string, onChange func(flags bool)) (err error) {
+func (c *Client) watchOnceSafe(ctx context.Context, mailbox string, first *bool, onChange func(flags, initial bool)) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			err = fmt.Errorf("watcher panicked: %v", v)
 			c.cfg.Logger.Error("watcher panicked; reconnecting", "mailbox", mailbox, "panic", v, "stack", string(debug.Stack()))
 		}
 	}()
-	return c.watchOnce(ctx, mailbox, onChange)
+	return c.watchOnce(ctx, mailbox, first, onChange)
 }

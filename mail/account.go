@@ -195,12 +195,30 @@ func Hash(parts ...string) uint64 {
 	return v
 }
 
-// Changed is called when the server reports a change in a mailbox (IDLE):
-// it is revalidated now, in the background. flags: flags changed.
+// Changed is called when the server reports a change in a mailbox (IDLE),
+// or a watcher reconnected and may have missed one: it is revalidated
+// now, in the background, and searches of it are stale. flags: flags
+// changed.
 func (a *Account) Changed(name string, flags bool) {
 	m := a.Mailbox(name)
 	listed := m.changed(flags)
 	a.notify(Change{Mailbox: m, Noticed: true})
+	a.revalidate(m, listed)
+}
+
+// Watching is called when a watcher first has mailbox in view: a
+// listing made before it is revalidated (it may have missed a change
+// since). Searches are not made stale: the only ones this could help
+// began in the moment between mounting and the watcher's EXAMINE, and
+// making them stale would run every first search of a fresh mount twice;
+// the listing TTL still bounds how long such a result is kept.
+func (a *Account) Watching(name string) {
+	m := a.Mailbox(name)
+	a.revalidate(m, m.changed(false))
+}
+
+func (a *Account) revalidate(m *Mailbox, listed bool) {
+	name := m.Name()
 	if !listed {
 		// Nothing to revalidate: listing a mailbox nobody has looked at
 		// (a watcher catching up at mount time) would fetch every

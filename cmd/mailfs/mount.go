@@ -258,7 +258,13 @@ func serve(setups []accountSetup, dir string, mount *mountFlags, log *slog.Logge
 	for _, a := range accounts {
 		log.Info("mounted", "account", a.setup.ep.String(), "name", a.setup.name, "mountpoint", dir)
 		for _, mb := range a.setup.f.watch {
-			watchers = append(watchers, a.client.Watch(ctx, mb, func(flags bool) { a.acct.Changed(mb, flags) }))
+			watchers = append(watchers, a.client.Watch(ctx, mb, func(flags, initial bool) {
+				if initial {
+					a.acct.Watching(mb)
+				} else {
+					a.acct.Changed(mb, flags)
+				}
+			}))
 		}
 	}
 	if ready != nil {
