@@ -354,6 +354,10 @@ func (p *queryParser) term(t qtok) (Node, error) {
 		return Match{Field: field, Size: n * unit}, nil
 	case "in":
 		return Match{Field: "in", Value: value}, nil
+	case "raw":
+		// Gmail's X-GM-RAW: go-imap's SearchCriteria cannot carry a raw
+		// search key, so it cannot be sent yet.
+		return nil, bad("raw: (Gmail's X-GM-RAW) is not supported yet; write the query in mailfs's terms")
 	}
 	return nil, bad("unknown field %s: (see README: .search)", field)
 }

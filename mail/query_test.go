@@ -112,6 +112,7 @@ func TestParseQueryErrors(t *testing.T) {
 		{"a OR in:INBOX", 0},
 		{"header:nocolon", 0},
 		{"keyword:bad%flag", 0},
+		{`a raw:"has:attachment"`, 2},
 	} {
 		_, err := ParseQuery(tc.in, time.Now())
 		var qe *QueryError
