@@ -56,6 +56,11 @@ func childOf(f mail.Folder, name string) (string, bool) {
 }
 
 func (d *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
+	if d.mb.Name() == "" {
+		if in, ok := d.v.lookupDecoded(ctx, d.EmbeddedInode(), name, accountSource{d.v}, out); ok {
+			return in, 0
+		}
+	}
 	if d.mb.Name() == "" && name == SearchDir {
 		out.Mode = syscall.S_IFDIR | 0o500
 		out.Owner = d.v.owner()

@@ -294,6 +294,11 @@ func (n *searchNode) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno
 }
 
 func (n *searchNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
+	if n.name == "" {
+		if in, ok := n.v.lookupDecoded(ctx, n.EmbeddedInode(), name, resultSource{n.res}, out); ok {
+			return in, 0
+		}
+	}
 	hits, err := n.res.get(ctx)
 	if err != nil {
 		return nil, n.v.errno("search", err)

@@ -62,6 +62,7 @@ type Account struct {
 	tree       *tree
 	writes     *writes
 	opens      opens // recently opened messages: copy sources
+	decoded    decodedState
 
 	observe func(Change)   // set once by Observe, before use
 	bg      sync.WaitGroup // background jobs (goSafe)
@@ -92,6 +93,7 @@ func NewAccount(o Options) *Account {
 		a.prefetch = make(chan struct{}, o.ReadAhead)
 	}
 	a.writes = newWrites(a)
+	a.decoded = newDecodedState()
 	return a
 }
 

@@ -1,0 +1,276 @@
+package fs
+
+import (
+	"context"
+	"io"
+	"strconv"
+	"sync"
+	"syscall"
+
+	gofs "github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+
+	"mailfs/mail"
+	"mailfs/mail/decode"
+)
+
+// writeFlags are the open flags that would change a file.
+const writeFlags = syscall.O_WRONLY | syscall.O_RDWR | syscall.O_TRUNC | syscall.O_APPEND
+
+// textNode is NAME.txt in .text. Its size is exact once its text has been
+// made (the first open); before that it shows the message's size.
+type textNode struct {
+	gofs.Inode
+	v  *view
+	mb *mail.Mailbox
+	e  mail.Entry
+
+	mu       sync.Mutex
+	reported int64 // the st_size the kernel was last given
+}
+
+var (
+	_ = (gofs.NodeGetattrer)((*textNode)(nil))
+	_ = (gofs.NodeOpener)((*textNode)(nil))
+	_ = (gofs.NodeReader)((*textNode)(nil))
+	_ = (gofs.NodeSetattrer)((*textNode)(nil))
+)
+
+func (n *textNode) size() int64 {
+	if s, ok := n.mb.TextSize(n.e.Ref()); ok {
+		return s
+	}
+	return n.e.Size
+}
+
+func (n *textNode) fillAttr(out *fuse.Attr, ino uint64) {
+	out.Mode = syscall.S_IFREG | 0o400
+	out.Nlink = 1
+	out.Ino = ino
+	out.Size = uint64(n.size())
+	out.Blocks = (out.Size + 511) / 512
+	out.Blksize = 4096
+	out.Owner = n.v.owner()
+	t := n.e.InternalDate
+	out.SetTimes(&t, &t, &t)
+	n.mu.Lock()
+	n.reported = int64(out.Size)
+	n.mu.Unlock()
+}
+
+func (n *textNode) Getattr(ctx context.Context, _ gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	n.fillAttr(&out.Attr, n.StableAttr().Ino)
+	out.SetTimeout(n.v.ttl)
+	return 0
+}
+
+func (n *textNode) Setattr(ctx context.Context, fh gofs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
+	return n.v.decodedReadOnly("setattr", n.v.name(n.e))
+}
+
+// Open makes the text (fetching the body if it is not cached) so that
+// its exact size is known before any read: when it differs from what
+// the kernel was told, the kernel is told before Open returns, as for a
+// message whose RFC822.SIZE was wrong.
+func (n *textNode) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint32, syscall.Errno) {
+	if flags&writeFlags != 0 {
+		return nil, 0, n.v.decodedReadOnly("open for writing", n.v.name(n.e))
+	}
+	n.mb.Opened(n.e.UID) // read-ahead sees a scan of .text as one of the mailbox
+	text, err := n.mb.Text(ctx, n.e.Ref())
+	if err != nil {
+		return nil, 0, n.v.errno("open text of "+n.v.name(n.e), err)
+	}
+	n.mu.Lock()
+	stale := n.reported != int64(len(text))
+	n.mu.Unlock()
+	if stale {
+		n.NotifyContent(0, 0)
+	}
+	return nil, fuse.FOPEN_KEEP_CACHE | fuse.FOPEN_NOFLUSH, 0
+}
+
+func (n *textNode) Read(ctx context.Context, fh gofs.FileHandle, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
+	text, err := n.mb.Text(ctx, n.e.Ref())
+	if err != nil {
+		return nil, n.v.errno("read text of "+n.v.name(n.e), err)
+	}
+	return readAt(text, dest, off), 0
+}
+
+// partsDir is NAME/ in .parts: the message's parts, listed from its body.
+type partsDir struct {
+	gofs.Inode
+	v     *view
+	mb    *mail.Mailbox
+	e     mail.Entry
+	scope string
+}
+
+var (
+	_ = (gofs.NodeLookuper)((*partsDir)(nil))
+	_ = (gofs.NodeReaddirer)((*partsDir)(nil))
+	_ = (gofs.NodeGetattrer)((*partsDir)(nil))
+	_ = (gofs.NodeCreater)((*partsDir)(nil))
+	_ = (gofs.NodeMkdirer)((*partsDir)(nil))
+	_ = (gofs.NodeUnlinker)((*partsDir)(nil))
+	_ = (gofs.NodeRenamer)((*partsDir)(nil))
+)
+
+func (d *partsDir) fillAttr(out *fuse.Attr, ino uint64) {
+	out.Mode = syscall.S_IFDIR | 0o500
+	out.Nlink = 2
+	out.Ino = ino
+	out.Owner = d.v.owner()
+	t := d.e.InternalDate
+	out.SetTimes(&t, &t, &t)
+}
+
+func (d *partsDir) Getattr(ctx context.Context, _ gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	d.fillAttr(&out.Attr, d.StableAttr().Ino)
+	out.SetTimeout(d.v.ttl)
+	return 0
+}
+
+func (d *partsDir) parts(ctx context.Context) ([]decode.Part, []byte, syscall.Errno) {
+	parts, body, err := d.mb.Parts(ctx, d.e.Ref())
+	if err != nil {
+		return nil, nil, d.v.errno("parts of "+d.v.name(d.e), err)
+	}
+	return parts, body, 0
+}
+
+func (d *partsDir) partIno(p decode.Part) uint64 {
+	return mail.Hash("part", d.scope, strconv.FormatUint(d.StableAttr().Ino, 16), strconv.Itoa(p.Index))
+}
+
+func (d *partsDir) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
+	parts, _, errno := d.parts(ctx)
+	if errno != 0 {
+		return nil, errno
+	}
+	list := dots(d.EmbeddedInode())
+	for _, p := range parts {
+		list = append(list, fuse.DirEntry{Name: p.Name, Mode: syscall.S_IFREG, Ino: d.partIno(p)})
+	}
+	return gofs.NewListDirStream(list), 0
+}
+
+func (d *partsDir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
+	parts, _, errno := d.parts(ctx)
+	if errno != 0 {
+		return nil, errno
+	}
+	for _, p := range parts {
+		if p.Name != name {
+			continue
+		}
+		n := &partNode{v: d.v, mb: d.mb, e: d.e, p: p}
+		ino := d.partIno(p)
+		n.fillAttr(&out.Attr, ino)
+		out.SetEntryTimeout(d.v.ttl)
+		out.SetAttrTimeout(d.v.ttl)
+		return d.NewInode(ctx, n, gofs.StableAttr{Mode: syscall.S_IFREG, Ino: ino}), 0
+	}
+	return nil, syscall.ENOENT
+}
+
+func (d *partsDir) Mkdir(ctx context.Context, name string, mode uint32, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
+	return nil, d.v.decodedReadOnly("mkdir", name)
+}
+
+func (d *partsDir) Create(ctx context.Context, name string, flags uint32, mode uint32, out *fuse.EntryOut) (*gofs.Inode, gofs.FileHandle, uint32, syscall.Errno) {
+	return nil, nil, 0, d.v.decodedReadOnly("create", name)
+}
+
+func (d *partsDir) Unlink(ctx context.Context, name string) syscall.Errno {
+	return d.v.decodedReadOnly("rm", name)
+}
+
+func (d *partsDir) Rename(ctx context.Context, name string, newParent gofs.InodeEmbedder, newName string, flags uint32) syscall.Errno {
+	return d.v.decodedReadOnly("rename", name)
+}
+
+// partNode is one decoded part. Its size is exact from the listing; its
+// bytes are streamed from the body, never kept decoded.
+type partNode struct {
+	gofs.Inode
+	v  *view
+	mb *mail.Mailbox
+	e  mail.Entry
+	p  decode.Part
+}
+
+var (
+	_ = (gofs.NodeGetattrer)((*partNode)(nil))
+	_ = (gofs.NodeOpener)((*partNode)(nil))
+	_ = (gofs.NodeReader)((*partNode)(nil))
+	_ = (gofs.NodeSetattrer)((*partNode)(nil))
+)
+
+func (n *partNode) fillAttr(out *fuse.Attr, ino uint64) {
+	out.Mode = syscall.S_IFREG | 0o400
+	out.Nlink = 1
+	out.Ino = ino
+	out.Size = uint64(n.p.Size)
+	out.Blocks = (out.Size + 511) / 512
+	out.Blksize = 4096
+	out.Owner = n.v.owner()
+	t := n.e.InternalDate
+	out.SetTimes(&t, &t, &t)
+}
+
+func (n *partNode) Getattr(ctx context.Context, _ gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	n.fillAttr(&out.Attr, n.StableAttr().Ino)
+	out.SetTimeout(n.v.ttl)
+	return 0
+}
+
+func (n *partNode) Setattr(ctx context.Context, fh gofs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
+	return n.v.decodedReadOnly("setattr", n.p.Name)
+}
+
+// partHandle is an open part: a decoder positioned where the last read
+// ended, so sequential reads (cp, a viewer) decode each byte once.
+type partHandle struct {
+	mu   sync.Mutex
+	body []byte
+	r    io.Reader
+	pos  int64
+}
+
+func (n *partNode) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint32, syscall.Errno) {
+	if flags&writeFlags != 0 {
+		return nil, 0, n.v.decodedReadOnly("open for writing", n.p.Name)
+	}
+	_, body, err := n.mb.Parts(ctx, n.e.Ref())
+	if err != nil {
+		return nil, 0, n.v.errno("open part "+n.p.Name, err)
+	}
+	return &partHandle{body: body, r: decode.Open(body, n.p)}, fuse.FOPEN_KEEP_CACHE | fuse.FOPEN_NOFLUSH, 0
+}
+
+func (n *partNode) Read(ctx context.Context, fh gofs.FileHandle, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
+	h, ok := fh.(*partHandle)
+	if !ok {
+		return nil, syscall.EBADF
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if off < h.pos {
+		h.r, h.pos = decode.Open(h.body, n.p), 0 // backwards: decode again from the start
+	}
+	if off > h.pos {
+		skipped, _ := io.CopyN(io.Discard, h.r, off-h.pos)
+		h.pos += skipped
+		if h.pos < off {
+			return fuse.ReadResultData(nil), 0
+		}
+	}
+	k, err := io.ReadFull(h.r, dest)
+	h.pos += int64(k)
+	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+		return nil, n.v.errno("read part "+n.p.Name, err)
+	}
+	return fuse.ReadResultData(dest[:k]), 0
+}

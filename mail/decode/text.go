@@ -1,0 +1,203 @@
+package decode
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/dustin/go-humanize"
+	"github.com/emersion/go-message/charset"
+)
+
+// shownHeaders are the header fields the text view starts with.
+var shownHeaders = []string{"From", "To", "Cc", "Date", "Subject"}
+
+// Text renders a message as its reader sees it, in UTF-8: the main
+// header fields decoded, a blank line, every text part decoded from its
+// transfer encoding and charset (of a multipart/alternative the plain
+// text, else the HTML as text), HTML-only parts as text, a forwarded
+// message's headers and text, and one line per attachment (name, type,
+// size). Undecodable parts are shown as they came, with a note.
+func Text(raw []byte) []byte {
+	var b bytes.Buffer
+	w := &textWriter{b: &b}
+	top := parse(raw)
+	w.headers(top)
+	b.WriteString("\n")
+	parts := leaves(top)
+	w.body(top, nil, parts)
+	out := bytes.TrimRight(b.Bytes(), "\n")
+	return append(out, '\n')
+}
+
+type textWriter struct {
+	b *bytes.Buffer
+}
+
+func (w *textWriter) headers(e *entity) {
+	for _, k := range shownHeaders {
+		for _, v := range e.header.Values(k) {
+			v = strings.Join(strings.Fields(decodeWords(toUTF8Header(v))), " ")
+			fmt.Fprintf(w.b, "%s: %s\n", k, v)
+		}
+	}
+}
+
+// section starts a new block of text, one blank line after the last.
+func (w *textWriter) section() {
+	if w.b.Len() == 0 {
+		return
+	}
+	t := w.b.Bytes()
+	switch {
+	case bytes.HasSuffix(t, []byte("\n\n")):
+	case bytes.HasSuffix(t, []byte("\n")):
+		w.b.WriteString("\n")
+	default:
+		w.b.WriteString("\n\n")
+	}
+}
+
+// body writes entity e (at path) and what it holds.
+func (w *textWriter) body(e *entity, path []int, parts []leaf) {
+	mediaType, _, _ := e.header.ContentType()
+	mediaType = strings.ToLower(mediaType)
+	if e.isMultipart() {
+		if mediaType == "multipart/alternative" {
+			i := bestAlternative(e)
+			w.body(e.children[i], appendPath(path, i), parts)
+			return
+		}
+		for i, c := range e.children {
+			w.body(c, appendPath(path, i), parts)
+		}
+		return
+	}
+	l := findLeaf(parts, path)
+	if l == nil {
+		return
+	}
+	if l.Note != "" {
+		w.section()
+		fmt.Fprintf(w.b, "[mailfs: part %d: %s]\n", l.Index, l.Note)
+	}
+	switch {
+	case l.Attachment:
+		w.section()
+		name := l.FileName
+		if name == "" {
+			name = l.Name
+		}
+		fmt.Fprintf(w.b, "[attachment: %s, %s, %s]\n", name, l.Type, humanize.IBytes(uint64(l.Size)))
+	case l.Type == "message/rfc822":
+		w.section()
+		w.b.WriteString("---------- Forwarded message ----------\n")
+		inner, _ := io.ReadAll(l.content())
+		nested := parse(inner)
+		w.headers(nested)
+		w.b.WriteString("\n")
+		w.body(nested, nil, leaves(nested))
+	case l.Type == "text/html":
+		w.section()
+		w.b.WriteString(HTMLText(bytes.NewReader(w.decodedText(l))))
+	case strings.HasPrefix(l.Type, "text/"):
+		w.section()
+		w.b.Write(w.decodedText(l))
+		w.b.WriteString("\n")
+	default:
+		w.section()
+		fmt.Fprintf(w.b, "[part: %s, %s]\n", l.Name, l.Type)
+	}
+}
+
+// decodedText is a text part in UTF-8.
+func (w *textWriter) decodedText(l *leaf) []byte {
+	data, _ := io.ReadAll(l.content())
+	if l.Raw {
+		return data
+	}
+	return ToUTF8(data, l.Charset)
+}
+
+func appendPath(path []int, i int) []int {
+	return append(append([]int(nil), path...), i)
+}
+
+func findLeaf(parts []leaf, path []int) *leaf {
+	for i := range parts {
+		if equalPath(parts[i].path, path) {
+			return &parts[i]
+		}
+	}
+	return nil
+}
+
+func equalPath(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// bestAlternative picks the child of a multipart/alternative to show:
+// the plain text, else the HTML, else the first.
+func bestAlternative(e *entity) int {
+	best, rank := 0, 0
+	for i, c := range e.children {
+		t, _, _ := c.header.ContentType()
+		r := 1
+		switch strings.ToLower(t) {
+		case "text/plain":
+			r = 3
+		case "text/html":
+			r = 2
+		}
+		if c.isMultipart() {
+			r = 2 // multipart/related around the HTML
+		}
+		if r > rank {
+			best, rank = i, r
+		}
+	}
+	return best
+}
+
+// ToUTF8 converts text in the named charset to UTF-8. Text labelled
+// UTF-8 or US-ASCII (or unlabelled) that is not valid UTF-8 is read as
+// windows-1252, the usual truth behind a wrong label; an unknown charset
+// is passed through as it is.
+func ToUTF8(data []byte, label string) []byte {
+	label = strings.ToLower(strings.Trim(strings.TrimSpace(label), `"`))
+	switch label {
+	case "", "utf-8", "utf8", "us-ascii", "ascii":
+		if utf8.Valid(data) {
+			return data
+		}
+		label = "windows-1252"
+	}
+	r, err := charset.Reader(label, bytes.NewReader(data))
+	if err != nil {
+		return data
+	}
+	out, err := io.ReadAll(r)
+	if err != nil {
+		return data
+	}
+	return out
+}
+
+// toUTF8Header makes a raw header value valid UTF-8 (8-bit headers in a
+// legacy charset are read as windows-1252).
+func toUTF8Header(v string) string {
+	if utf8.ValidString(v) {
+		return v
+	}
+	return string(ToUTF8([]byte(v), "windows-1252"))
+}
