@@ -54,6 +54,7 @@ type results struct {
 	WarmLs      phase `json:"mailfs_warm_ls"`
 	ColdGrep    phase `json:"mailfs_cold_grep"`
 	WarmGrep    phase `json:"mailfs_warm_grep"`
+	TextGrep    phase `json:"mailfs_cold_grep_text"`
 	HeadThree   phase `json:"mailfs_head_3mb"`
 	HeadLargest phase `json:"mailfs_head_largest"`
 	ThreeSize   int64 `json:"three_mb_size"`
@@ -167,6 +168,9 @@ func run(ctx context.Context, cfg config, d *testenv.Dovecot, log *logger) (*res
 		return b.res, err
 	}
 	if err := b.mailfsScan(ctx); err != nil {
+		return b.res, err
+	}
+	if err := b.textScan(ctx); err != nil {
 		return b.res, err
 	}
 	if err := b.mailfsHead(ctx); err != nil {
