@@ -444,6 +444,12 @@ func (d *Disk) LoadListing(box string) ([]byte, bool) {
 	return b, err == nil
 }
 
+// HasListing reports whether SaveListing kept one for box.
+func (d *Disk) HasListing(box string) bool {
+	_, err := os.Stat(filepath.Join(d.dir, "listings", box))
+	return err == nil
+}
+
 // DropListing forgets a mailbox's listing.
 func (d *Disk) DropListing(box string) { os.Remove(filepath.Join(d.dir, "listings", box)) }
 

@@ -139,6 +139,15 @@ func (n *msgNode) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint
 	mb, ref := n.where()
 	mb.Opened(ref.UID)
 	e := n.state()
+	if h, size, ok := n.openFromDisk(); ok {
+		n.mu.Lock()
+		stale := n.reported != size
+		n.mu.Unlock()
+		if stale {
+			n.NotifyContent(0, 0)
+		}
+		return h, fuse.FOPEN_KEEP_CACHE | fuse.FOPEN_NOFLUSH, 0
+	}
 	if n.wantsRanged(mb, e) {
 		return &rangedHandle{}, fuse.FOPEN_DIRECT_IO | fuse.FOPEN_NOFLUSH, 0
 	}
@@ -168,6 +177,9 @@ func (n *msgNode) Read(ctx context.Context, fh gofs.FileHandle, dest []byte, off
 	}
 	if h, ok := fh.(*rangedHandle); ok {
 		return n.readRanged(ctx, h, dest, off)
+	}
+	if h, ok := fh.(*diskHandle); ok {
+		return h.Read(ctx, dest, off)
 	}
 	mb, ref := n.where()
 	body, _, err := mb.Body(ctx, ref)

@@ -141,6 +141,9 @@ func (n *msgNode) check() syscall.Errno {
 // Release of the last descriptor that could write hands the final bytes
 // over to be stored.
 func (n *msgNode) Release(ctx context.Context, fh gofs.FileHandle) syscall.Errno {
+	if h, ok := fh.(*diskHandle); ok {
+		return h.Release(ctx)
+	}
 	if _, ok := fh.(*writeHandle); !ok {
 		return 0
 	}

@@ -105,6 +105,7 @@ func Mount(dir string, opts Options) (*Mounted, error) {
 	}
 	started := time.Now()
 	b := &budget{max: opts.WriteBuffer} // shared by every account
+	pt := &passthrough{}
 	newView := func(acct *mail.Account, log *slog.Logger, searches map[string]string) *view {
 		if log == nil {
 			log = acct.Log()
@@ -113,7 +114,7 @@ func Mount(dir string, opts Options) (*Mounted, error) {
 			acct: acct, log: log, style: opts.Names, ttl: acct.TTL(), started: started,
 			uid: uint32(os.Getuid()), gid: uint32(os.Getgid()), readOnly: acct.ReadOnly(),
 			budget: b, dirs: map[uint64]*dirState{}, settled: make(chan struct{}),
-			searches: searches,
+			searches: searches, pt: pt,
 		}
 		v.results, _ = lru.New[string, *searchResult](searchResultsKept)
 		close(v.settled) // nothing open for writing yet
@@ -180,5 +181,7 @@ func Mount(dir string, opts Options) (*Mounted, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mount %s: %w", dir, err)
 	}
-	return &Mounted{Server: server, views: views}, nil
+	m := &Mounted{Server: server, views: views}
+	m.enablePassthrough()
+	return m, nil
 }

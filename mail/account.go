@@ -20,6 +20,9 @@ type Options struct {
 	ID      string
 	Backend Backend
 	Bodies  *cache.Bodies // nil: a 256 MiB cache of its own
+	// Disk, when set, keeps bodies and listings across mounts (one
+	// directory per mount, shared by its accounts).
+	Disk *cache.Disk
 	// TTL is how long a listing or the mailbox tree is served before the
 	// server is asked again. Default 30 s.
 	TTL    time.Duration
@@ -54,6 +57,7 @@ type Account struct {
 	id         string
 	backend    Backend
 	bodies     *cache.Bodies
+	disk       *cache.Disk // nil: none
 	log        *slog.Logger
 	ttl        time.Duration
 	readOnly   bool
@@ -86,7 +90,7 @@ func NewAccount(o Options) *Account {
 	if o.Bodies == nil {
 		o.Bodies = cache.New(256 << 20)
 	}
-	a := &Account{id: o.ID, backend: o.Backend, bodies: o.Bodies, log: o.Logger, ttl: o.TTL,
+	a := &Account{id: o.ID, backend: o.Backend, bodies: o.Bodies, disk: o.Disk, log: o.Logger, ttl: o.TTL,
 		readOnly: o.ReadOnly, deleteMode: o.Delete, tree: newTree(o.Backend, o.TTL),
 		mailboxes: map[string]*Mailbox{}, seen: map[string]int{}}
 	if o.ReadAhead > 0 {
@@ -94,6 +98,7 @@ func NewAccount(o Options) *Account {
 	}
 	a.writes = newWrites(a)
 	a.decoded = newDecodedState()
+	a.keepTree()
 	return a
 }
 

@@ -25,7 +25,14 @@ func (m *Mailbox) bodyKey(r Ref) string {
 func (m *Mailbox) Body(ctx context.Context, r Ref) (body []byte, corrected bool, err error) {
 	name := m.Name()
 	body, err = m.acct.bodies.GetOrLoad(ctx, m.bodyKey(r), func(ctx context.Context) ([]byte, error) {
-		return m.acct.backend.Body(ctx, name, r.UIDValidity, r.UID)
+		if b, ok := m.fromDisk(r); ok {
+			return b, nil
+		}
+		b, err := m.acct.backend.Body(ctx, name, r.UIDValidity, r.UID)
+		if err == nil {
+			m.toDisk(r, b)
+		}
+		return b, err
 	})
 	if err != nil {
 		m.stale(err)

@@ -35,6 +35,9 @@ type Mailbox struct {
 	// fetches every message's flags when it has no CONDSTORE.
 	flagsDirty bool
 	epoch      int // bumped when UIDVALIDITY changes
+	// persisting: the listing is being written to the disk cache;
+	// persistAgain: it changed meanwhile.
+	persisting, persistAgain bool
 
 	ra readahead // has its own lock
 }
@@ -112,7 +115,7 @@ func (m *Mailbox) Entries(ctx context.Context) ([]Entry, error) {
 // Lookup finds a message by UID. Before the mailbox was ever listed, this
 // is one UID FETCH of that UID, not a listing.
 func (m *Mailbox) Lookup(ctx context.Context, uid uint32) (Entry, bool, error) {
-	if !m.Listed() {
+	if !m.Listed() && !m.listingOnDisk() {
 		return m.lookupSingle(ctx, uid)
 	}
 	if err := m.refresh(ctx); err != nil {

@@ -154,12 +154,30 @@ func (m *Mailbox) runBatch(a *Account, name string, validity uint32, uids []uint
 	filled := make(map[string]bool, len(keys))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	err := a.backend.Bodies(ctx, name, validity, uids, func(uid uint32, body []byte) {
-		k := m.bodyKey(Ref{validity, uid})
-		a.bodies.Fill(k, body)
-		m.measured(Ref{validity, uid}, int64(len(body)))
-		filled[k] = true
-	})
+	// What the disk cache holds comes from there.
+	fetch := uids[:0:0]
+	for _, uid := range uids {
+		r := Ref{validity, uid}
+		if body, ok := m.fromDisk(r); ok {
+			k := m.bodyKey(r)
+			a.bodies.Fill(k, body)
+			m.measured(r, int64(len(body)))
+			filled[k] = true
+			continue
+		}
+		fetch = append(fetch, uid)
+	}
+	var err error
+	if len(fetch) > 0 {
+		err = a.backend.Bodies(ctx, name, validity, fetch, func(uid uint32, body []byte) {
+			r := Ref{validity, uid}
+			k := m.bodyKey(r)
+			a.bodies.Fill(k, body)
+			m.measured(r, int64(len(body)))
+			m.toDisk(r, body)
+			filled[k] = true
+		})
+	}
 	if err != nil {
 		a.log.Debug("read-ahead failed", "mailbox", name, "messages", len(uids), "err", err)
 	}

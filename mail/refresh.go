@@ -31,6 +31,26 @@ func (m *Mailbox) refresh(ctx context.Context) error {
 	allFlags := m.flagsDirty || state.HighestModSeq == 0
 	m.mu.Unlock()
 	if !have {
+		if state, known, ok := m.listingFromDisk(); ok {
+			// Kept by an earlier mount: revalidate it like any listing
+			// (one STATUS when nothing changed; with CONDSTORE only the
+			// flags changed since).
+			allFlags = allFlags && state.HighestModSeq == 0
+			d, err := m.acct.backend.Changes(ctx, name, state, known, allFlags)
+			if err != nil {
+				if IsInterrupt(err) || errors.Is(err, ErrNotFound) {
+					return err
+				}
+				m.acct.log.Debug("revalidation failed; serving the listing of the disk cache", "mailbox", name, "err", err)
+				return nil
+			}
+			if d.Reset {
+				return m.relist(ctx, name, start, true)
+			}
+			m.acct.notify(m.apply(d, start))
+			m.persist()
+			return nil
+		}
 		return m.relist(ctx, name, start, false)
 	}
 	d, err := m.acct.backend.Changes(ctx, name, state, known, allFlags)
@@ -46,6 +66,7 @@ func (m *Mailbox) refresh(ctx context.Context) error {
 		return m.relist(ctx, name, start, true)
 	}
 	m.acct.notify(m.apply(d, start))
+	m.persist()
 	return nil
 }
 
@@ -84,6 +105,10 @@ func (m *Mailbox) relist(ctx context.Context, name string, start uint64, reset b
 	m._settle(start)
 	m._index()
 	m.mu.Unlock()
+	if d := m.acct.disk; d != nil {
+		d.Validity(m.diskBox(), l.UIDValidity)
+	}
+	m.persist()
 	m.acct.notify(c)
 	return nil
 }

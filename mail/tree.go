@@ -39,6 +39,11 @@ type tree struct {
 	fetched time.Time
 	delim   rune   // the server's hierarchy delimiter ('/' until known)
 	trash   string // where rm moves mail ("" none)
+
+	// keep and kept, when set (a disk cache), save each listing of the
+	// tree and give the last one back while the server cannot be reached.
+	keep func([]MailboxInfo)
+	kept func() ([]MailboxInfo, bool)
 }
 
 func newTree(b Backend, ttl time.Duration) *tree {
@@ -78,6 +83,7 @@ func (t *tree) refresh(ctx context.Context) error {
 		return nil
 	}
 	list, err := t.backend.Mailboxes(ctx)
+	fetched := time.Now()
 	if err != nil {
 		t.mu.Lock()
 		have := t.folders != nil
@@ -85,7 +91,16 @@ func (t *tree) refresh(ctx context.Context) error {
 		if have && !IsInterrupt(err) {
 			return nil // serve the last known tree while offline
 		}
-		return err
+		old, ok := []MailboxInfo(nil), false
+		if t.kept != nil && !IsInterrupt(err) {
+			old, ok = t.kept()
+		}
+		if !ok {
+			return err
+		}
+		list, fetched = old, time.Time{} // from the disk cache; ask again next time
+	} else if t.keep != nil {
+		t.keep(list)
 	}
 	folders := buildTree(list)
 	delim := '/'
@@ -96,7 +111,7 @@ func (t *tree) refresh(ctx context.Context) error {
 		}
 	}
 	t.mu.Lock()
-	t.folders, t.fetched, t.delim, t.trash = folders, time.Now(), delim, findTrash(list)
+	t.folders, t.fetched, t.delim, t.trash = folders, fetched, delim, findTrash(list)
 	t.mu.Unlock()
 	return nil
 }

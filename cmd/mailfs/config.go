@@ -37,7 +37,7 @@ import (
 var (
 	accountKeys = []string{"read-only", "connections", "delete", "timeout", "poll-interval", "watch", "password-command"}
 	ownKeys     = []string{"url", "auth", "token-command"} // per account only
-	mountKeys   = []string{"cache-size", "names"}
+	mountKeys   = []string{"cache-size", "disk-cache", "cache-dir", "names"}
 )
 
 // accountConfig is one account of the file, its values as flag strings.

@@ -8,6 +8,7 @@ import (
 	"github.com/dustin/go-humanize"
 	"github.com/spf13/pflag"
 
+	"mailfs/cache"
 	"mailfs/fs"
 	"mailfs/mail"
 )
@@ -17,6 +18,8 @@ type mountFlags struct {
 	readOnly        bool
 	connections     int
 	cacheSize       string
+	diskCache       string
+	cacheDir        string
 	names           string
 	deleteMode      string
 	timeout         time.Duration
@@ -33,6 +36,7 @@ type mountFlags struct {
 
 	// Parsed forms.
 	cacheBytes int64
+	diskBytes  int64 // 0: no disk cache
 	nameStyle  fs.NameStyle
 	delete     mail.DeleteMode
 	searches   map[string]string // named searches: name -> query
@@ -45,6 +49,8 @@ func newMountFlags(cmd string) (*pflag.FlagSet, *mountFlags) {
 	set.BoolVar(&f.readOnly, "read-only", false, "never change anything on the server: EXAMINE only, every write fails with EROFS")
 	set.IntVar(&f.connections, "connections", 3, "most IMAP connections to open at once")
 	set.StringVar(&f.cacheSize, "cache-size", "256MiB", "memory for cached message bodies (e.g. 64MiB, 1GiB)")
+	set.StringVar(&f.diskCache, "disk-cache", "0", "also keep bodies and listings on disk, up to this size (e.g. 2GiB; 0: off): puts mail on the disk")
+	set.StringVar(&f.cacheDir, "cache-dir", "", "directory of the disk cache (default $XDG_CACHE_HOME/mailfs)")
 	set.StringVar(&f.names, "names", "readable", "message file names: readable (DATE_TIME_SUBJECT_UID.eml) or uid (UID.eml)")
 	set.StringVar(&f.deleteMode, "delete", "trash", "what rm does: trash (move to the Trash mailbox; refused when the account has none) or expunge")
 	set.DurationVar(&f.timeout, "timeout", 30*time.Second, "longest wait for the server on any command before giving up with EIO")
@@ -70,6 +76,16 @@ func (f *mountFlags) parse() error {
 		return fmt.Errorf("--cache-size %q: want a size such as 256MiB", f.cacheSize)
 	}
 	f.cacheBytes = int64(n)
+	if n, err = humanize.ParseBytes(f.diskCache); err != nil {
+		return fmt.Errorf("--disk-cache %q: want a size such as 2GiB, or 0 for none", f.diskCache)
+	}
+	f.diskBytes = int64(n)
+	if f.diskBytes > 0 && f.diskBytes < 16<<20 {
+		return fmt.Errorf("--disk-cache %s: want at least 16MiB (or 0 for none)", f.diskCache)
+	}
+	if f.cacheDir == "" {
+		f.cacheDir = cache.DefaultDiskDir()
+	}
 	if f.connections < 1 || f.connections > 32 {
 		return fmt.Errorf("--connections %d: want 1 to 32", f.connections)
 	}

@@ -206,6 +206,16 @@ func serve(setups []accountSetup, dir string, mount *mountFlags, log *slog.Logge
 	}
 
 	bodies := cache.New(mount.cacheBytes) // one bound, shared by every account
+	ms := &mountState{}
+	if mount.diskBytes > 0 {
+		disk, err := cache.OpenDisk(mount.cacheDir, mount.diskBytes, log)
+		if err != nil {
+			return fail(exitFailure, "disk cache: %v", err)
+		}
+		defer disk.Close()
+		ms.disk = disk
+		log.Info("disk cache on: mail is kept on this disk", "dir", mount.cacheDir, "size", mount.diskCache)
+	}
 	// Keep the garbage collector's slack small: without a limit the heap
 	// may grow to twice what is live, and the cache is most of it. (A soft
 	// limit: the GC works harder near it, nothing fails.)
@@ -221,6 +231,7 @@ func serve(setups []accountSetup, dir string, mount *mountFlags, log *slog.Logge
 		a.acct = mail.NewAccount(mail.Options{
 			ID: ep.User + "@" + ep.Addr(), Backend: a.client, Bodies: bodies, TTL: f.pollInterval,
 			Logger: alog, ReadOnly: f.readOnly, Delete: f.delete, ReadAhead: max(1, f.connections-len(f.watch)),
+			Disk: ms.disk,
 		})
 	}
 	opts := fs.Options{Names: mount.nameStyle, Logger: log, DebugFUSE: mount.debugFUSE, Searches: mount.searches}
@@ -232,12 +243,12 @@ func serve(setups []accountSetup, dir string, mount *mountFlags, log *slog.Logge
 			opts.Searches = map[string]string{}
 		}
 		maps.Copy(opts.Searches, a.setup.searches)
-		opts.Status = func() string { return statusText(a.client, a.acct, a.setup.f, started) }
+		opts.Status = func() string { return statusText(a.client, a.acct, a.setup.f, started, ms) }
 	} else {
 		opts.FsName = "mailfs"
 		for _, a := range accounts {
 			opts.Accounts = append(opts.Accounts, fs.Named{Name: a.setup.name, Account: a.acct, Searches: a.setup.searches,
-				Status: func() string { return statusText(a.client, a.acct, a.setup.f, started) }})
+				Status: func() string { return statusText(a.client, a.acct, a.setup.f, started, ms) }})
 		}
 		opts.Status = func() string {
 			var b strings.Builder
@@ -245,7 +256,7 @@ func serve(setups []accountSetup, dir string, mount *mountFlags, log *slog.Logge
 				if i > 0 {
 					b.WriteString("\n")
 				}
-				fmt.Fprintf(&b, "[%s]\n%s", a.setup.name, statusText(a.client, a.acct, a.setup.f, started))
+				fmt.Fprintf(&b, "[%s]\n%s", a.setup.name, statusText(a.client, a.acct, a.setup.f, started, ms))
 			}
 			return b.String()
 		}
@@ -254,6 +265,7 @@ func serve(setups []accountSetup, dir string, mount *mountFlags, log *slog.Logge
 	if err != nil {
 		return fail(exitMountPoint, "%v", err)
 	}
+	ms.passthrough = server.PassthroughStatus
 	var watchers []<-chan struct{}
 	for _, a := range accounts {
 		log.Info("mounted", "account", a.setup.ep.String(), "name", a.setup.name, "mountpoint", dir)

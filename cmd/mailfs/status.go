@@ -12,6 +12,7 @@ import (
 
 	"github.com/dustin/go-humanize"
 
+	"mailfs/cache"
 	"mailfs/fs"
 	"mailfs/imapback"
 	"mailfs/mail"
@@ -38,7 +39,13 @@ func cmdStatus(args []string) error {
 }
 
 // statusText renders what a user needs when something seems wrong.
-func statusText(c *imapback.Client, acct *mail.Account, f *mountFlags, mounted time.Time) string {
+// mountState is what status shows of the mount as a whole.
+type mountState struct {
+	disk        *cache.Disk
+	passthrough func() string // set once mounted
+}
+
+func statusText(c *imapback.Client, acct *mail.Account, f *mountFlags, mounted time.Time, ms *mountState) string {
 	bodies := acct.Bodies()
 	watched := f.watch
 	var b strings.Builder
@@ -89,6 +96,16 @@ func statusText(c *imapback.Client, acct *mail.Account, f *mountFlags, mounted t
 	fmt.Fprintf(&b, "cache:          %s in %d bodies of this account; all: %s of %s in %d bodies, hit rate %.1f%% (%d hits, %d misses)\n",
 		humanize.IBytes(uint64(share)), shareN,
 		humanize.IBytes(uint64(cs.Bytes)), humanize.IBytes(uint64(cs.MaxBytes)), cs.Entries, rate, cs.Hits, cs.Misses)
+	if ms != nil && ms.disk != nil {
+		ds := ms.disk.Stats()
+		fmt.Fprintf(&b, "disk cache:     %s of %s in %d bodies at %s; %d hits, %d misses, %d written, %d damaged entries removed, %d not kept\n",
+			humanize.IBytes(uint64(ds.Bytes)), humanize.IBytes(uint64(ds.MaxBytes)), ds.Entries, ds.Dir, ds.Hits, ds.Misses, ds.Written, ds.Rejected, ds.Skipped)
+		if ms.passthrough != nil {
+			fmt.Fprintf(&b, "passthrough:    %s\n", ms.passthrough())
+		}
+	} else {
+		fmt.Fprintf(&b, "disk cache:     off (--disk-cache SIZE)\n")
+	}
 	fmt.Fprintf(&b, "fetched:        %s: %d single bodies, %d read-ahead batches, %d ranges of large messages\n",
 		humanize.IBytes(uint64(st.BytesFetched)), st.BodyFetches, st.BatchFetches, st.RangeFetches)
 	fmt.Fprintf(&b, "listings:       %d full, %d revalidations (STATUS), %d delta fetches\n", st.ListFetches, st.Statuses, st.DeltaFetches)
