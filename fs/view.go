@@ -28,7 +28,7 @@ type view struct {
 	budget   *budget           // memory for files being written
 	searches map[string]string // named searches under .search: name -> query
 	results  *lru.Cache[string, *searchResult]
-	pt       *passthrough // shared by the mount's views
+	pt       *passthrough   // shared by the mount's views
 	bg       sync.WaitGroup // kernel notifications in flight
 
 	mu        sync.Mutex           // protects the following
