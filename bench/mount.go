@@ -31,7 +31,7 @@ type mountProc struct {
 // startMount runs `mailfs mount --connections N --cache-size S
 // imap+insecure://USER@ADDR DIR` with MAILFS_PASSWORD in its environment
 // and waits until DIR is a mount point.
-func startMount(ctx context.Context, bin, addr, user, password, dir, logPath string, connections int, cacheSize string) (*mountProc, error) {
+func startMount(ctx context.Context, bin, addr, user, password, dir, logPath string, connections int, cacheSize string, extra ...string) (*mountProc, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
@@ -41,7 +41,8 @@ func startMount(ctx context.Context, bin, addr, user, password, dir, logPath str
 	}
 	defer logf.Close()
 	url := "imap+insecure://" + user + "@" + addr
-	cmd := exec.Command(bin, "mount", "--connections", strconv.Itoa(connections), "--cache-size", cacheSize, url, dir)
+	args := append([]string{"mount", "--connections", strconv.Itoa(connections), "--cache-size", cacheSize}, extra...)
+	cmd := exec.Command(bin, append(args, url, dir)...)
 	cmd.Env = append(os.Environ(), "MAILFS_PASSWORD="+password)
 	cmd.Stdout = logf
 	cmd.Stderr = logf

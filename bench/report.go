@@ -17,6 +17,9 @@ const (
 	targetHeadWire    = 1 << 20 // bytes on the wire for head -c 4096 of a 3 MB message
 	targetBigRSS      = 200 << 20
 	targetSearch      = 2.0       // ls -lR of a query × raw pipelined UID SEARCH
+	targetFloorCold   = 1.5       // cold grep -r × the floor's grep
+	targetFloorWarm   = 1.0       // grep -r after a remount with the disk cache × the floor's
+	targetFloorLs     = 1.1       // ls -l after a remount with the disk cache × the floor's
 	targetTextGrep    = 1.3       // cold grep -r of .text × cold grep -r of the .eml files
 	targetRSSOverhead = 100 << 20 // over --cache-size during a scan
 )
@@ -201,6 +204,41 @@ func printReport(w io.Writer, r *results) {
 		t.flush()
 	}
 
+	if f := r.Floor; f != nil && f.WarmGrep.Seconds > 0 {
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "FUSE floor (go-fuse loopback over the local Maildir, in the benchmark process; passthrough where the kernel allows)")
+		t.row("floor ls -l", secs(f.WarmLs.Seconds), "", f.WarmLs.Note, "", fmt.Sprintf("first: %s", secs(f.ColdLs.Seconds)))
+		t.row("floor grep -r", secs(f.WarmGrep.Seconds), "", f.WarmGrep.Note, "", fmt.Sprintf("first: %s", secs(f.ColdGrep.Seconds)))
+		t.flush()
+		fmt.Fprintln(w, "mailfs against the floor")
+		fl := func(name string, s, floor, target float64) {
+			g := ratio(s, floor)
+			if target > 0 {
+				t.row(name, secs(s), fmt.Sprintf("%.2fx floor", g), fmt.Sprintf("target ≤ %.1fx", target), verdict(g <= target))
+			} else {
+				t.row(name, secs(s), fmt.Sprintf("%.2fx floor", g), "(information)")
+			}
+		}
+		fl("cold ls -l", r.ColdLs.Seconds, f.WarmLs.Seconds, 0)
+		fl("warm ls -l", r.WarmLs.Seconds, f.WarmLs.Seconds, 0)
+		fl("cold grep -r", r.ColdGrep.Seconds, f.WarmGrep.Seconds, targetFloorCold)
+		fl("warm grep -r", r.WarmGrep.Seconds, f.WarmGrep.Seconds, 0)
+		if d := r.Disk; d != nil && d.RemountGrp.Seconds > 0 {
+			fl("ls -l after a remount (disk cache)", d.RemountLs.Seconds, f.WarmLs.Seconds, targetFloorLs)
+			t.row("  its bytes on the wire", "", kb(d.RemountLs.Wire()), "target: no listing fetch", verdict(d.RemountLs.Wire() < r.Listing.Wire()/10),
+				fmt.Sprintf("a listing is %s", mb(r.Listing.Wire())))
+			fl("grep -r after a remount (disk cache)", d.RemountGrp.Seconds, f.WarmGrep.Seconds, targetFloorWarm)
+			t.row("  its bytes on the wire", "", kb(d.RemountGrp.Wire()), "(information)")
+			fl("cold grep -r filling the disk cache", d.FirstGrep.Seconds, f.WarmGrep.Seconds, 0)
+		}
+		t.flush()
+		if d := r.Disk; d != nil && d.Status != "" {
+			fmt.Fprintf(w, "  remount status:\n")
+			for _, l := range splitLines(d.Status) {
+				fmt.Fprintf(w, "    %s\n", l)
+			}
+		}
+	}
 	if s := r.Search; s != nil && s.Query.Seconds > 0 {
 		fmt.Fprintln(w)
 		fmt.Fprintf(w, "Search (INBOX + %d small mailboxes, %d hits of the planted word)\n", s.Mailboxes-1, s.Hits)

@@ -62,6 +62,8 @@ type results struct {
 	PeakRSS     int64 `json:"mailfs_peak_rss_bytes"` // VmHWM, the highest of all mounts of the INBOX runs
 	MaxConns    int   `json:"mailfs_max_connections"`
 
+	Floor  *floorResult `json:"fuse_floor,omitempty"`
+	Disk   *diskResult  `json:"disk_cache,omitempty"`
 	Big    *bigResult   `json:"big_mailbox,omitempty"`
 	Search *searchBench `json:"search,omitempty"`
 
@@ -167,10 +169,16 @@ func run(ctx context.Context, cfg config, d *testenv.Dovecot, log *logger) (*res
 	if err := b.localGrep(ctx); err != nil {
 		return b.res, err
 	}
+	if err := b.fuseFloor(ctx); err != nil {
+		return b.res, err
+	}
 	if err := b.mailfsScan(ctx); err != nil {
 		return b.res, err
 	}
 	if err := b.textScan(ctx); err != nil {
+		return b.res, err
+	}
+	if err := b.diskRemount(ctx); err != nil {
 		return b.res, err
 	}
 	if err := b.mailfsHead(ctx); err != nil {
@@ -400,7 +408,7 @@ func (b *bench) phaseCtx(ctx context.Context) (context.Context, context.CancelFu
 
 // startMount mounts mailfs over the proxy at work/name (a phase of its
 // own: dial and login).
-func (b *bench) startMount(ctx context.Context, name string) (phase, error) {
+func (b *bench) startMount(ctx context.Context, name string, extra ...string) (phase, error) {
 	// The baseline's connection must be gone before counting mailfs's.
 	deadline := time.Now().Add(5 * time.Second)
 	for b.p.Conns() > 0 && time.Now().Before(deadline) {
@@ -409,7 +417,7 @@ func (b *bench) startMount(ctx context.Context, name string) (phase, error) {
 	dir := filepath.Join(b.work, name)
 	var m *mountProc
 	ph, err := b.measure("mailfs mount ("+name+")", func() (err error) {
-		m, err = startMount(ctx, b.cfg.Mailfs, b.p.Addr, b.d.User, b.d.Password, dir, filepath.Join(b.work, name+".log"), b.cfg.Connections, b.cfg.CacheSize)
+		m, err = startMount(ctx, b.cfg.Mailfs, b.p.Addr, b.d.User, b.d.Password, dir, filepath.Join(b.work, name+".log"), b.cfg.Connections, b.cfg.CacheSize, extra...)
 		return err
 	})
 	if err != nil {
