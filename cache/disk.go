@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/golang-lru/v2/simplelru"
+	"golang.org/x/sys/unix"
 )
 
 // Disk keeps message bodies and mailbox listings in files, bounded in
@@ -51,6 +52,7 @@ type Disk struct {
 	lru      *simplelru.LRU[string, *diskEntry]
 	bytes    int64
 	writing  map[string]bool // keys queued or being written
+	queued   int64           // their bytes
 	closed   bool
 	hits     int64
 	misses   int64
@@ -88,8 +90,12 @@ func DefaultDiskDir() string {
 // diskMinFree is the free space every write leaves on the file system.
 const diskMinFree = 256 << 20
 
-// diskQueue bounds the bodies waiting to be written.
-const diskQueue = 256
+// diskQueue and diskQueueBytes bound the bodies waiting to be written
+// (they are the memory cache's own slices, not copies).
+const (
+	diskQueue      = 8192
+	diskQueueBytes = 128 << 20
+)
 
 // OpenDisk opens (creating) the cache at dir, bounded by maxBytes. It
 // refuses with ErrLocked when another mount holds dir; it removes
@@ -298,13 +304,20 @@ func (d *Disk) Put(box string, uidValidity, uid uint32, body []byte) {
 		d.mu.Unlock()
 		return
 	}
+	if d.queued+int64(len(body)) > diskQueueBytes {
+		d.skipped++
+		d.mu.Unlock()
+		return
+	}
 	d.writing[key] = true
+	d.queued += int64(len(body))
 	d.mu.Unlock()
 	select {
 	case d.queue <- diskWrite{key: key, box: box, name: name, body: body}:
 	default:
 		d.mu.Lock()
 		delete(d.writing, key)
+		d.queued -= int64(len(body))
 		d.skipped++
 		if len(d.writing) == 0 {
 			d.idle.Broadcast()
@@ -316,60 +329,141 @@ func (d *Disk) Put(box string, uidValidity, uid uint32, body []byte) {
 func (d *Disk) writer() {
 	defer d.wg.Done()
 	for {
+		var batch []diskWrite
+		var n int64
 		select {
 		case w := <-d.queue:
-			d.write(w)
+			batch, n = append(batch, w), int64(len(w.body))
 		case <-d.done:
 			for {
 				select {
 				case w := <-d.queue:
-					d.write(w)
+					batch = append(batch, w)
 				default:
+					d.writeBatch(batch)
 					return
 				}
 			}
 		}
+		for more := true; more && n < diskBatchBytes && len(batch) < diskBatchCount; {
+			select {
+			case w := <-d.queue:
+				batch, n = append(batch, w), n+int64(len(w.body))
+			default:
+				more = false
+			}
+		}
+		d.writeBatch(batch)
 	}
 }
 
-// write stores one body: room is made first (the bound holds also while
-// a burst arrives), then temp file, fsync, rename.
-func (d *Disk) write(w diskWrite) {
+// Writes are batched: each body goes to a temporary file, then one
+// syncfs makes all of them durable, then each is renamed into place. A
+// crash before the rename leaves only temporaries, removed at the next
+// start; one fsync per body would bound a scan's caching by the disk's
+// flush rate.
+const (
+	diskBatchBytes = 32 << 20
+	diskBatchCount = 512
+)
+
+type pendingFile struct {
+	w         diskWrite
+	tmp, path string
+	sum       string
+	size      int64
+}
+
+// writeBatch stores bodies: room is made first for each (the bound holds
+// also while a burst arrives, temporaries counted), then temporaries,
+// one syncfs, renames.
+func (d *Disk) writeBatch(batch []diskWrite) {
+	if len(batch) == 0 {
+		return
+	}
 	defer func() {
 		d.mu.Lock()
-		delete(d.writing, w.key)
+		for _, w := range batch {
+			delete(d.writing, w.key)
+			d.queued -= int64(len(w.body))
+		}
 		if len(d.writing) == 0 {
 			d.idle.Broadcast()
 		}
 		d.mu.Unlock()
 	}()
-	size := int64(len(w.body))
-	if !d.roomOnDisk(size) {
+	var files []pendingFile
+	for _, w := range batch {
+		size := int64(len(w.body))
+		if !d.roomOnDisk(size) {
+			d.mu.Lock()
+			d.skipped++
+			d.mu.Unlock()
+			continue
+		}
 		d.mu.Lock()
-		d.skipped++
+		d.trim(size)
+		d.bytes += size // reserved
 		d.mu.Unlock()
+		sum := checksum(w.body)
+		dir := filepath.Join(d.dir, "bodies", w.box)
+		path := filepath.Join(dir, w.name+"-"+strconv.FormatInt(size, 10)+"-"+sum)
+		tmp, err := writeTemp(dir, w.body)
+		if err != nil {
+			d.mu.Lock()
+			d.bytes -= size
+			d.skipped++
+			d.mu.Unlock()
+			d.log.Debug("disk cache: write failed", "file", path, "err", err)
+			continue
+		}
+		files = append(files, pendingFile{w: w, tmp: tmp, path: path, sum: sum, size: size})
+	}
+	if len(files) == 0 {
 		return
 	}
-	d.mu.Lock()
-	d.trim(size)
-	d.bytes += size // reserved
-	d.mu.Unlock()
-	sum := checksum(w.body)
-	dir := filepath.Join(d.dir, "bodies", w.box)
-	path := filepath.Join(dir, w.name+"-"+strconv.FormatInt(size, 10)+"-"+sum)
-	err := writeFileAtomic(dir, path, w.body)
+	err := unix.Syncfs(int(d.lock.Fd()))
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.bytes -= size
-	if err != nil {
-		d.skipped++
-		d.log.Debug("disk cache: write failed", "file", path, "err", err)
-		return
+	for _, f := range files {
+		d.bytes -= f.size
+		if err == nil {
+			err = os.Rename(f.tmp, f.path)
+		}
+		if err != nil {
+			os.Remove(f.tmp)
+			d.skipped++
+			d.log.Debug("disk cache: write failed", "file", f.path, "err", err)
+			continue
+		}
+		d.lru.Add(f.w.key, &diskEntry{path: f.path, size: f.size, sum: f.sum, verified: true})
+		d.bytes += f.size
+		d.written++
 	}
-	d.lru.Add(w.key, &diskEntry{path: path, size: size, sum: sum, verified: true})
-	d.bytes += size
-	d.written++
 	d.trim(0)
+}
+
+// writeTemp writes data to a new 0600 temporary in dir (not synced).
+func writeTemp(dir string, data []byte) (string, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	f, err := os.CreateTemp(dir, ".tmp-")
+	if err != nil {
+		return "", err
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(f.Name(), 0o600)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return "", err
+	}
+	return f.Name(), nil
 }
 
 // trim evicts least recently used entries until extra more bytes fit.
