@@ -173,15 +173,17 @@ func (e *entity) isMultipart() bool { return len(e.children) > 0 }
 // Parts lists the leaf parts of raw with their decoded sizes.
 func Parts(raw []byte) []Part {
 	var out []Part
-	for _, l := range leaves(parse(raw)) {
+	for _, l := range leaves(parse(raw), true) {
 		out = append(out, l.Part)
 	}
 	return out
 }
 
 // leaves flattens the tree into its leaf parts, numbered and named, with
-// their decoded sizes measured.
-func leaves(top *entity) []leaf {
+// their decoded sizes measured (measure), or estimated from their
+// encoded length (for the text view's attachment lines, which then need
+// no decoding).
+func leaves(top *entity, measure bool) []leaf {
 	var out []leaf
 	var walk func(e *entity, path []int)
 	walk = func(e *entity, path []int) {
@@ -191,13 +193,13 @@ func leaves(top *entity) []leaf {
 			}
 			return
 		}
-		out = append(out, newLeaf(e, path, len(out)+1))
+		out = append(out, newLeaf(e, path, len(out)+1, measure))
 	}
 	walk(top, nil)
 	return out
 }
 
-func newLeaf(e *entity, path []int, index int) leaf {
+func newLeaf(e *entity, path []int, index int, measure bool) leaf {
 	mediaType, params, err := e.header.ContentType()
 	if err != nil || mediaType == "" {
 		mediaType = "text/plain" // RFC 2045 §5.2: the default
@@ -218,6 +220,10 @@ func newLeaf(e *entity, path []int, index int) leaf {
 		(fileName != "" && !strings.HasPrefix(mediaType, "text/")) ||
 		(!strings.HasPrefix(mediaType, "text/") && mediaType != "message/rfc822" && !strings.HasPrefix(mediaType, "multipart/"))
 	l.Name = PartName(index, fileName, mediaType)
+	if !measure {
+		l.Size = estimateSize(e.body, transferEncoding(e.header))
+		return l
+	}
 	n, err := io.Copy(io.Discard, l.transferDecoded())
 	if err != nil {
 		l.Raw = true
@@ -226,6 +232,24 @@ func newLeaf(e *entity, path []int, index int) leaf {
 	}
 	l.Size = n
 	return l
+}
+
+// estimateSize is a part's decoded size without decoding it: base64
+// digits × 3/4, the encoded length otherwise.
+func estimateSize(body []byte, enc string) int64 {
+	if enc != "base64" {
+		return int64(len(body))
+	}
+	digits, pad := 0, 0
+	for _, c := range body {
+		switch {
+		case c == '=':
+			pad++
+		case c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '+', c == '/':
+			digits++
+		}
+	}
+	return int64(max(0, (digits+pad)/4*3-pad))
 }
 
 func joinNote(a, b string) string {
@@ -297,6 +321,9 @@ type skipSpace struct{ r io.Reader }
 func (s *skipSpace) Read(p []byte) (int, error) {
 	for {
 		n, err := s.r.Read(p)
+		if bytes.IndexByte(p[:n], ' ') < 0 && bytes.IndexByte(p[:n], '\t') < 0 {
+			return n, err // line breaks the base64 decoder skips itself
+		}
 		j := 0
 		for _, c := range p[:n] {
 			if c != '\r' && c != '\n' && c != ' ' && c != '\t' {

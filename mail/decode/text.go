@@ -26,7 +26,7 @@ func Text(raw []byte) []byte {
 	top := parse(raw)
 	w.headers(top)
 	b.WriteString("\n")
-	parts := leaves(top)
+	parts := leaves(top, false)
 	w.body(top, nil, parts)
 	out := bytes.TrimRight(b.Bytes(), "\n")
 	return append(out, '\n')
@@ -94,11 +94,14 @@ func (w *textWriter) body(e *entity, path []int, parts []leaf) {
 	case l.Type == "message/rfc822":
 		w.section()
 		w.b.WriteString("---------- Forwarded message ----------\n")
-		inner, _ := io.ReadAll(l.content())
+		inner, err := io.ReadAll(l.transferDecoded())
+		if err != nil {
+			inner = l.encoded
+		}
 		nested := parse(inner)
 		w.headers(nested)
 		w.b.WriteString("\n")
-		w.body(nested, nil, leaves(nested))
+		w.body(nested, nil, leaves(nested, false))
 	case l.Type == "text/html":
 		w.section()
 		w.b.WriteString(HTMLText(bytes.NewReader(w.decodedText(l))))
@@ -112,11 +115,13 @@ func (w *textWriter) body(e *entity, path []int, parts []leaf) {
 	}
 }
 
-// decodedText is a text part in UTF-8.
+// decodedText is a text part in UTF-8; one that cannot be decoded from
+// its transfer encoding is shown as it came, after a note.
 func (w *textWriter) decodedText(l *leaf) []byte {
-	data, _ := io.ReadAll(l.content())
-	if l.Raw {
-		return data
+	data, err := io.ReadAll(l.transferDecoded())
+	if err != nil {
+		fmt.Fprintf(w.b, "[mailfs: part %d: %s could not be decoded (%v); shown as it came]\n", l.Index, transferEncoding(l.header), err)
+		return l.encoded
 	}
 	return ToUTF8(data, l.Charset)
 }
