@@ -235,21 +235,16 @@ func newLeaf(e *entity, path []int, index int, measure bool) leaf {
 }
 
 // estimateSize is a part's decoded size without decoding it: base64
-// digits × 3/4, the encoded length otherwise.
+// characters (the encoded length less line breaks, spaces and padding)
+// × 3/4, the encoded length otherwise. Counted with bytes.Count, which is
+// vectorised: a loop over the bytes cost more than decoding.
 func estimateSize(body []byte, enc string) int64 {
 	if enc != "base64" {
 		return int64(len(body))
 	}
-	digits, pad := 0, 0
-	for _, c := range body {
-		switch {
-		case c == '=':
-			pad++
-		case c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '+', c == '/':
-			digits++
-		}
-	}
-	return int64(max(0, (digits+pad)/4*3-pad))
+	pad := bytes.Count(body, []byte("="))
+	chars := len(body) - bytes.Count(body, []byte("\n")) - bytes.Count(body, []byte("\r")) - bytes.Count(body, []byte(" ")) - pad
+	return int64(max(0, (chars+pad)/4*3-pad))
 }
 
 func joinNote(a, b string) string {
