@@ -160,6 +160,7 @@ func printReport(w io.Writer, r *results) {
 		t.row("cold grep -r .text/INBOX", secs(r.TextGrep.Seconds), mb(r.TextGrep.Wire())+" wire",
 			fmt.Sprintf("%.2fx cold grep -r of the .eml files (target ≤ %.1fx)", g, targetTextGrep), verdict(g <= targetTextGrep),
 			"decoded text, fresh mount")
+		t.row("warm grep -r .text/INBOX", secs(r.TextWarm.Seconds), mb(r.TextWarm.Wire())+" wire", "(information)", "", "texts cached")
 	}
 	if r.WarmGrep.Seconds > 0 {
 		g := ratio(r.WarmGrep.Seconds, r.LocalGrep.Seconds)

@@ -55,6 +55,7 @@ type results struct {
 	ColdGrep    phase `json:"mailfs_cold_grep"`
 	WarmGrep    phase `json:"mailfs_warm_grep"`
 	TextGrep    phase `json:"mailfs_cold_grep_text"`
+	TextWarm    phase `json:"mailfs_warm_grep_text"`
 	HeadThree   phase `json:"mailfs_head_3mb"`
 	HeadLargest phase `json:"mailfs_head_largest"`
 	ThreeSize   int64 `json:"three_mb_size"`

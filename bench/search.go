@@ -178,6 +178,12 @@ func (b *bench) textScan(ctx context.Context) error {
 		return err
 	}
 	b.res.TextGrep = ph
+	if b.res.TextWarm, err = b.measure("mailfs warm grep -r .text/INBOX", func() (err error) {
+		_, err = shell(ctx, 1<<20, "grep", "-rZ", b.c.Word, dir)
+		return err
+	}); err != nil {
+		return err
+	}
 	files := grepFiles(r.Stdout)
 	b.res.check("cold grep -r of .text finds the planted message's text", r.ExitCode == 0 && len(files) == 1 && strings.HasSuffix(files[0], ".txt"),
 		"exit %d, files %v %s", r.ExitCode, files, firstLine(r.Stderr))

@@ -2,6 +2,7 @@ package mail
 
 import (
 	"context"
+	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
 
@@ -32,6 +33,7 @@ func newDecodedState() decodedState {
 // cached body; the first call fetches the body like a read of the
 // message would.
 func (m *Mailbox) Text(ctx context.Context, r Ref) ([]byte, error) {
+	m.textAt.Store(time.Now().UnixNano())
 	key := m.bodyKey(r) + "\x00text"
 	text, err := m.acct.bodies.GetOrLoad(ctx, key, func(ctx context.Context) ([]byte, error) {
 		body, _, err := m.Body(ctx, r)
@@ -45,6 +47,12 @@ func (m *Mailbox) Text(ctx context.Context, r Ref) ([]byte, error) {
 	}
 	m.acct.decoded.textSizes.Add(key, int64(len(text)))
 	return text, nil
+}
+
+// textWanted reports whether the mailbox's text view was read in the
+// last few seconds (read-ahead then makes texts too).
+func (m *Mailbox) textWanted() bool {
+	return time.Since(time.Unix(0, m.textAt.Load())) < 5*time.Second
 }
 
 // TextSize is the length of the message's text when it has been made

@@ -3,6 +3,7 @@ package mail
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -39,7 +40,8 @@ type Mailbox struct {
 	// persistAgain: it changed meanwhile.
 	persisting, persistAgain bool
 
-	ra readahead // has its own lock
+	ra     readahead    // has its own lock
+	textAt atomic.Int64 // when the text view last read it (unix ns)
 }
 
 type addedMsg struct {

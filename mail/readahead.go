@@ -154,6 +154,18 @@ func (m *Mailbox) runBatch(a *Account, name string, validity uint32, uids []uint
 	filled := make(map[string]bool, len(keys))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
+	// While the mailbox's text view is being read, texts are made as the
+	// bodies arrive, on a goroutine of their own: off the reader's path.
+	var texts chan Ref
+	if m.textWanted() {
+		texts = make(chan Ref, len(uids))
+		a.goSafe("texts ahead", func() {
+			for r := range texts {
+				m.Text(ctx, r)
+			}
+		})
+		defer close(texts)
+	}
 	// What the disk cache holds comes from there.
 	fetch := uids[:0:0]
 	for _, uid := range uids {
@@ -163,6 +175,9 @@ func (m *Mailbox) runBatch(a *Account, name string, validity uint32, uids []uint
 			a.bodies.Fill(k, body)
 			m.measured(r, int64(len(body)))
 			filled[k] = true
+			if texts != nil {
+				texts <- r
+			}
 			continue
 		}
 		fetch = append(fetch, uid)
@@ -176,6 +191,9 @@ func (m *Mailbox) runBatch(a *Account, name string, validity uint32, uids []uint
 			m.measured(r, int64(len(body)))
 			m.toDisk(r, body)
 			filled[k] = true
+			if texts != nil {
+				texts <- r
+			}
 		})
 	}
 	if err != nil {
