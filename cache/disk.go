@@ -403,6 +403,13 @@ func (d *Disk) writeBatch(batch []diskWrite) {
 		}
 		d.mu.Lock()
 		d.trim(size)
+		if d.bytes+size > d.max {
+			// The room is reserved by this batch's own bodies: this one
+			// waits for the next time it is read.
+			d.skipped++
+			d.mu.Unlock()
+			continue
+		}
 		d.bytes += size // reserved
 		d.mu.Unlock()
 		sum := checksum(w.body)

@@ -30,8 +30,12 @@ type diskMount struct {
 // mountWithDisk mounts the account at addr with a disk cache in
 // cacheDir; the server may be unreachable (the client keeps trying).
 func mountWithDisk(t *testing.T, s *server, addr, cacheDir string) *diskMount {
+	return mountWithDiskBound(t, s, addr, cacheDir, 256<<20)
+}
+
+func mountWithDiskBound(t *testing.T, s *server, addr, cacheDir string, bound int64) *diskMount {
 	t.Helper()
-	disk, err := cache.OpenDisk(cacheDir, 256<<20, testLogger(t))
+	disk, err := cache.OpenDisk(cacheDir, bound, testLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,6 +191,83 @@ func TestDiskCacheRemount(t *testing.T) {
 		files, _ := filepath.Glob(filepath.Join(cacheDir, "bodies", box, "*"))
 		if len(files) > 1 {
 			t.Errorf("entries of the old UIDVALIDITY left: %v", files)
+		}
+	})
+}
+
+// dirBytes is the size of the body files under dir.
+func dirBytes(dir string) (total int64, files int) {
+	filepath.Walk(dir, func(path string, fi os.FileInfo, err error) error {
+		if err == nil && fi.Mode().IsRegular() && !strings.HasPrefix(fi.Name(), ".tmp") {
+			total += fi.Size()
+			files++
+		}
+		return nil
+	})
+	return total, files
+}
+
+// TestDiskCacheDamageAndBound: on both servers, an entry changed or cut
+// short on disk between mounts is detected and the body fetched again
+// (the file shows the server's bytes); a small disk cache stays within
+// its bound while a whole mailbox is read at once.
+func TestDiskCacheDamageAndBound(t *testing.T) {
+	eachServer(t, func(t *testing.T, s *server) {
+		s.seedSample(t)
+		cacheDir := filepath.Join(t.TempDir(), "cache")
+		m := mountWithDisk(t, s, s.addr, cacheDir)
+		want := readTree(t, filepath.Join(m.dir, "INBOX"))
+		m.disk.Flush()
+		m.stop()
+		box := cache.BoxKey(s.user+"@"+s.addr, "INBOX")
+		files, _ := filepath.Glob(filepath.Join(cacheDir, "bodies", box, "*"))
+		if len(files) < 2 {
+			t.Fatalf("%d bodies on disk", len(files))
+		}
+		changed, _ := os.ReadFile(files[0])
+		for i := range changed {
+			changed[i] ^= 0x20
+		}
+		os.WriteFile(files[0], changed, 0o600)
+		os.Truncate(files[1], 10)
+		m = mountWithDisk(t, s, s.addr, cacheDir)
+		got := readTree(t, filepath.Join(m.dir, "INBOX"))
+		for name, b := range want {
+			if !bytes.Equal(got[name], b) {
+				t.Errorf("%s: %d bytes after the damage, %d before", name, len(got[name]), len(b))
+			}
+		}
+		if st := m.disk.Stats(); st.Rejected != 2 {
+			t.Errorf("damaged entries found: %d, want 2", st.Rejected)
+		}
+		m.disk.Flush()
+		m.stop()
+
+		// A bound far below the mailbox: never exceeded, during or after.
+		small := filepath.Join(t.TempDir(), "small")
+		const bound = 8 << 10
+		m = mountWithDiskBound(t, s, s.addr, small, bound)
+		done := make(chan struct{})
+		var over int64
+		go func() {
+			defer close(done)
+			readTree(t, filepath.Join(m.dir, "INBOX"))
+			readTree(t, filepath.Join(m.dir, "Work"))
+		}()
+		for watching := true; watching; {
+			select {
+			case <-done:
+				watching = false
+			default:
+				if n, _ := dirBytes(filepath.Join(small, "bodies")); n > bound {
+					over = n
+				}
+			}
+		}
+		m.disk.Flush()
+		n, files2 := dirBytes(filepath.Join(small, "bodies"))
+		if over > 0 || n > bound || files2 == 0 {
+			t.Errorf("bound %d: held %d at most during the burst, %d in %d files after", bound, over, n, files2)
 		}
 	})
 }
