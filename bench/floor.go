@@ -32,15 +32,15 @@ type diskResult struct {
 	Status     string `json:"status"`
 }
 
-func (b *bench) fuseFloor(ctx context.Context) error {
-	src := filepath.Join(b.work, "local")
-	dir := filepath.Join(b.work, "floor")
+// mountFloor mounts go-fuse's loopback over src at dir; call the
+// returned function to unmount.
+func mountFloor(src, dir string) (func(), error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
+		return nil, err
 	}
 	root, err := gofs.NewLoopbackRoot(src)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	one := time.Second
 	server, err := gofs.Mount(dir, root, &gofs.Options{
@@ -48,12 +48,21 @@ func (b *bench) fuseFloor(ctx context.Context) error {
 		MountOptions: fuse.MountOptions{FsName: "floor", Name: "loopback", DirectMount: os.Geteuid() == 0, MaxReadAhead: 128 << 10},
 	})
 	if err != nil {
-		return fmt.Errorf("mounting the loopback floor: %w", err)
+		return nil, fmt.Errorf("mounting the loopback floor: %w", err)
 	}
-	defer func() {
+	return func() {
 		server.Unmount()
 		server.Wait()
-	}()
+	}, nil
+}
+
+func (b *bench) fuseFloor(ctx context.Context) error {
+	dir := filepath.Join(b.work, "floor")
+	unmount, err := mountFloor(filepath.Join(b.work, "local"), dir)
+	if err != nil {
+		return err
+	}
+	defer unmount()
 	fr := &floorResult{}
 	b.res.Floor = fr
 	inbox := filepath.Join(dir, "INBOX")

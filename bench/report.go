@@ -17,6 +17,7 @@ const (
 	targetHeadWire    = 1 << 20 // bytes on the wire for head -c 4096 of a 3 MB message
 	targetBigRSS      = 200 << 20
 	targetSearch      = 2.0       // ls -lR of a query × raw pipelined UID SEARCH
+	targetBigFloor    = 1.3       // 100,000-message cold ls -l × the floor's ls -l of as many local files
 	targetFloorCold   = 1.5       // cold grep -r × the floor's grep
 	targetFloorWarm   = 1.0       // grep -r after a remount with the disk cache × the floor's
 	targetFloorLs     = 1.1       // ls -l after a remount with the disk cache × the floor's
@@ -200,6 +201,11 @@ func printReport(w io.Writer, r *results) {
 		t.row("cold ls -l", secs(b.ColdLs.Seconds), mb(b.ColdLs.Wire())+" wire",
 			fmt.Sprintf("%.1fx raw listing (target ≤ %.1fx)", lr, targetColdLs), verdict(lr <= targetColdLs),
 			fmt.Sprintf("%d B/msg", b.ColdLs.Wire()/bn))
+		if b.FloorLs.Seconds > 0 {
+			fr := ratio(b.ColdLs.Seconds, b.FloorLs.Seconds)
+			t.row("floor ls -l (loopback)", secs(b.FloorLs.Seconds), "", b.FloorLs.Note)
+			t.row("cold ls -l vs floor", "", fmt.Sprintf("%.2fx floor", fr), fmt.Sprintf("target ≤ %.1fx", targetBigFloor), verdict(fr <= targetBigFloor))
+		}
 		t.row("peak RSS", mib(b.PeakRSS), "", fmt.Sprintf("target ≤ %s", mib(targetBigRSS)), verdict(b.PeakRSS <= targetBigRSS),
 			"VmHWM of the mailfs process")
 		t.flush()

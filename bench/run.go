@@ -79,6 +79,7 @@ type bigResult struct {
 	Bytes    int64 `json:"bytes"`
 	Listing  phase `json:"raw_listing_fetch"`
 	ColdLs   phase `json:"mailfs_cold_ls"`
+	FloorLs  phase `json:"floor_ls"`
 	PeakRSS  int64 `json:"mailfs_peak_rss_bytes"`
 	MaxConns int   `json:"mailfs_max_connections"`
 }
@@ -666,7 +667,29 @@ func (b *bench) bigMailbox(ctx context.Context) error {
 	if err := b.d.WriteMaildirMessages(mailbox, maildirMessages(msgs)); err != nil {
 		return err
 	}
+	// The floor: the same files, local, behind go-fuse's loopback.
+	local := filepath.Join(b.work, "local-big", mailbox)
+	if err := writeLocalMaildir(local, msgs); err != nil {
+		return err
+	}
 	msgs = nil
+	if unmount, err := mountFloor(filepath.Join(b.work, "local-big"), filepath.Join(b.work, "floor-big")); err != nil {
+		return err
+	} else {
+		cur := filepath.Join(b.work, "floor-big", mailbox, "cur")
+		shell(ctx, 0, "ls", "-l", cur) // the first, as the floor's own cold run
+		br.FloorLs, err = b.bestOfPhase(3, func() (phase, error) {
+			return b.measure("floor: loopback ls -l ("+mailbox+")", func() error {
+				_, err := shell(ctx, 0, "ls", "-l", cur)
+				return err
+			})
+		})
+		unmount()
+		os.RemoveAll(filepath.Join(b.work, "local-big"))
+		if err != nil {
+			return err
+		}
+	}
 	before, err := snapshotFlags(ctx, b.d.Addr, b.d.User, b.d.Password, mailbox)
 	if err != nil {
 		return err
