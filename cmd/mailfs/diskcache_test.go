@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -9,17 +10,19 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"mailfs/cache"
+	"mailfs/internal/sample"
 	"mailfs/internal/testenv"
 )
 
 // serverBodies reads every message of mailbox with a client of its own:
 // UID -> bytes, and the UIDVALIDITY.
-func serverBodies(t *testing.T, s *server, mailbox string) (uint32, map[uint32][]byte) {
+func serverBodies(t *testing.T, s *server, mailbox string) (uint32, map[uint32][]byte, bool) {
 	t.Helper()
 	c, err := imapclient.DialInsecure(s.addr, nil)
 	if err != nil {
@@ -31,11 +34,11 @@ func serverBodies(t *testing.T, s *server, mailbox string) (uint32, map[uint32][
 	}
 	sel, err := c.Select(mailbox, &imap.SelectOptions{ReadOnly: true}).Wait()
 	if err != nil {
-		t.Fatal(err)
+		return 0, nil, false // \Noselect
 	}
 	out := map[uint32][]byte{}
 	if sel.NumMessages == 0 {
-		return sel.UIDValidity, out
+		return sel.UIDValidity, out, true
 	}
 	all, err := c.Fetch(imap.SeqSet{{Start: 1, Stop: 0}}, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{{Peek: true}}}).Collect()
 	if err != nil {
@@ -46,7 +49,7 @@ func serverBodies(t *testing.T, s *server, mailbox string) (uint32, map[uint32][
 			out[uint32(m.UID)] = b.Bytes
 		}
 	}
-	return sel.UIDValidity, out
+	return sel.UIDValidity, out, true
 }
 
 // TestCLIDiskCache: mailfs mount --disk-cache keeps bodies under
@@ -76,18 +79,32 @@ func TestCLIDiskCache(t *testing.T) {
 		strings.Count(strings.TrimSpace(errb.String()), "\n") != 0 {
 		t.Errorf("second mount on the cache: %v, %q", err, errb.String())
 	}
-	// Read everything, and kill -9 while the bodies are being written.
-	filepath.Walk(filepath.Join(dir, "INBOX"), func(path string, fi os.FileInfo, err error) error {
-		if err == nil && fi.Mode().IsRegular() {
-			os.ReadFile(path)
+	// Read INBOX, wait until bodies are on disk, then read the rest and
+	// kill -9 while those are being written.
+	readAll := func(sub string) {
+		filepath.Walk(filepath.Join(dir, sub), func(path string, fi os.FileInfo, err error) error {
+			if err == nil && fi.Mode().IsRegular() {
+				os.ReadFile(path)
+			}
+			return nil
+		})
+	}
+	readAll("INBOX")
+	cacheDir := filepath.Join(xdg, "mailfs")
+	waitFor(t, 30*time.Second, "bodies written to the disk cache", func() error {
+		files, _ := filepath.Glob(filepath.Join(cacheDir, "bodies", "*", "*-*-*-*"))
+		if len(files) == 0 {
+			return fmt.Errorf("none yet")
 		}
 		return nil
 	})
+	for _, mb := range sample.Mailboxes() {
+		readAll(mb)
+	}
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
 	exec.Command(mailfsBin, "umount", "--lazy", dir).Run()
 
-	cacheDir := filepath.Join(xdg, "mailfs")
 	filepath.WalkDir(cacheDir, func(path string, de fs.DirEntry, err error) error {
 		if err != nil {
 			return nil
@@ -107,19 +124,25 @@ func TestCLIDiskCache(t *testing.T) {
 		t.Fatalf("the cache after kill -9: %v", err)
 	}
 	defer d.Close()
-	validity, bodies := serverBodies(t, s, "INBOX")
-	box := cache.BoxKey(s.user+"@"+s.addr, "INBOX")
-	served := 0
-	for uid, want := range bodies {
-		if got, ok := d.Get(box, validity, uid); ok {
-			served++
-			if !bytes.Equal(got, want) {
-				t.Errorf("UID %d: the cache serves %d bytes that are not the message's %d", uid, len(got), len(want))
+	served, total := 0, 0
+	for _, mb := range append([]string{"INBOX"}, sample.Mailboxes()...) {
+		validity, bodies, ok := serverBodies(t, s, mb)
+		if !ok {
+			continue
+		}
+		box := cache.BoxKey(s.user+"@"+s.addr, mb)
+		for uid, want := range bodies {
+			total++
+			if got, ok := d.Get(box, validity, uid); ok {
+				served++
+				if !bytes.Equal(got, want) {
+					t.Errorf("%s UID %d: the cache serves %d bytes that are not the message's %d", mb, uid, len(got), len(want))
+				}
 			}
 		}
 	}
 	if served == 0 {
 		t.Error("nothing reached the disk cache before the kill: the test proves little")
 	}
-	t.Logf("%d of %d bodies on disk after kill -9", served, len(bodies))
+	t.Logf("%d of %d bodies on disk after kill -9", served, total)
 }
