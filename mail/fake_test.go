@@ -25,6 +25,8 @@ type fake struct {
 	appendFailures int
 	stores         [][2][]string     // StoreFlags calls: add, remove
 	special        map[string]string // mailbox -> special-use attribute
+	// down makes every read fail as unreachable.
+	down bool
 }
 
 type fakeBox struct {
@@ -95,6 +97,9 @@ func (f *fake) Mailboxes(ctx context.Context) ([]MailboxInfo, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls["LIST"]++
+	if f.down {
+		return nil, ErrUnavailable
+	}
 	var out []MailboxInfo
 	for n := range f.boxes {
 		out = append(out, MailboxInfo{Name: n, Delim: '/', SpecialUse: f.special[n]})
@@ -105,6 +110,10 @@ func (f *fake) Mailboxes(ctx context.Context) ([]MailboxInfo, error) {
 func (f *fake) Messages(ctx context.Context, mailbox string) (*Listing, error) {
 	f.mu.Lock()
 	f.calls["LISTING"]++
+	if f.down {
+		f.mu.Unlock()
+		return nil, ErrUnavailable
+	}
 	b, err := f.box(mailbox)
 	if err != nil {
 		f.mu.Unlock()
@@ -124,6 +133,9 @@ func (f *fake) Changes(ctx context.Context, mailbox string, since State, known i
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls["STATUS"]++
+	if f.down {
+		return nil, ErrUnavailable
+	}
 	b, err := f.box(mailbox)
 	if err != nil {
 		return nil, err
@@ -193,6 +205,9 @@ func (f *fake) Body(ctx context.Context, mailbox string, validity, uid uint32) (
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls["BODY"]++
+	if f.down {
+		return nil, ErrUnavailable
+	}
 	m, err := f.get(mailbox, validity, uid)
 	if err != nil {
 		return nil, err

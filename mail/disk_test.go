@@ -1,0 +1,111 @@
+package mail
+
+import (
+	"bytes"
+	"context"
+	"testing"
+	"time"
+
+	"mailfs/cache"
+)
+
+func diskAccount(t *testing.T, f *fake, dir string) (*Account, *cache.Disk) {
+	t.Helper()
+	d, err := cache.OpenDisk(dir, 64<<20, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := NewAccount(Options{ID: "test", Backend: f, TTL: time.Hour, Disk: d})
+	return a, d
+}
+
+func closeDisk(t *testing.T, a *Account, d *cache.Disk) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	a.Close(ctx)
+	d.Flush()
+	d.Close()
+}
+
+// With a disk cache, the next account on the same directory revalidates
+// the kept listing (STATUS, no listing), serves kept bodies without the
+// backend, and while the backend is down still shows the tree, the
+// listing and the bodies; a new message shows beside the kept ones.
+func TestDiskTierAcrossAccounts(t *testing.T) {
+	f := newFake("INBOX", "Work")
+	var added []uint32
+	for i, s := range []string{"one", "two", "three"} {
+		added = append(added, f.add("INBOX", s, "body of "+s+string(rune('a'+i)), 12))
+	}
+	dir := t.TempDir()
+	a, d := diskAccount(t, f, dir)
+	if _, err := a.Folder(bg, ""); err != nil { // lists the tree, which is kept
+		t.Fatal(err)
+	}
+	m := a.Mailbox("INBOX")
+	entries, err := m.Entries(bg)
+	if err != nil || len(entries) != 3 {
+		t.Fatalf("entries %v %v", entries, err)
+	}
+	want := map[uint32][]byte{}
+	for _, e := range entries {
+		b, _, err := m.Body(bg, e.Ref())
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[e.UID] = b
+	}
+	closeDisk(t, a, d)
+
+	listings, statuses, bodies := f.count("LISTING"), f.count("STATUS"), f.count("BODY")
+	a, d = diskAccount(t, f, dir)
+	m = a.Mailbox("INBOX")
+	entries, err = m.Entries(bg)
+	if err != nil || len(entries) != 3 {
+		t.Fatalf("after reopening: %v %v", entries, err)
+	}
+	if f.count("LISTING") != listings || f.count("STATUS") != statuses+1 {
+		t.Errorf("reopened: %d more listings, %d more STATUS; want 0 and 1", f.count("LISTING")-listings, f.count("STATUS")-statuses)
+	}
+	for _, e := range entries {
+		b, _, err := m.Body(bg, e.Ref())
+		if err != nil || !bytes.Equal(b, want[e.UID]) {
+			t.Errorf("UID %d: %q %v", e.UID, b, err)
+		}
+	}
+	if f.count("BODY") != bodies {
+		t.Errorf("%d bodies fetched again, want 0", f.count("BODY")-bodies)
+	}
+	added = append(added, f.add("INBOX", "four", "body of four", 12))
+	closeDisk(t, a, d)
+
+	// The server down: tree, listing and bodies from disk.
+	f.mu.Lock()
+	f.down = true
+	f.mu.Unlock()
+	a, d = diskAccount(t, f, dir)
+	defer closeDisk(t, a, d)
+	root, err := a.Folder(bg, "")
+	if err != nil || root.Children["INBOX"] != "INBOX" || root.Children["Work"] != "Work" {
+		t.Fatalf("the tree while down: %+v %v", root, err)
+	}
+	m = a.Mailbox("INBOX")
+	entries, err = m.Entries(bg)
+	if err != nil || len(entries) != 3 {
+		t.Fatalf("the listing while down: %v %v", entries, err)
+	}
+	for _, e := range entries {
+		if b, _, err := m.Body(bg, e.Ref()); err != nil || !bytes.Equal(b, want[e.UID]) {
+			t.Errorf("UID %d while down: %q %v", e.UID, b, err)
+		}
+	}
+	f.mu.Lock()
+	f.down = false
+	f.mu.Unlock()
+	m.Invalidate()
+	entries, err = m.Entries(bg)
+	if err != nil || len(entries) != 4 || entries[3].UID != added[3] {
+		t.Errorf("back up: %v %v", uids(entries), err)
+	}
+}
