@@ -280,7 +280,7 @@ func (d *decodedDir) Lookup(ctx context.Context, name string, out *fuse.EntryOut
 	if live, ok := in.Operations().(*textNode); ok {
 		n = live
 	}
-	n.fillAttr(&out.Attr, ino)
+	out.SetAttrTimeout(n.fillAttr(&out.Attr, ino))
 	return in, 0
 }
 

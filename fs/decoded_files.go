@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"sync"
 	"syscall"
+	"time"
 
 	gofs "github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
@@ -18,7 +19,12 @@ import (
 const writeFlags = syscall.O_WRONLY | syscall.O_RDWR | syscall.O_TRUNC | syscall.O_APPEND
 
 // textNode is NAME.txt in .text. Its size is exact once its text has been
-// made (the first open); before that it shows the message's size.
+// made (the first open, or read-ahead during a scan); before that it
+// shows the message's size, with no attribute timeout, so the kernel
+// asks again rather than trust it: a read past that size makes it ask
+// (and get the exact one), a read that ends short of it sets the file's
+// end. No reader stops short or reads past the end, and nothing has to
+// be invalidated when the text is made.
 type textNode struct {
 	gofs.Inode
 	v  *view
@@ -36,18 +42,20 @@ var (
 	_ = (gofs.NodeSetattrer)((*textNode)(nil))
 )
 
-func (n *textNode) size() int64 {
+func (n *textNode) size() (int64, bool) {
 	if s, ok := n.mb.TextSize(n.e.Ref()); ok {
-		return s
+		return s, true
 	}
-	return n.e.Size
+	return n.e.Size, false
 }
 
-func (n *textNode) fillAttr(out *fuse.Attr, ino uint64) {
+// fillAttr fills out and returns how long the kernel may keep it.
+func (n *textNode) fillAttr(out *fuse.Attr, ino uint64) time.Duration {
+	size, exact := n.size()
 	out.Mode = syscall.S_IFREG | 0o400
 	out.Nlink = 1
 	out.Ino = ino
-	out.Size = uint64(n.size())
+	out.Size = uint64(size)
 	out.Blocks = (out.Size + 511) / 512
 	out.Blksize = 4096
 	out.Owner = n.v.owner()
@@ -56,11 +64,14 @@ func (n *textNode) fillAttr(out *fuse.Attr, ino uint64) {
 	n.mu.Lock()
 	n.reported = int64(out.Size)
 	n.mu.Unlock()
+	if !exact {
+		return 0
+	}
+	return n.v.ttl
 }
 
 func (n *textNode) Getattr(ctx context.Context, _ gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {
-	n.fillAttr(&out.Attr, n.StableAttr().Ino)
-	out.SetTimeout(n.v.ttl)
+	out.SetTimeout(n.fillAttr(&out.Attr, n.StableAttr().Ino))
 	return 0
 }
 
@@ -68,24 +79,15 @@ func (n *textNode) Setattr(ctx context.Context, fh gofs.FileHandle, in *fuse.Set
 	return n.v.decodedReadOnly("setattr", n.v.name(n.e))
 }
 
-// Open makes the text (fetching the body if it is not cached) so that
-// its exact size is known before any read: when it differs from what
-// the kernel was told, the kernel is told before Open returns, as for a
-// message whose RFC822.SIZE was wrong.
+// Open makes the text (fetching the body if it is not cached), so that
+// its exact size is known before any read.
 func (n *textNode) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint32, syscall.Errno) {
 	if flags&writeFlags != 0 {
 		return nil, 0, n.v.decodedReadOnly("open for writing", n.v.name(n.e))
 	}
 	n.mb.Opened(n.e.UID) // read-ahead sees a scan of .text as one of the mailbox
-	text, err := n.mb.Text(ctx, n.e.Ref())
-	if err != nil {
+	if _, err := n.mb.Text(ctx, n.e.Ref()); err != nil {
 		return nil, 0, n.v.errno("open text of "+n.v.name(n.e), err)
-	}
-	n.mu.Lock()
-	stale := n.reported != int64(len(text))
-	n.mu.Unlock()
-	if stale {
-		n.NotifyContent(0, 0)
 	}
 	return nil, fuse.FOPEN_KEEP_CACHE | fuse.FOPEN_NOFLUSH, 0
 }

@@ -33,6 +33,10 @@ func decodedCorpus() (msgs map[string]string, attachment []byte) {
 			"Content-Transfer-Encoding: base64\r\n\r\n" + b64([]byte("Es ist Zwölf-b64 Uhr.\n")),
 		"Straße-l1": "From: a@x\r\nSubject: latin1\r\nMessage-ID: <l1@x>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=iso-8859-1\r\n" +
 			"Content-Transfer-Encoding: 8bit\r\n\r\nIn der Stra\xdfe-l1 wohnt er.\r\n",
+		// Its text is larger than its wire bytes (every byte of the body
+		// becomes two in UTF-8): a reader must still get all of it.
+		"Größer-l9": "From: a@x\r\nSubject: bigger\r\nMessage-ID: <big@x>\r\nContent-Type: text/plain; charset=iso-8859-1\r\n\r\nGr\xf6\xdfer-l9 " +
+			strings.Repeat("\xe9", 6000) + "\r\n",
 		"Fettdruck-h1": "From: a@x\r\nSubject: html\r\nMessage-ID: <h1@x>\r\nMIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n" +
 			"<html><body><p><b>Fett</b>druck-h1 und <a href=\"https://example.org/\">mehr</a></p></body></html>\r\n",
 		"rechnung.pdf": "From: a@x\r\nSubject: invoice\r\nMessage-ID: <pdf@x>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"zz\"\r\n\r\n" +
@@ -92,10 +96,18 @@ func TestDecodedViews(t *testing.T) {
 				t.Errorf("grep -rl %s .text/Decoded: %v", word, got)
 			}
 		}
-		// Every .eml has its .txt, and sizes are exact once read.
+		// Every .eml has its .txt, read whole by cat (read until EOF) after
+		// ls -l showed the message's size; sizes are exact once read.
+		if out, err := exec.Command("ls", "-l", text).CombinedOutput(); err != nil {
+			t.Fatalf("ls -l .text: %v %s", err, out)
+		}
+		grew := false
 		for _, e := range emls {
 			txt := filepath.Join(text, strings.TrimSuffix(e.Name(), ".eml")+".txt")
-			data, err := os.ReadFile(txt)
+			data, err := exec.Command("cat", txt).Output()
+			if info, _ := e.Info(); info != nil && int64(len(data)) > info.Size() {
+				grew = true
+			}
 			if err != nil {
 				t.Fatalf("reading %s: %v", txt, err)
 			}
@@ -103,9 +115,15 @@ func TestDecodedViews(t *testing.T) {
 			if err != nil || fi.Size() != int64(len(data)) {
 				t.Errorf("%s: st_size %d after reading %d bytes (%v)", txt, fi.Size(), len(data), err)
 			}
-			if !bytes.HasPrefix(data, []byte("From: a@x\n")) {
-				t.Errorf("%s does not start with its headers: %q", txt, data[:min(len(data), 80)])
+			if !bytes.HasPrefix(data, []byte("From: a@x\n")) || !bytes.HasSuffix(data, []byte("\n")) {
+				t.Errorf("%s is not its whole text: %q … %q", txt, data[:min(len(data), 80)], data[max(0, len(data)-20):])
 			}
+			if again, _ := os.ReadFile(txt); !bytes.Equal(again, data) {
+				t.Errorf("%s: a second read gives %d bytes, the first %d", txt, len(again), len(data))
+			}
+		}
+		if !grew {
+			t.Error("no text was larger than its message: the case proves nothing")
 		}
 		// The attachment, decoded, in .parts.
 		var pdfMsg string
