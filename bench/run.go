@@ -295,18 +295,7 @@ func (b *bench) measure(name string, fn func() error) (phase, error) {
 
 // bestOf measures fn n times and keeps the fastest run.
 func (b *bench) bestOf(n int, name string, fn func() error) (phase, error) {
-	var best phase
-	for i := range n {
-		ph, err := b.measure(name, fn)
-		if err != nil {
-			return ph, err
-		}
-		if i == 0 || ph.Seconds < best.Seconds {
-			best = ph
-		}
-	}
-	best.Note = fmt.Sprintf("best of %d", n)
-	return best, nil
+	return b.bestOfPhase(n, func() (phase, error) { return b.measure(name, fn) })
 }
 
 func (b *bench) baselines(ctx context.Context) error {

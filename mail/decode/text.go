@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -132,23 +133,11 @@ func appendPath(path []int, i int) []int {
 
 func findLeaf(parts []leaf, path []int) *leaf {
 	for i := range parts {
-		if equalPath(parts[i].path, path) {
+		if slices.Equal(parts[i].path, path) {
 			return &parts[i]
 		}
 	}
 	return nil
-}
-
-func equalPath(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // bestAlternative picks the child of a multipart/alternative to show:
