@@ -59,6 +59,8 @@ type Disk struct {
 	written  int64
 	rejected int64 // corrupt or truncated entries found and removed
 	skipped  int64 // writes dropped: queue full, low disk space
+
+	listingsSaved int64
 }
 
 // diskEntry is one body file.
@@ -536,6 +538,9 @@ func (d *Disk) Validity(box string, uidValidity uint32) {
 // SaveListing keeps a mailbox's encoded listing (atomically replaced).
 func (d *Disk) SaveListing(box string, data []byte) error {
 	dir := filepath.Join(d.dir, "listings")
+	d.mu.Lock()
+	d.listingsSaved++
+	d.mu.Unlock()
 	return writeFileAtomic(dir, filepath.Join(dir, box), data)
 }
 
@@ -561,13 +566,14 @@ type DiskStats struct {
 	Entries                   int
 	Hits, Misses, Written     int64
 	Rejected, Skipped, Queued int64
+	ListingsSaved             int64 // listings and trees written
 }
 
 func (d *Disk) Stats() DiskStats {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return DiskStats{Dir: d.dir, Bytes: d.bytes, MaxBytes: d.max, Entries: d.lru.Len(), Hits: d.hits, Misses: d.misses,
-		Written: d.written, Rejected: d.rejected, Skipped: d.skipped, Queued: int64(len(d.writing))}
+		Written: d.written, Rejected: d.rejected, Skipped: d.skipped, Queued: int64(len(d.writing)), ListingsSaved: d.listingsSaved}
 }
 
 // Flush waits until every queued body is on disk (tests, unmount).

@@ -3,6 +3,7 @@ package mail
 import (
 	"bytes"
 	"encoding/gob"
+	"sort"
 
 	"mailfs/cache"
 )
@@ -145,13 +146,19 @@ func (a *Account) keepTree() {
 		return
 	}
 	box := cache.BoxKey(a.id, "\x00tree")
+	var last []byte // what was kept last: the same tree is not written again
 	a.tree.keep = func(list []MailboxInfo) {
+		sorted := append([]MailboxInfo(nil), list...)
+		sort.Slice(sorted, func(i, j int) bool { return sorted[i].Name < sorted[j].Name })
 		var buf bytes.Buffer
-		if err := gob.NewEncoder(&buf).Encode(list); err == nil {
-			if err := d.SaveListing(box, buf.Bytes()); err != nil {
-				a.log.Debug("could not keep the mailbox tree in the disk cache", "err", err)
-			}
+		if err := gob.NewEncoder(&buf).Encode(sorted); err != nil || bytes.Equal(buf.Bytes(), last) {
+			return
 		}
+		if err := d.SaveListing(box, buf.Bytes()); err != nil {
+			a.log.Debug("could not keep the mailbox tree in the disk cache", "err", err)
+			return
+		}
+		last = buf.Bytes()
 	}
 	a.tree.kept = func() ([]MailboxInfo, bool) {
 		data, ok := d.LoadListing(box)

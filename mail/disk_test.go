@@ -109,3 +109,44 @@ func TestDiskTierAcrossAccounts(t *testing.T) {
 		t.Errorf("back up: %v %v", uids(entries), err)
 	}
 }
+
+// A listing is written to the disk cache when it changes, not at every
+// revalidation that finds the mailbox as it was.
+func TestDiskListingWrittenOnChangeOnly(t *testing.T) {
+	f := newFake("INBOX")
+	f.add("INBOX", "one", "body one", 8)
+	d, err := cache.OpenDisk(t.TempDir(), 64<<20, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	session := func(change bool) {
+		t.Helper()
+		a := NewAccount(Options{ID: "test", Backend: f, TTL: time.Hour, Disk: d})
+		m := a.Mailbox("INBOX")
+		if change {
+			f.add("INBOX", "more", "another body", 12)
+		}
+		for range 3 {
+			if _, err := m.Entries(bg); err != nil {
+				t.Fatal(err)
+			}
+			m.Invalidate()
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		a.Close(ctx) // waits for the writes in the background
+	}
+	session(false) // the first listing: written
+	if n := d.Stats().ListingsSaved; n != 1 {
+		t.Fatalf("after the first listing: %d writes, want 1", n)
+	}
+	session(false) // three revalidations, nothing changed
+	if n := d.Stats().ListingsSaved; n != 1 {
+		t.Errorf("unchanged revalidations wrote the listing %d times", n-1)
+	}
+	session(true) // a new message: written again
+	if n := d.Stats().ListingsSaved; n != 2 {
+		t.Errorf("after a change: %d writes, want 2", n)
+	}
+}

@@ -3,6 +3,7 @@ package mail
 import (
 	"context"
 	"errors"
+	"slices"
 	"sort"
 	"time"
 )
@@ -47,8 +48,11 @@ func (m *Mailbox) refresh(ctx context.Context) error {
 			if d.Reset {
 				return m.relist(ctx, name, start, true)
 			}
-			m.acct.notify(m.apply(d, start))
-			m.persist()
+			c, changed := m.apply(d, start)
+			m.acct.notify(c)
+			if changed {
+				m.persist()
+			}
 			return nil
 		}
 		return m.relist(ctx, name, start, false)
@@ -65,8 +69,11 @@ func (m *Mailbox) refresh(ctx context.Context) error {
 	if d.Reset {
 		return m.relist(ctx, name, start, true)
 	}
-	m.acct.notify(m.apply(d, start))
-	m.persist()
+	c, changed := m.apply(d, start)
+	m.acct.notify(c)
+	if changed {
+		m.persist() // an unchanged mailbox is not written again every TTL
+	}
 	return nil
 }
 
@@ -143,13 +150,15 @@ func (m *Mailbox) _settle(start uint64) {
 
 // apply merges a delta asked for at seq start into the listing and returns
 // what appeared and went away.
-func (m *Mailbox) apply(d *Delta, start uint64) Change {
+// It reports whether the listing or its state changed.
+func (m *Mailbox) apply(d *Delta, start uint64) (Change, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	c := Change{Mailbox: m}
+	changed := m.state != d.State
 	m.state, m.fetched, m.flagsDirty = d.State, time.Now(), false
 	if d.Unchanged || m.listing == nil {
-		return c
+		return c, changed
 	}
 	msgs := make([]Message, 0, len(m.listing.Messages)+len(d.New))
 	for i, msg := range m.listing.Messages {
@@ -164,6 +173,7 @@ func (m *Mailbox) apply(d *Delta, start uint64) Change {
 			continue
 		}
 		if f, ok := d.Flags[msg.UID]; ok {
+			changed = changed || !slices.Equal(msg.Flags, f)
 			msg.Flags = f
 		}
 		msgs = append(msgs, msg)
@@ -179,10 +189,11 @@ func (m *Mailbox) apply(d *Delta, start uint64) Change {
 		c.Added = append(c.Added, Entry{Message: msg, UIDValidity: m.listing.UIDValidity})
 	}
 	sort.Slice(msgs, func(i, j int) bool { return msgs[i].UID < msgs[j].UID })
+	changed = changed || len(c.Gone) > 0 || len(c.Added) > 0 || len(msgs) != len(m.listing.Messages)
 	m.listing = &Listing{UIDValidity: m.listing.UIDValidity, State: d.State, Messages: msgs}
 	m._settle(start)
 	m._index()
-	return c
+	return c, changed
 }
 
 // _visible counts the listed messages below the state's UIDNEXT that the
