@@ -192,14 +192,24 @@ func testStatus(c *imapback.Client, acct *mail.Account) string {
 // watch keeps mailbox in IDLE for the mount, as `mailfs mount --watch` does.
 func (m *mounted) watch(t testing.TB, mailbox string) {
 	ctx, cancel := context.WithCancel(context.Background())
+	seen := make(chan struct{})
+	var once sync.Once
 	done := m.client.Watch(ctx, mailbox, func(flags, initial bool) {
 		if initial {
 			m.acct.Watching(mailbox)
+			once.Do(func() { close(seen) })
 		} else {
 			m.acct.Changed(mailbox, flags)
 		}
 	})
 	t.Cleanup(func() { cancel(); <-done })
+	// As mailfs mount does, the watcher has its mailbox in view before
+	// the test goes on.
+	select {
+	case <-seen:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the watcher of %s never had it in view", mailbox)
+	}
 }
 
 // eventually retries f until it succeeds or the limit passes: for

@@ -27,6 +27,10 @@ import (
 	"mailfs/mail"
 )
 
+// watchWait bounds how long a mount waits for its watchers to have their
+// mailboxes in view.
+const watchWait = 5 * time.Second
+
 // drainTimeout bounds how long an unmounted mailfs keeps trying to store
 // files that were closed but could not reach the server yet.
 const drainTimeout = 5 * time.Minute
@@ -261,23 +265,45 @@ func serve(setups []accountSetup, dir string, mount *mountFlags, log *slog.Logge
 			return b.String()
 		}
 	}
+	// Watchers first, in view of their mailboxes before the mount is
+	// offered: a listing or search made before a watcher's EXAMINE could
+	// miss mail that arrives in between and keep missing it for the TTL.
+	// A watcher that cannot connect in a few seconds (its server is down)
+	// is not waited for.
+	var watchers []<-chan struct{}
+	var inView []<-chan struct{}
+	for _, a := range accounts {
+		for _, mb := range a.setup.f.watch {
+			seen := make(chan struct{})
+			var once sync.Once
+			watchers = append(watchers, a.client.Watch(ctx, mb, func(flags, initial bool) {
+				if initial {
+					a.acct.Watching(mb)
+					once.Do(func() { close(seen) })
+				} else {
+					a.acct.Changed(mb, flags)
+				}
+			}))
+			if a.client.Health().Connected {
+				inView = append(inView, seen)
+			}
+		}
+	}
+	waitUntil := time.After(min(mount.timeout, watchWait))
+	for _, seen := range inView {
+		select {
+		case <-seen:
+		case <-waitUntil:
+		case <-ctx.Done():
+		}
+	}
 	server, err := fs.Mount(dir, opts)
 	if err != nil {
 		return fail(exitMountPoint, "%v", err)
 	}
 	ms.passthrough = server.PassthroughStatus
-	var watchers []<-chan struct{}
 	for _, a := range accounts {
 		log.Info("mounted", "account", a.setup.ep.String(), "name", a.setup.name, "mountpoint", dir)
-		for _, mb := range a.setup.f.watch {
-			watchers = append(watchers, a.client.Watch(ctx, mb, func(flags, initial bool) {
-				if initial {
-					a.acct.Watching(mb)
-				} else {
-					a.acct.Changed(mb, flags)
-				}
-			}))
-		}
 	}
 	if ready != nil {
 		ready()
