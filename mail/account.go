@@ -215,10 +215,11 @@ func (a *Account) Changed(name string, flags bool) {
 
 // Watching is called when a watcher first has mailbox in view: a
 // listing made before it is revalidated (it may have missed a change
-// since). Searches are not made stale: the only ones this could help
-// began in the moment between mounting and the watcher's EXAMINE, and
-// making them stale would run every first search of a fresh mount twice;
-// the listing TTL still bounds how long such a result is kept.
+// since). Searches are not made stale: mailfs mount offers the mount
+// only once its watchers are in view (see cmd/mailfs), so none can have
+// begun before; making them stale would run every first search of a
+// fresh mount twice. (A watcher that took longer than that wait leaves
+// its early results to the listing TTL.)
 func (a *Account) Watching(name string) {
 	m := a.Mailbox(name)
 	a.revalidate(m, m.changed(false))
