@@ -14,22 +14,13 @@ import (
 // The FUSE floor: go-fuse's loopback file system over the local Maildir
 // copy of the corpus, mounted by this process (with the kernel's
 // passthrough reads where it allows them): the least any go-fuse file
-// system pays per file. And the disk-cache run: mailfs mounted again on
-// the disk cache a first mount filled.
+// system pays per file.
 
 type floorResult struct {
 	ColdGrep phase `json:"cold_grep"` // the first grep after mounting
 	WarmGrep phase `json:"warm_grep"` // best of 3 after it
 	ColdLs   phase `json:"cold_ls"`
 	WarmLs   phase `json:"warm_ls"`
-}
-
-type diskResult struct {
-	FirstLs    phase  `json:"first_ls"`     // cold, filling the disk cache
-	FirstGrep  phase  `json:"first_grep"`   // cold, filling the disk cache
-	RemountLs  phase  `json:"remount_ls"`   // after a remount on that cache
-	RemountGrp phase  `json:"remount_grep"` // after the remount, best of 3
-	Status     string `json:"status"`
 }
 
 // mountFloor mounts go-fuse's loopback over src at dir; call the
@@ -118,79 +109,4 @@ func (b *bench) bestOfPhase(n int, f func() (phase, error)) (phase, error) {
 	}
 	best.Note = fmt.Sprintf("best of %d", n)
 	return best, nil
-}
-
-// diskRemount: a mount with --disk-cache lists and greps INBOX cold
-// (filling the cache), unmounts; a second mount on the same cache lists
-// and greps again.
-func (b *bench) diskRemount(ctx context.Context) error {
-	cacheDir := filepath.Join(b.work, "diskcache")
-	extra := []string{"--disk-cache", "1GiB", "--cache-dir", cacheDir}
-	dr := &diskResult{}
-	b.res.Disk = dr
-	inbox := func() string { return filepath.Join(b.mount.dir, "INBOX") }
-	ls := func(label string) (phase, error) {
-		var r shellResult
-		ph, err := b.measure(label, func() (err error) {
-			r, err = shell(ctx, 0, "ls", "-l", inbox())
-			return err
-		})
-		if err == nil {
-			b.res.check(label+" lists every message", r.ExitCode == 0 && r.Lines == len(b.c.Msgs)+1, "%d lines", r.Lines)
-		}
-		return ph, err
-	}
-	grep := func(label string) (phase, error) {
-		var r shellResult
-		ph, err := b.measure(label, func() (err error) {
-			r, err = shell(ctx, 1<<20, "grep", "-rZ", b.c.Word, inbox())
-			return err
-		})
-		if err == nil {
-			b.res.check(label+" finds the planted file", len(grepFiles(r.Stdout)) == 1, "%v", grepFiles(r.Stdout))
-		}
-		return ph, err
-	}
-	var err error
-	if _, err = b.startMount(ctx, "mnt-disk1", extra...); err != nil {
-		return err
-	}
-	if dr.FirstLs, err = ls("mailfs --disk-cache cold ls -l"); err != nil {
-		return err
-	}
-	if dr.FirstGrep, err = grep("mailfs --disk-cache cold grep -r"); err != nil {
-		return err
-	}
-	b.res.PeakRSS = max(b.res.PeakRSS, b.stopMount("disk cache, first mount"))
-	if _, err = b.startMount(ctx, "mnt-disk2", extra...); err != nil {
-		return err
-	}
-	if dr.RemountLs, err = ls("mailfs ls -l after a remount on the disk cache"); err != nil {
-		return err
-	}
-	// Once: a second run would read the memory cache of this mount.
-	if dr.RemountGrp, err = grep("mailfs grep -r after a remount on the disk cache"); err != nil {
-		return err
-	}
-	if st, err := shell(ctx, 1<<16, b.cfg.Mailfs, "status", b.mount.dir); err == nil {
-		for _, line := range splitLines(string(st.Stdout)) {
-			if len(line) > 12 && (line[:11] == "disk cache:" || line[:12] == "passthrough:") {
-				dr.Status += line + "\n"
-			}
-		}
-	}
-	b.res.PeakRSS = max(b.res.PeakRSS, b.stopMount("disk cache, remount"))
-	return nil
-}
-
-func splitLines(s string) []string {
-	var out []string
-	start := 0
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\n' {
-			out = append(out, s[start:i])
-			start = i + 1
-		}
-	}
-	return out
 }

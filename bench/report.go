@@ -241,8 +241,8 @@ func printReport(w io.Writer, r *results) {
 		t.flush()
 		if d := r.Disk; d != nil && d.Status != "" {
 			fmt.Fprintf(w, "  remount status:\n")
-			for _, l := range splitLines(d.Status) {
-				fmt.Fprintf(w, "    %s\n", l)
+			for l := range strings.Lines(d.Status) {
+				fmt.Fprintf(w, "    %s", l)
 			}
 		}
 	}

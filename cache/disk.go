@@ -417,7 +417,7 @@ func (d *Disk) writeBatch(batch []diskWrite) {
 		sum := checksum(w.body)
 		dir := filepath.Join(d.dir, "bodies", w.box)
 		path := filepath.Join(dir, w.name+"-"+strconv.FormatInt(size, 10)+"-"+sum)
-		tmp, err := writeTemp(dir, w.body)
+		tmp, err := writeTemp(dir, w.body, false)
 		if err != nil {
 			d.mu.Lock()
 			d.bytes -= size
@@ -452,8 +452,9 @@ func (d *Disk) writeBatch(batch []diskWrite) {
 	d.trim(0)
 }
 
-// writeTemp writes data to a new 0600 temporary in dir (not synced).
-func writeTemp(dir string, data []byte) (string, error) {
+// writeTemp writes data to a new 0600 temporary in dir, fsynced when
+// sync (a batch is synced at once instead).
+func writeTemp(dir string, data []byte, sync bool) (string, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", err
 	}
@@ -462,6 +463,9 @@ func writeTemp(dir string, data []byte) (string, error) {
 		return "", err
 	}
 	_, err = f.Write(data)
+	if err == nil && sync {
+		err = f.Sync()
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -493,31 +497,15 @@ func (d *Disk) roomOnDisk(n int64) bool {
 
 // writeFileAtomic writes data to path through a fsynced temporary in dir.
 func writeFileAtomic(dir, path string, data []byte) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(dir, ".tmp-")
+	tmp, err := writeTemp(dir, data, true)
 	if err != nil {
 		return err
 	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp, 0o600)
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
+	if err := os.Rename(tmp, path); err != nil {
 		os.Remove(tmp)
+		return err
 	}
-	return err
+	return nil
 }
 
 // Validity drops a mailbox's entries of any UIDVALIDITY but uidValidity

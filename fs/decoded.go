@@ -107,8 +107,7 @@ func (s resultSource) children(ctx context.Context, mailbox string) (map[string]
 	if err != nil {
 		return nil, err
 	}
-	n := &searchNode{v: s.res.v, res: s.res, name: mailbox}
-	kids, err := n.children(ctx, hits)
+	kids, err := s.res.children(ctx, mailbox, hits)
 	if err != nil {
 		return nil, err
 	}
@@ -150,7 +149,7 @@ func (s resultSource) message(ctx context.Context, mailbox, name string) (*mail.
 
 // decodedRoot makes the inode of a view's top directory under parent.
 func (v *view) decodedRoot(ctx context.Context, parent *gofs.Inode, kind decodedKind, src source, out *fuse.EntryOut) *gofs.Inode {
-	n := &decodedDir{v: v, kind: kind, src: src}
+	n := &decodedDir{v: v, kind: kind, src: src, refusing: v.readOnlyView()}
 	out.Mode = syscall.S_IFDIR | 0o500
 	out.Owner = v.owner()
 	out.SetEntryTimeout(v.ttl)
@@ -171,6 +170,7 @@ func (v *view) lookupDecoded(ctx context.Context, parent *gofs.Inode, name strin
 // decodedDir is a mailbox directory of a view (or its root, mailbox "").
 type decodedDir struct {
 	gofs.Inode
+	refusing
 	v       *view
 	kind    decodedKind
 	src     source
@@ -193,12 +193,7 @@ func (d *decodedDir) ino() uint64 {
 }
 
 func (d *decodedDir) Getattr(ctx context.Context, _ gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {
-	out.Mode = syscall.S_IFDIR | 0o500
-	out.Nlink = 2
-	out.Owner = d.v.owner()
-	t := d.v.started
-	out.SetTimes(&t, &t, &t)
-	out.SetTimeout(d.v.ttl)
+	d.v.dirAttr(out)
 	return 0
 }
 
@@ -250,7 +245,7 @@ func (d *decodedDir) Lookup(ctx context.Context, name string, out *fuse.EntryOut
 		return nil, d.v.errno("lookup "+d.kind.String(), err)
 	}
 	if full, ok := kids[name]; ok {
-		child := &decodedDir{v: d.v, kind: d.kind, src: d.src, mailbox: full}
+		child := &decodedDir{v: d.v, kind: d.kind, src: d.src, mailbox: full, refusing: d.refusing}
 		out.Mode = syscall.S_IFDIR | 0o500
 		out.Owner = d.v.owner()
 		out.SetEntryTimeout(d.v.ttl)
@@ -271,7 +266,7 @@ func (d *decodedDir) Lookup(ctx context.Context, name string, out *fuse.EntryOut
 	out.SetEntryTimeout(d.v.ttl)
 	out.SetAttrTimeout(d.v.ttl)
 	if d.kind == partsView {
-		n := &partsDir{v: d.v, mb: mb, e: e, scope: d.src.scope()}
+		n := &partsDir{v: d.v, mb: mb, e: e, scope: d.src.scope(), refusing: d.refusing}
 		n.fillAttr(&out.Attr, ino)
 		return d.NewInode(ctx, n, gofs.StableAttr{Mode: syscall.S_IFDIR, Ino: ino}), 0
 	}
@@ -287,30 +282,4 @@ func (d *decodedDir) Lookup(ctx context.Context, name string, out *fuse.EntryOut
 // decodedIno numbers a message's file (or parts directory) in a view.
 func (v *view) decodedIno(kind decodedKind, src source, mb *mail.Mailbox, r mail.Ref) uint64 {
 	return mail.Hash(kind.String(), src.scope(), strconv.FormatUint(v.msgIno(mb, r), 16))
-}
-
-// readOnly answers every change in a decoded view.
-func (v *view) decodedReadOnly(what, name string) syscall.Errno {
-	v.log.Warn("the decoded views are read-only; "+what+" refused", "name", name)
-	return syscall.EROFS
-}
-
-func (d *decodedDir) Mkdir(ctx context.Context, name string, mode uint32, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
-	return nil, d.v.decodedReadOnly("mkdir", name)
-}
-
-func (d *decodedDir) Create(ctx context.Context, name string, flags uint32, mode uint32, out *fuse.EntryOut) (*gofs.Inode, gofs.FileHandle, uint32, syscall.Errno) {
-	return nil, nil, 0, d.v.decodedReadOnly("create", name)
-}
-
-func (d *decodedDir) Unlink(ctx context.Context, name string) syscall.Errno {
-	return d.v.decodedReadOnly("rm", name)
-}
-
-func (d *decodedDir) Rmdir(ctx context.Context, name string) syscall.Errno {
-	return d.v.decodedReadOnly("rmdir", name)
-}
-
-func (d *decodedDir) Rename(ctx context.Context, name string, newParent gofs.InodeEmbedder, newName string, flags uint32) syscall.Errno {
-	return d.v.decodedReadOnly("rename", name)
 }

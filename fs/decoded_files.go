@@ -76,14 +76,14 @@ func (n *textNode) Getattr(ctx context.Context, _ gofs.FileHandle, out *fuse.Att
 }
 
 func (n *textNode) Setattr(ctx context.Context, fh gofs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
-	return n.v.decodedReadOnly("setattr", n.v.name(n.e))
+	return n.v.readOnlyView().refuse("setattr", n.v.name(n.e))
 }
 
 // Open makes the text (fetching the body if it is not cached), so that
 // its exact size is known before any read.
 func (n *textNode) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint32, syscall.Errno) {
 	if flags&writeFlags != 0 {
-		return nil, 0, n.v.decodedReadOnly("open for writing", n.v.name(n.e))
+		return nil, 0, n.v.readOnlyView().refuse("open for writing", n.v.name(n.e))
 	}
 	n.mb.Opened(n.e.UID) // read-ahead sees a scan of .text as one of the mailbox
 	if _, err := n.mb.Text(ctx, n.e.Ref()); err != nil {
@@ -103,6 +103,7 @@ func (n *textNode) Read(ctx context.Context, fh gofs.FileHandle, dest []byte, of
 // partsDir is NAME/ in .parts: the message's parts, listed from its body.
 type partsDir struct {
 	gofs.Inode
+	refusing
 	v     *view
 	mb    *mail.Mailbox
 	e     mail.Entry
@@ -134,12 +135,12 @@ func (d *partsDir) Getattr(ctx context.Context, _ gofs.FileHandle, out *fuse.Att
 	return 0
 }
 
-func (d *partsDir) parts(ctx context.Context) ([]decode.Part, []byte, syscall.Errno) {
-	parts, body, err := d.mb.Parts(ctx, d.e.Ref())
+func (d *partsDir) parts(ctx context.Context) ([]decode.Part, syscall.Errno) {
+	parts, err := d.mb.Parts(ctx, d.e.Ref())
 	if err != nil {
-		return nil, nil, d.v.errno("parts of "+d.v.name(d.e), err)
+		return nil, d.v.errno("parts of "+d.v.name(d.e), err)
 	}
-	return parts, body, 0
+	return parts, 0
 }
 
 func (d *partsDir) partIno(p decode.Part) uint64 {
@@ -147,7 +148,7 @@ func (d *partsDir) partIno(p decode.Part) uint64 {
 }
 
 func (d *partsDir) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
-	parts, _, errno := d.parts(ctx)
+	parts, errno := d.parts(ctx)
 	if errno != 0 {
 		return nil, errno
 	}
@@ -159,7 +160,7 @@ func (d *partsDir) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) 
 }
 
 func (d *partsDir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
-	parts, _, errno := d.parts(ctx)
+	parts, errno := d.parts(ctx)
 	if errno != 0 {
 		return nil, errno
 	}
@@ -175,22 +176,6 @@ func (d *partsDir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) 
 		return d.NewInode(ctx, n, gofs.StableAttr{Mode: syscall.S_IFREG, Ino: ino}), 0
 	}
 	return nil, syscall.ENOENT
-}
-
-func (d *partsDir) Mkdir(ctx context.Context, name string, mode uint32, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
-	return nil, d.v.decodedReadOnly("mkdir", name)
-}
-
-func (d *partsDir) Create(ctx context.Context, name string, flags uint32, mode uint32, out *fuse.EntryOut) (*gofs.Inode, gofs.FileHandle, uint32, syscall.Errno) {
-	return nil, nil, 0, d.v.decodedReadOnly("create", name)
-}
-
-func (d *partsDir) Unlink(ctx context.Context, name string) syscall.Errno {
-	return d.v.decodedReadOnly("rm", name)
-}
-
-func (d *partsDir) Rename(ctx context.Context, name string, newParent gofs.InodeEmbedder, newName string, flags uint32) syscall.Errno {
-	return d.v.decodedReadOnly("rename", name)
 }
 
 // partNode is one decoded part. Its size is exact from the listing; its
@@ -229,7 +214,7 @@ func (n *partNode) Getattr(ctx context.Context, _ gofs.FileHandle, out *fuse.Att
 }
 
 func (n *partNode) Setattr(ctx context.Context, fh gofs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
-	return n.v.decodedReadOnly("setattr", n.p.Name)
+	return n.v.readOnlyView().refuse("setattr", n.p.Name)
 }
 
 // partHandle is an open part: a decoder positioned where the last read
@@ -243,9 +228,9 @@ type partHandle struct {
 
 func (n *partNode) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint32, syscall.Errno) {
 	if flags&writeFlags != 0 {
-		return nil, 0, n.v.decodedReadOnly("open for writing", n.p.Name)
+		return nil, 0, n.v.readOnlyView().refuse("open for writing", n.p.Name)
 	}
-	_, body, err := n.mb.Parts(ctx, n.e.Ref())
+	body, _, err := n.mb.Body(ctx, n.e.Ref())
 	if err != nil {
 		return nil, 0, n.v.errno("open part "+n.p.Name, err)
 	}

@@ -20,6 +20,7 @@ import (
 
 // diskMount is a mount with a disk cache that a test unmounts itself.
 type diskMount struct {
+	t    *testing.T
 	dir  string
 	fs   *fs.Mounted
 	acct *mail.Account
@@ -54,7 +55,7 @@ func mountWithDiskBound(t *testing.T, s *server, addr, cacheDir string, bound in
 	if err != nil {
 		t.Fatal(err)
 	}
-	dm := &diskMount{dir: dir, fs: m, acct: acct, c: c, disk: disk}
+	dm := &diskMount{t: t, dir: dir, fs: m, acct: acct, c: c, disk: disk}
 	t.Cleanup(dm.stop)
 	return dm
 }
@@ -63,13 +64,7 @@ func (m *diskMount) stop() {
 	if m.fs == nil {
 		return
 	}
-	for range 50 {
-		if m.fs.Unmount() == nil {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	m.fs.Wait()
+	testenv.Unmount(m.t, m.fs, m.dir)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	m.acct.Close(ctx)

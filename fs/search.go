@@ -58,7 +58,7 @@ func (r *searchRootNode) Lookup(ctx context.Context, name string, out *fuse.Entr
 	if errno != 0 {
 		return nil, errno
 	}
-	n := &searchNode{v: r.v, res: res, name: ""}
+	n := newSearchNode(res, "")
 	out.Mode = syscall.S_IFDIR | 0o500
 	out.Owner = r.v.owner()
 	out.SetEntryTimeout(r.v.ttl)
@@ -226,9 +226,15 @@ func (s *searchResult) dirIno(mailbox string) uint64 {
 // searchNode is a directory of a result tree: the root ("") or a mailbox.
 type searchNode struct {
 	gofs.Inode
+	refusing
 	v    *view
 	res  *searchResult
 	name string // mailbox; "" is the query's root
+}
+
+func newSearchNode(res *searchResult, mailbox string) *searchNode {
+	return &searchNode{v: res.v, res: res, name: mailbox, refusing: refusing{log: res.v.log, errno: syscall.EPERM,
+		why: "a search result is not a place mail lives", attrs: []any{"query", res.q.Text}}}
 }
 
 var (
@@ -243,23 +249,18 @@ var (
 )
 
 func (n *searchNode) Getattr(ctx context.Context, _ gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {
-	out.Mode = syscall.S_IFDIR | 0o500
-	out.Nlink = 2
-	out.Owner = n.v.owner()
-	t := n.v.started
-	out.SetTimes(&t, &t, &t)
-	out.SetTimeout(n.v.ttl)
+	n.v.dirAttr(out)
 	return 0
 }
 
 // children returns the child mailboxes (leaf -> full name) that hold hits
 // themselves or below them.
-func (n *searchNode) children(ctx context.Context, hits map[string]mail.Hit) (map[string]string, error) {
-	f, err := n.v.acct.Folder(ctx, n.name)
+func (s *searchResult) children(ctx context.Context, mailbox string, hits map[string]mail.Hit) (map[string]string, error) {
+	f, err := s.v.acct.Folder(ctx, mailbox)
 	if err != nil {
 		return nil, err
 	}
-	delim := string(n.v.acct.Delimiter())
+	delim := string(s.v.acct.Delimiter())
 	out := map[string]string{}
 	for leaf, full := range f.Children {
 		for h := range hits {
@@ -277,7 +278,7 @@ func (n *searchNode) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno
 	if err != nil {
 		return nil, n.v.errno("search", err)
 	}
-	kids, err := n.children(ctx, hits)
+	kids, err := n.res.children(ctx, n.name, hits)
 	if err != nil {
 		return nil, n.v.errno("search", err)
 	}
@@ -303,13 +304,13 @@ func (n *searchNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut
 	if err != nil {
 		return nil, n.v.errno("search", err)
 	}
-	kids, err := n.children(ctx, hits)
+	kids, err := n.res.children(ctx, n.name, hits)
 	if err != nil {
 		return nil, n.v.errno("search", err)
 	}
 	for leaf, full := range kids {
 		if escapeLeaf(n.name == "", leaf) == name {
-			child := &searchNode{v: n.v, res: n.res, name: full}
+			child := newSearchNode(n.res, full)
 			out.Mode = syscall.S_IFDIR | 0o500
 			out.Owner = n.v.owner()
 			out.SetEntryTimeout(n.v.ttl)
@@ -326,32 +327,6 @@ func (n *searchNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut
 		}
 	}
 	return nil, syscall.ENOENT
-}
-
-// refuse answers every change of a result tree.
-func (n *searchNode) refuse(what, name string) syscall.Errno {
-	n.v.log.Warn("a search result is not a place mail lives; "+what+" refused", "name", name, "query", n.res.q.Text)
-	return syscall.EPERM
-}
-
-func (n *searchNode) Mkdir(ctx context.Context, name string, mode uint32, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
-	return nil, n.refuse("mkdir", name)
-}
-
-func (n *searchNode) Create(ctx context.Context, name string, flags uint32, mode uint32, out *fuse.EntryOut) (*gofs.Inode, gofs.FileHandle, uint32, syscall.Errno) {
-	return nil, nil, 0, n.refuse("create", name)
-}
-
-func (n *searchNode) Unlink(ctx context.Context, name string) syscall.Errno {
-	return n.refuse("rm", name)
-}
-
-func (n *searchNode) Rmdir(ctx context.Context, name string) syscall.Errno {
-	return n.refuse("rmdir", name)
-}
-
-func (n *searchNode) Rename(ctx context.Context, name string, newParent gofs.InodeEmbedder, newName string, flags uint32) syscall.Errno {
-	return n.refuse("rename", name)
 }
 
 // escapeLeaf is a mailbox's directory name: at an account's root a

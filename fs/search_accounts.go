@@ -144,6 +144,6 @@ func (n *accountsResultNode) Lookup(ctx context.Context, name string, out *fuse.
 	out.Mode = syscall.S_IFDIR | 0o500
 	out.Owner = n.r.owner
 	out.SetEntryTimeout(v.ttl)
-	child := &searchNode{v: v, res: res, name: ""}
+	child := newSearchNode(res, "")
 	return n.NewInode(ctx, child, gofs.StableAttr{Mode: syscall.S_IFDIR, Ino: res.dirIno("")}), 0
 }

@@ -35,18 +35,15 @@ func newDecodedState() decodedState {
 func (m *Mailbox) Text(ctx context.Context, r Ref) ([]byte, error) {
 	m.textAt.Store(time.Now().UnixNano())
 	key := m.bodyKey(r) + "\x00text"
-	text, err := m.acct.bodies.GetOrLoad(ctx, key, func(ctx context.Context) ([]byte, error) {
+	return m.acct.bodies.GetOrLoad(ctx, key, func(ctx context.Context) ([]byte, error) {
 		body, _, err := m.Body(ctx, r)
 		if err != nil {
 			return nil, err
 		}
-		return decode.Text(body), nil
+		text := decode.Text(body)
+		m.acct.decoded.textSizes.Add(key, int64(len(text)))
+		return text, nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	m.acct.decoded.textSizes.Add(key, int64(len(text)))
-	return text, nil
 }
 
 // textWanted reports whether the mailbox's text view was read in the
@@ -61,18 +58,19 @@ func (m *Mailbox) TextSize(r Ref) (int64, bool) {
 	return m.acct.decoded.textSizes.Get(m.bodyKey(r) + "\x00text")
 }
 
-// Parts lists the message's MIME parts (decode.Parts) with the body to
-// stream them from (decode.Open).
-func (m *Mailbox) Parts(ctx context.Context, r Ref) ([]decode.Part, []byte, error) {
-	body, _, err := m.Body(ctx, r)
-	if err != nil {
-		return nil, nil, err
-	}
+// Parts lists the message's MIME parts (decode.Parts); the body is
+// fetched only when the list is not remembered. Read a part with
+// decode.Open on the body (Body).
+func (m *Mailbox) Parts(ctx context.Context, r Ref) ([]decode.Part, error) {
 	key := m.bodyKey(r)
 	if p, ok := m.acct.decoded.parts.Get(key); ok {
-		return p, body, nil
+		return p, nil
+	}
+	body, _, err := m.Body(ctx, r)
+	if err != nil {
+		return nil, err
 	}
 	p := decode.Parts(body)
 	m.acct.decoded.parts.Add(key, p)
-	return p, body, nil
+	return p, nil
 }

@@ -25,23 +25,28 @@ func Mount(t testing.TB, opts fs.Options) (string, *fs.Mounted) {
 	if err != nil {
 		t.Fatalf("mount: %v", err)
 	}
-	t.Cleanup(func() {
-		var err error
-		for range 50 { // a reader may still hold a file for a moment
-			if err = server.Unmount(); err == nil {
-				break
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-		if err != nil {
-			t.Errorf("unmount %s: %v", dir, err)
-		}
-		server.Wait()
-		if IsMounted(dir) {
-			t.Errorf("%s still mounted after unmount", dir)
-		}
-	})
+	t.Cleanup(func() { Unmount(t, server, dir) })
 	return dir, server
+}
+
+// Unmount unmounts server from dir and waits for it to end, failing the
+// test if it cannot or the mount lingers. A reader may still hold a file
+// for a moment (EBUSY): the unmount is retried until a deadline.
+func Unmount(t testing.TB, server *fs.Mounted, dir string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	err := server.Unmount()
+	for err != nil && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond) // polling the unmount itself, not a barrier
+		err = server.Unmount()
+	}
+	if err != nil {
+		t.Errorf("unmount %s: %v", dir, err)
+	}
+	server.Wait()
+	if IsMounted(dir) {
+		t.Errorf("%s still mounted after unmount", dir)
+	}
 }
 
 // IsMounted reports whether dir is a mount point, from /proc/self/mountinfo.
