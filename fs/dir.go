@@ -105,19 +105,22 @@ func (v *view) resolve(ctx context.Context, mb *mail.Mailbox, ds *dirState, name
 	took, renamed := ds.renamed[name]
 	ds.mu.Unlock()
 	if aliased {
-		return v.byRef(ctx, mb, alias)
+		return v.byRef(ctx, mb, ds, alias)
 	}
 	if uid, ok := ParseMessageUID(name); ok {
 		e, found, err := mb.Lookup(ctx, uid)
 		if err != nil {
 			return mail.Entry{}, false, err
 		}
+		if !found {
+			e, found = ds.editEntryByUID(uid)
+		}
 		if found && v.name(e) == name && ds.hiddenName(uid) == "" {
 			return e, true, nil
 		}
 	}
 	if renamed {
-		e, ok, err := v.byRef(ctx, mb, took)
+		e, ok, err := v.byRef(ctx, mb, ds, took)
 		if err == nil && !ok {
 			ds.mu.Lock()
 			if ds.renamed[name] == took {
@@ -130,10 +133,17 @@ func (v *view) resolve(ctx context.Context, mb *mail.Mailbox, ds *dirState, name
 	return mail.Entry{}, false, nil
 }
 
-func (v *view) byRef(ctx context.Context, mb *mail.Mailbox, r mail.Ref) (mail.Entry, bool, error) {
+// byRef finds message r, or the message an edit of this mount replaces
+// next: the model lets it go as soon as its new version is stored, and
+// its names move to that version only when the store has finished.
+func (v *view) byRef(ctx context.Context, mb *mail.Mailbox, ds *dirState, r mail.Ref) (mail.Entry, bool, error) {
 	e, ok, err := mb.Lookup(ctx, r.UID)
-	if err != nil || !ok || e.UIDValidity != r.UIDValidity {
+	if err != nil {
 		return mail.Entry{}, false, err
+	}
+	if !ok || e.UIDValidity != r.UIDValidity {
+		e, ok = ds.editEntry(r)
+		return e, ok, nil
 	}
 	return e, true, nil
 }

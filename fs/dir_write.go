@@ -159,13 +159,9 @@ func (d *dirNode) Unlink(ctx context.Context, name string) syscall.Errno {
 	if !ok {
 		return syscall.ENOENT
 	}
-	if child := d.GetChild(name); child != nil {
-		if mn, ok := child.Operations().(*msgNode); ok {
-			if dr := mn.draft(); dr != nil && dr.busy() {
-				d.v.log.Warn("a new version of this message is still being written or stored", "file", name)
-				return syscall.EBUSY
-			}
-		}
+	if ed := ds.editOf(e.Ref()); ed != nil && ed.d.busy() {
+		d.v.log.Warn("a new version of this message is still being written or stored", "file", name)
+		return syscall.EBUSY
 	}
 	if err := d.mb.Remove(ctx, e.Ref()); err != nil && !errors.Is(err, mail.ErrNotFound) {
 		return d.v.errno("unlink "+name, err)

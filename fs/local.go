@@ -108,14 +108,28 @@ func (n *localNode) Open(ctx context.Context, flags uint32) (gofs.FileHandle, ui
 	if flags&(syscall.O_WRONLY|syscall.O_RDWR|syscall.O_TRUNC|syscall.O_APPEND) == 0 {
 		return nil, fuse.FOPEN_DIRECT_IO, 0
 	}
+	// Counted as a writer under n.mu, so a store finishing meanwhile
+	// cannot let the file go (forgetIdle) between the lookup that found it
+	// and this open. One that went already answers ESTALE: its name opens
+	// the stored message now, and the kernel looks it up again.
+	n.mu.Lock()
+	gone := n.name == ""
+	if !gone {
+		n.d.opened()
+	}
+	n.mu.Unlock()
+	if gone {
+		return nil, 0, syscall.ESTALE
+	}
+	n.v.wrote()
+	h := &writeHandle{}
 	if flags&syscall.O_TRUNC != 0 {
 		if err := n.d.truncate(0); err != nil {
+			n.Release(ctx, h)
 			return nil, 0, n.v.errno("truncate", err)
 		}
 	}
-	n.d.opened()
-	n.v.wrote()
-	return &writeHandle{}, fuse.FOPEN_DIRECT_IO, 0
+	return h, fuse.FOPEN_DIRECT_IO, 0
 }
 
 func (n *localNode) Read(ctx context.Context, _ gofs.FileHandle, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
@@ -229,35 +243,35 @@ func (n *localNode) commit(data []byte) {
 	label := mb.Name() + "/" + name
 	n.v.acct.Submit(mail.Commit{Mailbox: mb, Data: data, Flags: flags, Date: date, Replaces: replaces, Label: label,
 		FlagsChosen: flagsChosen, DateChosen: dateChosen},
-		func(e mail.Entry, err error) {
+		func(s mail.Stored, err error) {
 			if err != nil {
 				n.v.log.Error("could not store a file; it stays in this mount only, and is tried again when it is written and closed again", "file", label, "err", err)
 			}
+			// What the next snapshot replaces is settled before the draft
+			// lets one go: a close that comes in between (a second `>>`)
+			// hands its snapshot over at once.
+			n.mu.Lock()
+			if err == nil && s.UID != 0 {
+				r := s.Ref()
+				n.replaces = &r
+			}
+			stillHere := n.name == name && n.mb == mb
+			n.mu.Unlock()
 			next, again := n.d.finished(err)
 			ds := n.v.dir(mb)
 			if err == nil {
-				n.mu.Lock()
-				if e.UID != 0 {
-					r := e.Ref()
-					n.replaces = &r
-				}
-				stillHere := n.name == name && n.mb == mb
-				n.mu.Unlock()
-				if e.UID != 0 && stillHere {
-					if replaces == nil || keptBeside(mb, *replaces, e) {
+				if s.UID != 0 && stillHere {
+					if replaces == nil || s.KeptOld {
 						// A new message: listed under the name it was
 						// written as for the life of the mount, so cp
 						// and rsync find what they wrote, and a later
 						// file of theirs never meets its UID name.
-						ds.hide(e.Ref(), name)
+						ds.hide(s.Ref(), name)
 					} else {
-						ds.rename(name, e.Ref())
+						ds.succeed(*replaces, s.Ref(), name)
 					}
 				}
-				if !again && n.d.idle() && stillHere && ds.forgetLocal(name, n) {
-					n.mu.Lock()
-					n.name = ""
-					n.mu.Unlock()
+				if !again && stillHere && ds.forgetIdle(name, n) {
 					n.d.free()
 				}
 			}
@@ -270,16 +284,6 @@ func (n *localNode) commit(data []byte) {
 			ds.mu.Unlock()
 			n.v.notify(dir, name)
 		})
-}
-
-// keptBeside reports whether storing e kept the message old beside it
-// (the file was a different message, not a version of old).
-func keptBeside(mb *mail.Mailbox, old mail.Ref, e mail.Entry) bool {
-	if e.Ref() == old {
-		return false
-	}
-	_, ok := mb.Current(old)
-	return ok
 }
 
 func (n *localNode) Getxattr(ctx context.Context, attr string, dest []byte) (uint32, syscall.Errno) {

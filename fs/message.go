@@ -5,7 +5,6 @@ import (
 	"strings"
 	"sync"
 	"syscall"
-	"time"
 
 	gofs "github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
@@ -28,16 +27,6 @@ type msgNode struct {
 	ref      mail.Ref
 	last     mail.Entry // last known state, kept when the listing drops it
 	reported int64      // the st_size the kernel was last given
-	// edit holds the bytes being written over this message, from the
-	// first open for writing until they are stored as its new version,
-	// which replaces editBase.
-	edit     *draft
-	editBase mail.Ref
-	// Flags and date set while a write is open apply to what is stored
-	// (cp -a over a message sets them before its close).
-	editFlags              []string
-	editFlagsSet, editDate bool
-	editMtime              time.Time
 }
 
 var (
@@ -91,14 +80,11 @@ func (n *msgNode) fillEntry(e mail.Entry, out *fuse.EntryOut) {
 	n.fillAttr(e, &out.Attr)
 	n.mu.Lock()
 	n.reported = e.Size
-	if n.edit != nil {
-		out.Attr.Size = uint64(n.edit.size())
-	}
-	editing := n.edit != nil
 	n.mu.Unlock()
 	out.SetEntryTimeout(n.v.ttl)
 	out.SetAttrTimeout(n.v.ttl)
-	if editing {
+	if ed := n.editing(); ed != nil {
+		out.Attr.Size = uint64(ed.d.size())
 		out.SetAttrTimeout(0)
 	}
 }
@@ -109,11 +95,11 @@ func (n *msgNode) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse.Att
 	out.SetTimeout(n.v.ttl)
 	n.mu.Lock()
 	n.reported = e.Size
-	if n.edit != nil {
-		out.Size = uint64(n.edit.size())
+	n.mu.Unlock()
+	if ed := n.editing(); ed != nil {
+		out.Size = uint64(ed.d.size())
 		out.SetTimeout(0)
 	}
-	n.mu.Unlock()
 	return 0
 }
 
@@ -130,10 +116,7 @@ func (n *msgNode) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint
 	if flags&(syscall.O_WRONLY|syscall.O_RDWR|syscall.O_TRUNC|syscall.O_APPEND) != 0 {
 		return n.openForEdit(ctx, flags)
 	}
-	n.mu.Lock()
-	editing := n.edit != nil
-	n.mu.Unlock()
-	if editing {
+	if n.editing() != nil {
 		return nil, fuse.FOPEN_DIRECT_IO, 0 // the bytes being written
 	}
 	mb, ref := n.where()
@@ -169,11 +152,8 @@ func (n *msgNode) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint
 
 // Read serves from the body cache, fetching the whole body once on a miss.
 func (n *msgNode) Read(ctx context.Context, fh gofs.FileHandle, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
-	n.mu.Lock()
-	edit := n.edit
-	n.mu.Unlock()
-	if edit != nil {
-		return fuse.ReadResultData(edit.read(dest, off)), 0
+	if ed := n.editing(); ed != nil {
+		return fuse.ReadResultData(ed.d.read(dest, off)), 0
 	}
 	if h, ok := fh.(*rangedHandle); ok {
 		return n.readRanged(ctx, h, dest, off)

@@ -20,68 +20,74 @@ var (
 	_ = (gofs.NodeRemovexattrer)((*msgNode)(nil))
 )
 
-// writeHandle marks a descriptor opened for writing.
-type writeHandle struct{}
+// writeHandle is a descriptor opened for writing. Over a message it holds
+// the edit it joined at open, whichever version that edit has reached
+// since; a scratch file's has none (the file is its one draft).
+type writeHandle struct{ ed *edit }
 
 // openForEdit starts (or joins) writing over a message: an editor saving
 // in place, `>>`, `dd conv=notrunc`, `cp` over it. With O_TRUNC nothing
 // of the old body is needed, so it works with the server down; otherwise
-// the old bytes are fetched first. Every handle shares one draft; when
-// the last one is released the draft is stored as the new version (same
+// the old bytes are fetched first. Every handle shares one edit; when
+// the last one is released its bytes are stored as the new version (same
 // flags and date), and only then is the old version removed.
+//
+// A message that is no longer there (this mount replaced it by a version
+// whose store has finished, or another client removed it) answers ESTALE:
+// the kernel looks the name up again, and opens the version that took its
+// place, instead of starting an edit of old bytes that would undo the
+// last write.
 func (n *msgNode) openForEdit(ctx context.Context, flags uint32) (gofs.FileHandle, uint32, syscall.Errno) {
 	if n.v.readOnly {
 		return nil, 0, syscall.EROFS
 	}
 	trunc := flags&syscall.O_TRUNC != 0
-	n.mu.Lock()
-	d := n.edit
-	n.mu.Unlock()
-	if d == nil {
+	mb, ref := n.where()
+	ds := n.v.dir(mb)
+	ed := ds.joinEdit(ref, nil)
+	if ed == nil {
+		if _, ok := mb.Current(ref); !ok {
+			n.v.log.Debug("open for writing of a message that is gone; the name is looked up again", "mailbox", mb.Name(), "uid", ref.UID)
+			return nil, 0, syscall.ESTALE
+		}
 		var body []byte
 		if !trunc {
-			mb, ref := n.where()
 			b, _, err := mb.Body(ctx, ref)
 			if err != nil {
 				return nil, 0, n.v.errno("open for writing", err)
 			}
 			body = append([]byte(nil), b...)
 		}
-		nd, err := newDraft(n.v.budget, body)
+		d, err := newDraft(n.v.budget, body)
 		if err != nil {
 			return nil, 0, n.v.errno("open for writing", err)
 		}
-		n.mu.Lock()
-		if n.edit == nil {
-			n.edit, n.editBase = nd, n.ref
-		} else {
-			nd.free()
-		}
-		d = n.edit
-		n.mu.Unlock()
+		ed = ds.joinEdit(ref, &edit{d: d, mb: mb, base: ref, last: n.state()})
 	}
+	n.v.wrote()
+	h := &writeHandle{ed: ed}
 	if trunc {
-		if err := d.truncate(0); err != nil {
+		if err := ed.d.truncate(0); err != nil {
+			n.Release(ctx, h)
 			return nil, 0, n.v.errno("truncate", err)
 		}
 	}
-	d.opened()
-	n.v.wrote()
-	return &writeHandle{}, fuse.FOPEN_DIRECT_IO, 0
+	return h, fuse.FOPEN_DIRECT_IO, 0
 }
 
-func (n *msgNode) draft() *draft {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.edit
+// editing returns the edit of this message's file, nil when it is not
+// being written.
+func (n *msgNode) editing() *edit {
+	mb, ref := n.where()
+	return n.v.dir(mb).editOf(ref)
 }
 
 func (n *msgNode) Write(ctx context.Context, fh gofs.FileHandle, data []byte, off int64) (uint32, syscall.Errno) {
-	d := n.draft()
-	if _, ok := fh.(*writeHandle); !ok || d == nil {
+	h, ok := fh.(*writeHandle)
+	if !ok {
 		return 0, syscall.EBADF
 	}
-	if err := d.write(data, off); err != nil {
+	if err := h.ed.d.write(data, off); err != nil {
 		return 0, n.v.errno("write", err)
 	}
 	return uint32(len(data)), 0
@@ -91,22 +97,24 @@ func (n *msgNode) Write(ctx context.Context, fh gofs.FileHandle, data []byte, of
 // mode and owner cannot change on the server and are accepted and ignored
 // (so cp -p, touch and rsync do not fail).
 func (n *msgNode) Setattr(ctx context.Context, fh gofs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
-	if mtime, ok := in.GetMTime(); ok {
-		n.mu.Lock()
-		if n.edit != nil && n.edit.busy() {
-			n.editMtime, n.editDate = mtime, true // cp -a, touch -d while writing
-		}
-		n.mu.Unlock()
+	ed := n.editing()
+	if h, ok := fh.(*writeHandle); ok {
+		ed = h.ed // ftruncate, futimens: the edit this descriptor writes
+	}
+	if mtime, ok := in.GetMTime(); ok && ed != nil && ed.d.busy() {
+		ds := n.v.dir(ed.mb)
+		ds.mu.Lock()
+		ed.mtime, ed.dateSet = mtime, true // cp -a, touch -d while writing
+		ds.mu.Unlock()
 	}
 	if size, ok := in.GetSize(); ok {
-		d := n.draft()
-		if d == nil {
+		if ed == nil {
 			if n.v.readOnly {
 				return syscall.EROFS
 			}
 			return syscall.EPERM
 		}
-		if err := d.truncate(int64(size)); err != nil {
+		if err := ed.d.truncate(int64(size)); err != nil {
 			return n.v.errno("truncate", err)
 		}
 	}
@@ -118,24 +126,19 @@ func (n *msgNode) Setattr(ctx context.Context, fh gofs.FileHandle, in *fuse.SetA
 // intermediate one); both say EINVAL early when the bytes so far are not a
 // message.
 func (n *msgNode) Flush(ctx context.Context, fh gofs.FileHandle) syscall.Errno {
-	if _, ok := fh.(*writeHandle); !ok {
+	h, ok := fh.(*writeHandle)
+	if !ok {
 		return 0
 	}
-	return n.check()
+	if err := h.ed.d.check(); err != nil {
+		n.v.log.Warn("the file is not a message; it will not be stored and the original is unchanged", "mailbox", h.ed.mb.Name(), "err", err)
+		return syscall.EINVAL
+	}
+	return 0
 }
 
 func (n *msgNode) Fsync(ctx context.Context, fh gofs.FileHandle, flags uint32) syscall.Errno {
 	return n.Flush(ctx, fh)
-}
-
-func (n *msgNode) check() syscall.Errno {
-	if d := n.draft(); d != nil {
-		if err := d.check(); err != nil {
-			n.v.log.Warn("the file is not a message; it will not be stored and the original is unchanged", "mailbox", n.mb.Name(), "err", err)
-			return syscall.EINVAL
-		}
-	}
-	return 0
 }
 
 // Release of the last descriptor that could write hands the final bytes
@@ -144,73 +147,15 @@ func (n *msgNode) Release(ctx context.Context, fh gofs.FileHandle) syscall.Errno
 	if h, ok := fh.(*diskHandle); ok {
 		return h.Release(ctx)
 	}
-	if _, ok := fh.(*writeHandle); !ok {
+	h, ok := fh.(*writeHandle)
+	if !ok {
 		return 0
 	}
 	defer n.v.released()
-	if d := n.draft(); d != nil {
-		if data, ok := d.released(); ok {
-			n.commit(d, data)
-		}
+	if data, ok := h.ed.d.released(); ok {
+		n.v.commitEdit(h.ed, data)
 	}
 	return 0
-}
-
-// commit stores one snapshot of the draft as the message's new version.
-func (n *msgNode) commit(d *draft, data []byte) {
-	n.mu.Lock()
-	mb, base, last := n.mb, n.editBase, n.last
-	c := mail.Commit{Mailbox: mb, Data: data, Flags: last.Flags, Date: last.InternalDate, Replaces: &base,
-		FlagsChosen: n.editFlagsSet, DateChosen: n.editDate}
-	if n.editFlagsSet {
-		c.Flags = append([]string{}, n.editFlags...)
-	}
-	if n.editDate {
-		c.Date = n.editMtime
-	}
-	n.mu.Unlock()
-	c.Label = mb.Name() + "/" + n.v.name(last)
-	label := c.Label
-	n.v.acct.Submit(c,
-		func(e mail.Entry, err error) {
-			if err != nil {
-				n.v.log.Error("could not store the new version of a message; the original is unchanged", "file", label, "err", err)
-			}
-			ds := n.v.dir(mb)
-			kept := err == nil && keptBeside(mb, base, e)
-			shownAs := n.v.name(last)
-			if err == nil && e.UID != 0 && !kept {
-				// The name keeps opening the stored version: the name the
-				// old one was listed under (one it was written as), or
-				// its own.
-				if alias := ds.hiddenName(base.UID); alias != "" {
-					shownAs = alias
-					ds.unhide(base.UID)
-					ds.hide(e.Ref(), alias)
-				} else {
-					ds.rename(shownAs, e.Ref())
-				}
-			}
-			n.mu.Lock()
-			if err == nil && !kept {
-				n.editBase = e.Ref()
-			}
-			next, again := d.finished(err)
-			if !again && d.idle() && n.edit == d {
-				n.edit = nil
-				n.editFlags, n.editFlagsSet, n.editDate = nil, false, false
-				d.free()
-			}
-			n.mu.Unlock()
-			if again {
-				n.commit(d, next)
-				return
-			}
-			ds.mu.Lock()
-			dir := ds.inode
-			ds.mu.Unlock()
-			n.v.notify(dir, shownAs, n.v.name(last))
-		})
 }
 
 func (n *msgNode) Setxattr(ctx context.Context, attr string, data []byte, flags uint32) syscall.Errno {
@@ -239,16 +184,16 @@ func (n *msgNode) Removexattr(ctx context.Context, attr string) syscall.Errno {
 }
 
 func (n *msgNode) storeFlags(ctx context.Context, flags []string) syscall.Errno {
-	n.mu.Lock()
-	if n.edit != nil && n.edit.busy() {
+	if ed := n.editing(); ed != nil && ed.d.busy() {
 		// A write is open: the flags go with what it stores, and the
 		// message it was written over keeps its own if it turns out to be
 		// another message.
-		n.editFlags, n.editFlagsSet = flags, true
-		n.mu.Unlock()
+		ds := n.v.dir(ed.mb)
+		ds.mu.Lock()
+		ed.flags, ed.flagsSet = flags, true
+		ds.mu.Unlock()
 		return 0
 	}
-	n.mu.Unlock()
 	mb, _ := n.where()
 	e := n.state()
 	if err := mb.SetFlags(ctx, e, flags); err != nil {

@@ -37,7 +37,11 @@ func onlyVersion(t *testing.T, p *peek, mailbox, id, want string, total int) {
 		}
 		switch {
 		case len(found) != 1:
-			return fmt.Errorf("want exactly one version on the server, have %d", len(found))
+			var uids []uint32
+			for _, m := range found {
+				uids = append(uids, m.UID)
+			}
+			return fmt.Errorf("want exactly one version on the server, have %d (UIDs %v)", len(found), uids)
 		case string(found[0].Body) != want:
 			return fmt.Errorf("server bytes %s, want %s", quote(found[0].Body), quote([]byte(want)))
 		case len(msgs) != total:
@@ -135,7 +139,7 @@ func TestWritePatterns(t *testing.T) {
 
 		// Existing messages: the edit is stored as a new version, then
 		// the original goes (expunged here), never before.
-		existing := func(id, body string) string {
+		existing := func(t *testing.T, id, body string) string {
 			t.Helper()
 			path := filepath.Join(drafts, id+".eml")
 			if err := os.WriteFile(path, []byte(hdr(id)+body), 0o600); err != nil {
@@ -147,20 +151,39 @@ func TestWritePatterns(t *testing.T) {
 		}
 
 		t.Run(">> onto an existing message", func(t *testing.T) {
-			path := existing("append", "old\r\n")
+			path := existing(t, "append", "old\r\n")
 			sh(t, `printf 'more\r\n' >> "$1"; printf 'again\r\n' >> "$1"`, path)
 			onlyVersion(t, p, "Drafts", "<append>", hdr("append")+"old\r\nmore\r\nagain\r\n", count)
 		})
 
+		t.Run("many >> while earlier versions are still being stored", func(t *testing.T) {
+			// Each close hands a version over while the one before is
+			// still on its way to the server: every version must replace
+			// the one stored just before it, whichever name or node the
+			// next >> reaches.
+			path := filepath.Join(drafts, "burst.eml")
+			want := hdr("burst")
+			script := `printf 'From: a@example.com\r\nSubject: report\r\nMessage-ID: <burst>\r\n\r\n' > "$1"; i=0; while [ $i -lt 30 ]; do printf 'line %d\r\n' $i >> "$1" || exit 1; i=$((i+1)); done`
+			for i := range 30 {
+				want += fmt.Sprintf("line %d\r\n", i)
+			}
+			sh(t, script, path)
+			count++
+			onlyVersion(t, p, "Drafts", "<burst>", want, count)
+			if b, err := os.ReadFile(path); err != nil || string(b) != want {
+				t.Errorf("the name written reads %q, %v; want the last version", b, err)
+			}
+		})
+
 		t.Run("dd conv=notrunc into an existing message", func(t *testing.T) {
-			path := existing("dd", "0123456789\r\n")
+			path := existing(t, "dd", "0123456789\r\n")
 			off := len(hdr("dd")) + 2
 			sh(t, `printf XY | dd of="$1" bs=1 seek="$2" conv=notrunc 2>/dev/null`, path, itoa(off))
 			onlyVersion(t, p, "Drafts", "<dd>", hdr("dd")+"01XY456789\r\n", count)
 		})
 
 		t.Run("cp over an existing message", func(t *testing.T) {
-			path := existing("cpover", "before\r\n")
+			path := existing(t, "cpover", "before\r\n")
 			src := filepath.Join(t.TempDir(), "new.eml")
 			os.WriteFile(src, []byte(hdr("cpover")+"after\r\n"), 0o600)
 			if out, err := exec.Command("cp", src, path).CombinedOutput(); err != nil {
@@ -246,4 +269,41 @@ func TestUnmountRightAfterClose(t *testing.T) {
 			t.Fatalf("round %d: a file closed before the unmount is not on the server", i)
 		}
 	}
+}
+
+// TestMessageBeingWrittenStaysPut: while a new version of a message is
+// open for writing, rm and mv of it are EBUSY and change nothing on the
+// server; once closed, the new version is stored and can be moved.
+func TestMessageBeingWrittenStaysPut(t *testing.T) {
+	eachServer(t, func(t *testing.T, s *server) {
+		s.seedSample(t)
+		m := s.mount(t, imapback.Config{}, expunging)
+		p := s.peek(t)
+		drafts := filepath.Join(m.dir, "Drafts")
+		body := "From: a@example.com\r\nSubject: busy\r\nMessage-ID: <busy@x>\r\n\r\nfirst\r\n"
+		count := len(p.messages("Drafts")) + 1
+		if err := os.WriteFile(filepath.Join(drafts, "busy.eml"), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		onlyVersion(t, p, "Drafts", "<busy@x>", body, count)
+		path := fileWith(t, drafts, "<busy@x>")
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.WriteString("second\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		wantErrno(t, "rm of a message being written", os.Remove(path), syscall.EBUSY)
+		wantErrno(t, "mv of a message being written", os.Rename(path, filepath.Join(m.dir, "INBOX", filepath.Base(path))), syscall.EBUSY)
+		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
+		onlyVersion(t, p, "Drafts", "<busy@x>", body+"second\r\n", count)
+		inbox := len(p.messages("INBOX"))
+		eventually(t, 20*time.Second, "the stored version moves", func() error {
+			return os.Rename(fileWith(t, drafts, "<busy@x>"), filepath.Join(m.dir, "INBOX", "busy.eml"))
+		})
+		onlyVersion(t, p, "INBOX", "<busy@x>", body+"second\r\n", inbox+1)
+	})
 }

@@ -133,6 +133,12 @@ func (d *dirNode) moveMessage(ctx context.Context, e mail.Entry, name string, ds
 		d.v.log.Warn("a message cannot be moved onto another file; nothing was moved", "to", dst.mb.Name()+"/"+newName)
 		return syscall.EEXIST
 	}
+	if ed := d.v.dir(d.mb).editOf(e.Ref()); ed != nil && ed.d.busy() {
+		// Its new version would be stored where it was, beside the moved
+		// original.
+		d.v.log.Warn("a new version of this message is still being written or stored; nothing was moved", "file", name)
+		return syscall.EBUSY
+	}
 	moved, err := d.mb.Move(ctx, e, dst.mb)
 	if err != nil {
 		return d.v.errno("move "+name, err)
@@ -227,7 +233,7 @@ func (d *dirNode) saveOver(ctx context.Context, n *localNode, name string, dst *
 	n.name = ""
 	n.mu.Unlock()
 	dds := d.v.dir(dst.mb)
-	if !keptBeside(dst.mb, r, stored) {
+	if !stored.KeptOld {
 		dds.unhide(e.UID)
 		if stored.UID != 0 {
 			dds.rename(newName, stored.Ref())

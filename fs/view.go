@@ -52,6 +52,9 @@ type dirState struct {
 	// a saved file's name (the new version has a new UID), the name a
 	// message was moved in under.
 	renamed map[string]mail.Ref
+	// edits are the files being written over messages, by the version
+	// each replaces next.
+	edits map[mail.Ref]*edit
 }
 
 func (v *view) dir(mb *mail.Mailbox) *dirState {
@@ -60,7 +63,7 @@ func (v *view) dir(mb *mail.Mailbox) *dirState {
 	ds, ok := v.dirs[mb.ID()]
 	if !ok {
 		ds = &dirState{local: map[string]*localNode{}, aliases: map[string]mail.Ref{},
-			hidden: map[uint32]string{}, renamed: map[string]mail.Ref{}}
+			hidden: map[uint32]string{}, renamed: map[string]mail.Ref{}, edits: map[mail.Ref]*edit{}}
 		v.dirs[mb.ID()] = ds
 	}
 	return ds
@@ -97,6 +100,26 @@ func (ds *dirState) forgetLocal(name string, n *localNode) bool {
 		return true
 	}
 	return false
+}
+
+// forgetIdle lets stored scratch file n go when nothing holds it open for
+// writing or has bytes of it still to store; its name then opens the
+// stored message. The check and the removal happen under n.mu, which an
+// open for writing holds while it counts itself.
+func (ds *dirState) forgetIdle(name string, n *localNode) bool {
+	ds.mu.Lock()
+	defer ds.mu.Unlock()
+	if ds.local[name] != n {
+		return false
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.name != name || !n.d.idle() {
+		return false
+	}
+	delete(ds.local, name)
+	n.name = ""
+	return true
 }
 
 // hiddenName returns the alias of a hidden message ("" if not hidden).
@@ -137,6 +160,27 @@ func (v *view) hiddenByOwnName(mb *mail.Mailbox, ds *dirState, name string) (mai
 		}
 	}
 	return mail.Ref{}, false
+}
+
+// succeed makes the name that opened message old open its new version
+// now: the scratch name old was listed under (one it was written as)
+// moves to it, or else name, old's own name or one it took over. It
+// returns the name that now opens the new version.
+func (ds *dirState) succeed(old, new mail.Ref, name string) string {
+	ds.mu.Lock()
+	defer ds.mu.Unlock()
+	return ds._succeed(old, new, name)
+}
+
+// _succeed is succeed with ds.mu held.
+func (ds *dirState) _succeed(old, new mail.Ref, name string) string {
+	if alias, ok := ds.hidden[old.UID]; ok {
+		delete(ds.hidden, old.UID)
+		ds.hidden[new.UID], ds.aliases[alias] = alias, new
+		return alias
+	}
+	ds.renamed[name] = new
+	return name
 }
 
 func (ds *dirState) rename(name string, r mail.Ref) {

@@ -55,13 +55,13 @@ func newWrites(a *Account) *writes {
 // no such mailbox), or, only when Close gave up waiting, with the last
 // transient error. While the server cannot be reached it tries again with
 // backoff.
-func (a *Account) Submit(c Commit, done func(Entry, error)) {
+func (a *Account) Submit(c Commit, done func(Stored, error)) {
 	w := a.writes
 	w.mu.Lock()
 	w.queue[&c] = true
 	w.mu.Unlock()
 	w.wg.Add(1)
-	finish := func(e Entry, err error) {
+	finish := func(s Stored, err error) {
 		w.mu.Lock()
 		delete(w.queue, &c)
 		if err != nil && !Transient(err) {
@@ -73,15 +73,15 @@ func (a *Account) Submit(c Commit, done func(Entry, error)) {
 		if err != nil {
 			a.NoteError("store "+c.Label, err)
 		}
-		done(e, err)
+		done(s, err)
 		w.wg.Done()
 	}
 	if !a.goSafe("store "+c.Label, func() { finish(w.run(&c)) }) {
-		finish(Entry{}, fmt.Errorf("%w: the account is closed", ErrUnavailable))
+		finish(Stored{}, fmt.Errorf("%w: the account is closed", ErrUnavailable))
 	}
 }
 
-func (w *writes) run(c *Commit) (Entry, error) {
+func (w *writes) run(c *Commit) (Stored, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() {
@@ -93,12 +93,12 @@ func (w *writes) run(c *Commit) (Entry, error) {
 	}()
 	delay := commitRetryMin
 	for attempt := 1; ; attempt++ {
-		e, err := c.Mailbox.Store(ctx, c)
+		s, err := c.Mailbox.Store(ctx, c)
 		if err == nil || !Transient(err) || ctx.Err() != nil {
 			if err != nil && ctx.Err() != nil {
 				err = fmt.Errorf("gave up storing %s after %d attempts: %w", c.Label, attempt, err)
 			}
-			return e, err
+			return s, err
 		}
 		w.a.log.Warn("could not store a file yet; trying again", "file", c.Label, "in", delay, "err", err)
 		select {

@@ -97,40 +97,54 @@ func (m *Mailbox) currentUID(uid uint32) (Entry, bool) {
 	return m.Current(Ref{v, uid})
 }
 
+// Stored is how a commit went: the message as the server now holds it
+// (UID 0 when the server did not say where it went), and whether the
+// message the commit replaced is kept beside it because the file turned
+// out to be a different message. Views move a file's name to the stored
+// version by this answer, never by what a listing shows at the time: a
+// revalidation in between can still list the old version.
+type Stored struct {
+	Entry
+	KeptOld bool
+}
+
 // Store is one attempt at storing a commit, now: views that must answer
 // with the result (a rename that saves over a message) call it directly.
-func (m *Mailbox) Store(ctx context.Context, c *Commit) (Entry, error) {
+func (m *Mailbox) Store(ctx context.Context, c *Commit) (Stored, error) {
 	if m.acct.readOnly {
-		return Entry{}, ErrReadOnly
+		return Stored{}, ErrReadOnly
 	}
 	msg, _, err := PrepareMessage(c.Data)
 	if err != nil {
-		return Entry{}, err
+		return Stored{}, err
 	}
 	if c.Replaces == nil {
-		return m.storeNew(ctx, msg, c.Flags, c.FlagsChosen, c.Date)
+		e, err := m.storeNew(ctx, msg, c.Flags, c.FlagsChosen, c.Date)
+		return Stored{Entry: e}, err
 	}
 	old := *c.Replaces
 	oldBody, whole, err := m.compareWith(ctx, old, len(msg))
 	switch {
 	case errors.Is(err, ErrNotFound):
 		// What it replaced is gone already: the file is a new message.
-		return m.storeNew(ctx, msg, c.Flags, c.FlagsChosen, c.Date)
+		e, err := m.storeNew(ctx, msg, c.Flags, c.FlagsChosen, c.Date)
+		return Stored{Entry: e}, err
 	case err != nil:
-		return Entry{}, err
+		return Stored{}, err
 	case whole && bytes.Equal(oldBody, msg):
 		e, ok := m.Current(old)
 		if !ok {
-			return m.storeNew(ctx, msg, c.Flags, c.FlagsChosen, c.Date)
+			e, err := m.storeNew(ctx, msg, c.Flags, c.FlagsChosen, c.Date)
+			return Stored{Entry: e}, err
 		}
 		if c.FlagsChosen {
 			if err := m.SetFlags(ctx, e, c.Flags); err != nil {
-				return Entry{}, err
+				return Stored{}, err
 			}
 			e.Flags = SettableFlags(c.Flags)
 		}
 		m.acct.log.Info("file written with the bytes the message has; nothing to store", "mailbox", m.Name(), "uid", old.UID)
-		return e, nil
+		return Stored{Entry: e}, nil
 	case otherMessage(oldBody, msg):
 		m.acct.log.Warn("a file was written over a different message (another Message-ID); stored it as a new message and kept the one it was written over",
 			"mailbox", m.Name(), "kept uid", old.UID)
@@ -142,9 +156,11 @@ func (m *Mailbox) Store(ctx context.Context, c *Commit) (Entry, error) {
 		if c.DateChosen {
 			date = c.Date
 		}
-		return m.storeNew(ctx, msg, flags, c.FlagsChosen, date)
+		e, err := m.storeNew(ctx, msg, flags, c.FlagsChosen, date)
+		return Stored{Entry: e, KeptOld: true}, err
 	}
-	return m.Replace(ctx, old, msg, c.Flags, c.Date)
+	e, err := m.Replace(ctx, old, msg, c.Flags, c.Date)
+	return Stored{Entry: e}, err
 }
 
 // compareWith returns what a file of n bytes written over message old is

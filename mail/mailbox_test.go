@@ -235,8 +235,8 @@ func TestCommitRetriesWhileUnreachable(t *testing.T) {
 	mb := a.Mailbox("INBOX")
 	done := make(chan error, 1)
 	var stored Entry
-	a.Submit(Commit{Mailbox: mb, Data: []byte("Subject: r\r\n\r\nx"), Label: "INBOX/r.eml"}, func(e Entry, err error) {
-		stored = e
+	a.Submit(Commit{Mailbox: mb, Data: []byte("Subject: r\r\n\r\nx"), Label: "INBOX/r.eml"}, func(s Stored, err error) {
+		stored = s.Entry
 		done <- err
 	})
 	if err := <-done; err != nil {
@@ -254,7 +254,7 @@ func TestCommitRefusalIsReported(t *testing.T) {
 	f := newFake("INBOX")
 	a := newTestAccount(f)
 	done := make(chan error, 1)
-	a.Submit(Commit{Mailbox: a.Mailbox("INBOX"), Data: []byte("no header here"), Label: "x"}, func(e Entry, err error) { done <- err })
+	a.Submit(Commit{Mailbox: a.Mailbox("INBOX"), Data: []byte("no header here"), Label: "x"}, func(s Stored, err error) { done <- err })
 	if err := <-done; !errors.Is(err, ErrInvalid) || f.count("APPEND") != 0 {
 		t.Fatalf("junk: %v, APPENDs %d", err, f.count("APPEND"))
 	}
@@ -265,7 +265,7 @@ func TestCloseGivesUpAndNamesWhatIsLost(t *testing.T) {
 	f.appendFailures = 1 << 30
 	a := newTestAccount(f)
 	done := make(chan error, 1)
-	a.Submit(Commit{Mailbox: a.Mailbox("INBOX"), Data: []byte("Subject: r\r\n\r\nx"), Label: "INBOX/lost.eml"}, func(e Entry, err error) { done <- err })
+	a.Submit(Commit{Mailbox: a.Mailbox("INBOX"), Data: []byte("Subject: r\r\n\r\nx"), Label: "INBOX/lost.eml"}, func(s Stored, err error) { done <- err })
 	ctx, cancel := context.WithCancel(bg)
 	cancel()
 	if err := a.Close(ctx); err == nil {

@@ -12,6 +12,7 @@ import (
 	"unsafe"
 
 	"golang.org/x/sync/semaphore"
+	"golang.org/x/sys/unix"
 )
 
 // Proxy is a TCP proxy on loopback between a client and a server. It can
@@ -134,6 +135,7 @@ func (p *Proxy) accept() {
 		}
 		l := &link{p: p, client: c, server: s, done: make(chan struct{})}
 		l.ctx, l.cancel = context.WithCancel(context.Background())
+		p.settleClosed()
 		if !p.track(l) {
 			l.cancel()
 			return
@@ -162,6 +164,40 @@ func (p *Proxy) track(l *link) bool {
 	p.active++
 	p.maxActive = max(p.maxActive, p.active)
 	return true
+}
+
+// settleClosed counts as gone every link whose client has closed its end
+// already, though the link's reader has not seen that yet. A client that
+// closes one connection and then dials another has one open when the new
+// one is accepted, not two, as a count left to the reader's pace (a busy
+// or loaded machine) would say; MaxConns measures the client, not us.
+func (p *Proxy) settleClosed() {
+	for _, l := range p.openLinks() {
+		if peerClosed(l.client) {
+			l.clientGone()
+		}
+	}
+}
+
+// peerClosed reports whether the other end of c has closed it (its FIN or
+// RST has arrived: our side is no longer ESTABLISHED). On loopback the
+// FIN is delivered within the peer's close(2), so a close followed by a
+// connect is seen here in that order.
+func peerClosed(c net.Conn) bool {
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return false
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	closed := false
+	rc.Control(func(fd uintptr) {
+		info, err := unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO)
+		closed = err == nil && info.State != unix.BPF_TCP_ESTABLISHED
+	})
+	return closed
 }
 
 // close tears the link down (both sockets) once. With abort, the client
@@ -424,15 +460,20 @@ func (p *Proxy) SilenceExisting() {
 
 // DropAll closes every open connection (a network reset).
 func (p *Proxy) DropAll() {
+	for _, l := range p.openLinks() {
+		l.close(false)
+	}
+}
+
+// openLinks returns the links not torn down yet.
+func (p *Proxy) openLinks() []*link {
 	p.mu.Lock()
+	defer p.mu.Unlock()
 	links := make([]*link, 0, len(p.links))
 	for l := range p.links {
 		links = append(links, l)
 	}
-	p.mu.Unlock()
-	for _, l := range links {
-		l.close(false)
-	}
+	return links
 }
 
 // ResetAfter arms a one-shot fault: the connection that carries the n-th

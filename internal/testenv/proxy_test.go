@@ -325,6 +325,35 @@ func TestProxyMaxConnsAndDropAll(t *testing.T) {
 	roundTrip(t, c, bufio.NewReader(c), "again")
 }
 
+// TestProxyCountsAClosedConnectionBeforeTheNext: a client that closes a
+// connection and dials another never had two open, even when the proxy's
+// reader of the first is held up (here: its window is full) and has not
+// seen the close when the second arrives.
+func TestProxyCountsAClosedConnectionBeforeTheNext(t *testing.T) {
+	t.Parallel()
+	p := newTestProxy(t, testServer(t, echoLines), ProxyOptions{})
+	p.Freeze()
+	c1 := dialProxy(t, p)
+	// A full window stops the link's reader; the last bytes stay in the
+	// kernel's buffers, so the close (FIN) still reaches the proxy.
+	c1.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	if _, err := c1.Write(make([]byte, proxyWindow+1024)); err != nil {
+		t.Fatalf("filling the window: %v", err)
+	}
+	c1.Close()
+	c2 := dialProxy(t, p)
+	waitFor(t, func() bool {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return len(p.links) == 2
+	})
+	if p.MaxConns() != 1 {
+		t.Errorf("MaxConns %d after a close and a dial, want 1", p.MaxConns())
+	}
+	p.Thaw()
+	roundTrip(t, c2, bufio.NewReader(c2), "second")
+}
+
 func TestProxyClose(t *testing.T) {
 	t.Parallel()
 	p, err := NewProxy(testServer(t, echoLines), ProxyOptions{Latency: 5 * time.Millisecond})
