@@ -3,6 +3,7 @@ package testenv
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"net"
@@ -327,31 +328,45 @@ func TestProxyMaxConnsAndDropAll(t *testing.T) {
 
 // TestProxyCountsAClosedConnectionBeforeTheNext: a client that closes a
 // connection and dials another never had two open, even when the proxy's
-// reader of the first is held up (here: its window is full) and has not
-// seen the close when the second arrives.
+// reader of the first has not seen the close yet (a loaded machine): the
+// new connection's accept counts the closed one as gone first. Here the
+// link has no reader at all.
 func TestProxyCountsAClosedConnectionBeforeTheNext(t *testing.T) {
 	t.Parallel()
 	p := newTestProxy(t, testServer(t, echoLines), ProxyOptions{})
-	p.Freeze()
-	c1 := dialProxy(t, p)
-	// A full window stops the link's reader; the last bytes stay in the
-	// kernel's buffers, so the close (FIN) still reaches the proxy.
-	c1.SetWriteDeadline(time.Now().Add(10 * time.Second))
-	if _, err := c1.Write(make([]byte, proxyWindow+1024)); err != nil {
-		t.Fatalf("filling the window: %v", err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
 	}
-	c1.Close()
-	c2 := dialProxy(t, p)
+	defer ln.Close()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ours.Close()
+	l := &link{p: p, client: ours, server: ours, done: make(chan struct{})}
+	l.ctx, l.cancel = context.WithCancel(context.Background())
+	if !p.track(l) {
+		t.Fatal("proxy closed")
+	}
+	p.settleClosed()
+	if p.Conns() != 1 {
+		t.Fatalf("an open connection counted as gone: Conns %d", p.Conns())
+	}
+	client.Close()
 	waitFor(t, func() bool {
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		return len(p.links) == 2
+		p.settleClosed()
+		return p.Conns() == 0
 	})
+	c := dialProxy(t, p)
+	roundTrip(t, c, bufio.NewReader(c), "next")
 	if p.MaxConns() != 1 {
 		t.Errorf("MaxConns %d after a close and a dial, want 1", p.MaxConns())
 	}
-	p.Thaw()
-	roundTrip(t, c2, bufio.NewReader(c2), "second")
 }
 
 func TestProxyClose(t *testing.T) {
