@@ -3,6 +3,7 @@ package fs_test
 import (
 	"bytes"
 	"context"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -192,14 +193,37 @@ func TestDiskCacheRemount(t *testing.T) {
 
 // dirBytes is the size of the body files under dir.
 func dirBytes(dir string) (total int64, files int) {
+	total, names := walkEntries(dir)
+	return total, len(names)
+}
+
+// walkEntries sums the sizes of the entry files under dir (not the
+// temporaries) and names them.
+func walkEntries(dir string) (total int64, names map[string]bool) {
+	names = map[string]bool{}
 	filepath.Walk(dir, func(path string, fi os.FileInfo, err error) error {
 		if err == nil && fi.Mode().IsRegular() && !strings.HasPrefix(fi.Name(), ".tmp") {
 			total += fi.Size()
-			files++
+			names[path] = true
 		}
 		return nil
 	})
-	return total, files
+	return total, names
+}
+
+// heldBytes is dirBytes at one moment while the cache is being written: a
+// walk is not atomic (it can count a mailbox's files, then another's that
+// arrived after the first ones were evicted), so it is taken again until
+// a second walk finds the same files. Entry files never change once
+// there, and an evicted one does not come back within a walk.
+func heldBytes(dir string) int64 {
+	for {
+		total, names := walkEntries(dir)
+		_, again := walkEntries(dir)
+		if maps.Equal(names, again) {
+			return total
+		}
+	}
 }
 
 // TestDiskCacheDamageAndBound: on both servers, an entry changed or cut
@@ -254,7 +278,7 @@ func TestDiskCacheDamageAndBound(t *testing.T) {
 			case <-done:
 				watching = false
 			default:
-				if n, _ := dirBytes(filepath.Join(small, "bodies")); n > bound {
+				if n := heldBytes(filepath.Join(small, "bodies")); n > bound {
 					over = n
 				}
 			}
