@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/emersion/go-imap/v2"
 )
@@ -79,9 +80,13 @@ func (c *Client) dialForPool(ctx context.Context) (*conn, error) {
 	if err := c.health.gate(); err != nil {
 		return nil, err
 	}
+	started := time.Now()
 	cn, err := dial(ctx, &c.cfg, &c.stats, nil)
 	if err != nil && ctx.Err() != nil {
 		return nil, err // interrupted: says nothing about the server
+	}
+	if err == nil {
+		c.cfg.Logger.Debug("connected", "took", time.Since(started).Round(time.Millisecond))
 	}
 	if c.health.result(err) {
 		c.cfg.Logger.Warn("server unreachable; reconnecting in the background", "server", c.cfg.Endpoint.Addr(), "err", err)

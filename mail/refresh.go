@@ -37,6 +37,7 @@ func (m *Mailbox) refresh(ctx context.Context) error {
 			// (one STATUS when nothing changed; with CONDSTORE only the
 			// flags changed since).
 			allFlags = allFlags && state.HighestModSeq == 0
+			started := time.Now()
 			d, err := m.acct.backend.Changes(ctx, name, state, known, allFlags)
 			if err != nil {
 				if IsInterrupt(err) || errors.Is(err, ErrNotFound) {
@@ -45,6 +46,7 @@ func (m *Mailbox) refresh(ctx context.Context) error {
 				m.acct.log.Debug("revalidation failed; serving the listing of the disk cache", "mailbox", name, "err", err)
 				return nil
 			}
+			m.acct.log.Debug("revalidated the listing of the disk cache", "mailbox", name, "unchanged", d.Unchanged, "took", time.Since(started).Round(time.Millisecond))
 			if d.Reset {
 				return m.relist(ctx, name, start, true)
 			}
