@@ -240,6 +240,30 @@ func checksum(b []byte) string {
 // Get returns a body from disk, checked against its name; an entry that
 // fails the check is removed (and the caller fetches the body again).
 func (d *Disk) Get(box string, uidValidity, uid uint32) ([]byte, bool) {
+	return d.load(box, uidValidity, uid)
+}
+
+// Verify checks an entry as Get does, without keeping its bytes: once
+// checked, its file can be handed to the kernel (Path) with nothing held
+// in memory. It returns the body's size.
+func (d *Disk) Verify(box string, uidValidity, uid uint32) (int64, bool) {
+	key, _ := bodyKey(box, uidValidity, uid)
+	d.mu.Lock()
+	e, ok := d.lru.Peek(key)
+	verified := ok && e.verified
+	d.mu.Unlock()
+	if verified {
+		d.mu.Lock()
+		d.lru.Get(key) // recently used
+		d.hits++
+		d.mu.Unlock()
+		return e.size, true
+	}
+	body, ok := d.load(box, uidValidity, uid)
+	return int64(len(body)), ok
+}
+
+func (d *Disk) load(box string, uidValidity, uid uint32) ([]byte, bool) {
 	key, _ := bodyKey(box, uidValidity, uid)
 	d.mu.Lock()
 	e, ok := d.lru.Get(key)

@@ -23,6 +23,15 @@ func (m *Mailbox) fromDisk(r Ref) ([]byte, bool) {
 	return m.acct.disk.Get(m.diskBox(), r.UIDValidity, r.UID)
 }
 
+// verifyOnDisk checks the disk cache's entry of a body without loading
+// it, and returns its size.
+func (m *Mailbox) verifyOnDisk(r Ref) (int64, bool) {
+	if m.acct.disk == nil {
+		return 0, false
+	}
+	return m.acct.disk.Verify(m.diskBox(), r.UIDValidity, r.UID)
+}
+
 func (m *Mailbox) toDisk(r Ref, body []byte) {
 	if m.acct.disk != nil {
 		m.acct.disk.Put(m.diskBox(), r.UIDValidity, r.UID, body)

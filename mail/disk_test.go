@@ -150,3 +150,66 @@ func TestDiskListingWrittenOnChangeOnly(t *testing.T) {
 		t.Errorf("after a change: %d writes, want 2", n)
 	}
 }
+
+// A scan of a mailbox whose bodies the disk cache holds has read-ahead
+// check them there (so the views may hand the files to the kernel) and
+// load none into memory, nor fetch any.
+func TestDiskReadAheadChecksWithoutLoading(t *testing.T) {
+	f := newFake("INBOX")
+	for i := range 40 {
+		f.add("INBOX", "message", "body "+string(rune('a'+i%26)), 12)
+	}
+	dir := t.TempDir()
+	a, d := diskAccount(t, f, dir)
+	m := a.Mailbox("INBOX")
+	entries, err := m.Entries(bg)
+	if err != nil || len(entries) != 40 {
+		t.Fatalf("entries %d %v", len(entries), err)
+	}
+	for _, e := range entries {
+		if _, _, err := m.Body(bg, e.Ref()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	closeDisk(t, a, d)
+
+	bodies := f.count("BODY")
+	d, err = cache.OpenDisk(dir, 64<<20, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a = NewAccount(Options{ID: "test", Backend: f, TTL: time.Hour, Disk: d, ReadAhead: 2})
+	defer closeDisk(t, a, d)
+	m = a.Mailbox("INBOX")
+	if entries, err = m.Entries(bg); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, ok := m.DiskFile(entries[39].Ref()); ok {
+		t.Fatal("an entry of an earlier run was passed as checked before it was checked")
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for _, e := range entries[:20] { // a scan: opens in listing order
+		m.Opened(e.UID)
+	}
+	last := entries[len(entries)-1].Ref()
+	for {
+		if _, _, ok := m.DiskFile(entries[25].Ref()); ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("read-ahead checked nothing ahead of the scan")
+		}
+		time.Sleep(time.Millisecond) // polling the condition, not a barrier
+	}
+	for _, e := range entries[20:26] {
+		if _, ok := m.CachedBody(e.Ref()); ok {
+			t.Errorf("UID %d: loaded into memory by read-ahead", e.UID)
+		}
+	}
+	if b, _, err := m.Body(bg, last); err != nil || len(b) == 0 {
+		t.Errorf("reading a checked message: %q %v", b, err)
+	}
+	if n := f.count("BODY") - bodies; n != 0 {
+		t.Errorf("%d bodies fetched from the server, want 0", n)
+	}
+}

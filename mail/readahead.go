@@ -166,10 +166,20 @@ func (m *Mailbox) runBatch(a *Account, name string, validity uint32, uids []uint
 		})
 		defer close(texts)
 	}
-	// What the disk cache holds comes from there.
+	// What the disk cache holds comes from there. Unless texts are to be
+	// made of them, only checked, not loaded: the views open such a
+	// message on its file (passthrough where the kernel allows), so a scan
+	// of a remounted cache neither fills memory nor pushes out of it what
+	// is there.
 	fetch := uids[:0:0]
 	for _, uid := range uids {
 		r := Ref{validity, uid}
+		if texts == nil {
+			if size, ok := m.verifyOnDisk(r); ok {
+				m.measured(r, size)
+				continue // unfilled: abandoned below; a reader of the bytes reads the file
+			}
+		}
 		if body, ok := m.fromDisk(r); ok {
 			k := m.bodyKey(r)
 			a.bodies.Fill(k, body)
