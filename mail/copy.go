@@ -74,7 +74,12 @@ func (a *Account) copySource(msg []byte) (*Mailbox, Entry, bool) {
 		if !ok || (e.SizeKnown && e.Size != int64(len(msg))) {
 			continue
 		}
-		if body, ok := op.m.CachedBody(e.Ref()); ok && bytes.Equal(body, msg) {
+		body, ok := op.m.CachedBody(e.Ref())
+		if !ok && e.SizeKnown {
+			// Opened on its disk cache file: its bytes are there.
+			body, ok = op.m.fromDisk(e.Ref())
+		}
+		if ok && bytes.Equal(body, msg) {
 			return op.m, e, true
 		}
 	}

@@ -213,3 +213,34 @@ func TestDiskReadAheadChecksWithoutLoading(t *testing.T) {
 		t.Errorf("%d bodies fetched from the server, want 0", n)
 	}
 }
+
+// A message opened on its disk cache file (not in memory) is still the
+// source of a UID COPY when a file with its bytes is written.
+func TestDiskCopyOfAMessageOpenedOnDisk(t *testing.T) {
+	f := newFake("INBOX", "Copy")
+	raw := msgWithID("d@x", "D\r\n")
+	f.add("INBOX", "s", raw, int64(len(raw)))
+	dir := t.TempDir()
+	a, d := diskAccount(t, f, dir)
+	src := mustEntries(t, a.Mailbox("INBOX"))[0]
+	if _, _, err := a.Mailbox("INBOX").Body(bg, src.Ref()); err != nil {
+		t.Fatal(err)
+	}
+	closeDisk(t, a, d)
+
+	a, d = diskAccount(t, f, dir)
+	defer closeDisk(t, a, d)
+	in, cp := a.Mailbox("INBOX"), a.Mailbox("Copy")
+	src = mustEntries(t, in)[0]
+	if _, ok := in.verifyOnDisk(src.Ref()); !ok {
+		t.Fatal("the kept body is not on disk")
+	}
+	in.measured(src.Ref(), int64(len(raw)))
+	in.Opened(src.UID)
+	if _, ok := in.CachedBody(src.Ref()); ok {
+		t.Fatal("the body is in memory; this test is about one that is not")
+	}
+	if _, err := cp.Store(bg, &Commit{Mailbox: cp, Data: []byte(raw)}); err != nil || f.count("COPY") != 1 || f.count("APPEND") != 0 {
+		t.Fatalf("copy: %v, %d COPY, %d APPEND", err, f.count("COPY"), f.count("APPEND"))
+	}
+}
