@@ -19,14 +19,16 @@ type edit struct {
 	d  *draft
 	mb *mail.Mailbox
 
-	base     mail.Ref   // the version the next snapshot replaces
-	versions []mail.Ref // every version it stood for, base the last; each is a key of dirState.edits
+	versions []mail.Ref // every version it stood for, the one the next snapshot replaces last; each a key of dirState.edits
 	last     mail.Entry // the message first written over: default flags, date, name
 	flags    []string
 	flagsSet bool // set while writing (setfattr, cp -a)
 	mtime    time.Time
 	dateSet  bool // set while writing (touch -d, cp -a)
 }
+
+// base is the version the next snapshot replaces; the dirState's mu held.
+func (ed *edit) base() mail.Ref { return ed.versions[len(ed.versions)-1] }
 
 // editOf returns the edit of the file whose version r is or was, while it
 // is being written or stored. A node of an earlier version reaches it too:
@@ -39,7 +41,8 @@ func (ds *dirState) editOf(r mail.Ref) *edit {
 }
 
 // joinEdit counts one more writer of the edit of version r, starting
-// fresh as that edit when there is none (fresh nil: only join). The
+// fresh (whose version is r) as that edit when there is none (fresh nil:
+// only join). The
 // writer is counted under ds.mu, which the end of a store holds while it
 // decides whether the edit is over, so an edit found here is never let go
 // before this writer is in.
@@ -52,8 +55,8 @@ func (ds *dirState) joinEdit(r mail.Ref, fresh *edit) *edit {
 		return nil
 	case ed == nil:
 		ed = fresh
-		ed.versions = []mail.Ref{r}
 		ds.edits[r] = ed
+		ds.live.Add(1)
 	case fresh != nil:
 		fresh.d.free()
 	}
@@ -65,31 +68,25 @@ func (ds *dirState) joinEdit(r mail.Ref, fresh *edit) *edit {
 // model may already have let it go (a later version is stored, the store
 // is not finished yet): the message first written over, under r.
 func (ds *dirState) editEntry(r mail.Ref) (mail.Entry, bool) {
-	ds.mu.Lock()
-	defer ds.mu.Unlock()
-	ed, ok := ds.edits[r]
-	if !ok {
-		return mail.Entry{}, false
-	}
-	e := ed.last
-	e.UID, e.UIDValidity = r.UID, r.UIDValidity
-	return e, true
+	return ds.findEdit(func(k mail.Ref) bool { return k == r })
 }
 
 // editEntryByUID is editEntry for a UID under any UIDVALIDITY.
 func (ds *dirState) editEntryByUID(uid uint32) (mail.Entry, bool) {
+	return ds.findEdit(func(k mail.Ref) bool { return k.UID == uid })
+}
+
+func (ds *dirState) findEdit(match func(mail.Ref) bool) (mail.Entry, bool) {
 	ds.mu.Lock()
-	var r mail.Ref
-	for k := range ds.edits {
-		if k.UID == uid {
-			r = k
+	defer ds.mu.Unlock()
+	for r, ed := range ds.edits {
+		if match(r) {
+			e := ed.last
+			e.UID, e.UIDValidity = r.UID, r.UIDValidity
+			return e, true
 		}
 	}
-	ds.mu.Unlock()
-	if r.UID == 0 {
-		return mail.Entry{}, false
-	}
-	return ds.editEntry(r)
+	return mail.Entry{}, false
 }
 
 // commitEdit stores one snapshot of an edit as the message's new version;
@@ -97,7 +94,7 @@ func (ds *dirState) editEntryByUID(uid uint32) (mail.Entry, bool) {
 func (v *view) commitEdit(ed *edit, data []byte) {
 	ds := v.dir(ed.mb)
 	ds.mu.Lock()
-	base, last := ed.base, ed.last
+	base, last := ed.base(), ed.last
 	c := mail.Commit{Mailbox: ed.mb, Data: data, Flags: last.Flags, Date: last.InternalDate, Replaces: &base,
 		FlagsChosen: ed.flagsSet, DateChosen: ed.dateSet}
 	if ed.flagsSet {
@@ -122,9 +119,8 @@ func (v *view) commitEdit(ed *edit, data []byte) {
 			shownAs = ds._succeed(base, s.Ref(), shownAs)
 		}
 		if replaced && s.Ref() != base {
-			ed.base = s.Ref()
-			ed.versions = append(ed.versions, ed.base)
-			ds.edits[ed.base] = ed
+			ed.versions = append(ed.versions, s.Ref())
+			ds.edits[s.Ref()] = ed
 		}
 		next, again := ed.d.finished(err)
 		// Written again meanwhile, or refused: the edit goes on. Else every
@@ -136,6 +132,7 @@ func (v *view) commitEdit(ed *edit, data []byte) {
 					delete(ds.edits, r)
 				}
 			}
+			ds.live.Add(-1)
 		}
 		dir := ds.inode
 		ds.mu.Unlock()

@@ -62,7 +62,7 @@ func (n *msgNode) openForEdit(ctx context.Context, flags uint32) (gofs.FileHandl
 		if err != nil {
 			return nil, 0, n.v.errno("open for writing", err)
 		}
-		ed = ds.joinEdit(ref, &edit{d: d, mb: mb, base: ref, last: n.state()})
+		ed = ds.joinEdit(ref, &edit{d: d, mb: mb, versions: []mail.Ref{ref}, last: n.state()})
 	}
 	n.v.wrote()
 	h := &writeHandle{ed: ed}
@@ -78,6 +78,9 @@ func (n *msgNode) openForEdit(ctx context.Context, flags uint32) (gofs.FileHandl
 // editing returns the edit of this message's file, nil when it is not
 // being written.
 func (n *msgNode) editing() *edit {
+	if n.v.liveEdits.Load() == 0 {
+		return nil // the common case, on every read: no lock taken
+	}
 	mb, ref := n.where()
 	return n.v.dir(mb).editOf(ref)
 }

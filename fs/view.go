@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	gofs "github.com/hanwen/go-fuse/v2/fs"
@@ -28,8 +29,11 @@ type view struct {
 	budget   *budget           // memory for files being written
 	searches map[string]string // named searches under .search: name -> query
 	results  *lru.Cache[string, *searchResult]
-	pt       *passthrough   // shared by the mount's views
-	bg       sync.WaitGroup // kernel notifications in flight
+	pt       *passthrough // shared by the mount's views
+	// liveEdits counts the edits of this view's directories, so that
+	// reads of a mount where nothing is being written look for none.
+	liveEdits atomic.Int64
+	bg        sync.WaitGroup // kernel notifications in flight
 
 	mu        sync.Mutex           // protects the following
 	dirs      map[uint64]*dirState // by mailbox ID
@@ -55,6 +59,7 @@ type dirState struct {
 	// edits are the files being written over messages, by the version
 	// each replaces next.
 	edits map[mail.Ref]*edit
+	live  *atomic.Int64 // the view's count of edits
 }
 
 func (v *view) dir(mb *mail.Mailbox) *dirState {
@@ -63,7 +68,7 @@ func (v *view) dir(mb *mail.Mailbox) *dirState {
 	ds, ok := v.dirs[mb.ID()]
 	if !ok {
 		ds = &dirState{local: map[string]*localNode{}, aliases: map[string]mail.Ref{},
-			hidden: map[uint32]string{}, renamed: map[string]mail.Ref{}, edits: map[mail.Ref]*edit{}}
+			hidden: map[uint32]string{}, renamed: map[string]mail.Ref{}, edits: map[mail.Ref]*edit{}, live: &v.liveEdits}
 		v.dirs[mb.ID()] = ds
 	}
 	return ds

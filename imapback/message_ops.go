@@ -118,9 +118,11 @@ func (c *Client) Move(ctx context.Context, from string, uidValidity, uid uint32,
 	err := c.withRW(ctx, from, uidValidity, func(cn *conn) error {
 		caps := cn.caps
 		set := imap.UIDSetNum(imap.UID(uid))
-		if caps.Has(imap.CapMove) || caps.Has(imap.CapIMAP4rev2) {
-			// The server has MOVE, so go-imap sends UID MOVE itself;
-			// its unchecked COPY fallback cannot run here.
+		if cn.c.Caps().Has(imap.CapMove) {
+			// Exactly the test go-imap's Move makes (on the client's own
+			// capabilities, IMAP4rev2 implying MOVE) before it would fall
+			// back, so its unchecked COPY fallback cannot run here: the
+			// connection is ours alone between the two.
 			return cn.run(ctx, fmt.Sprintf("UID MOVE %d %s", uid, to), func() error {
 				data, err := cn.c.Move(set, to).Wait()
 				if err != nil {

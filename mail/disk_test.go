@@ -151,8 +151,7 @@ func TestDiskListingWrittenOnChangeOnly(t *testing.T) {
 	}
 }
 
-// A scan of a mailbox whose bodies the disk cache holds has read-ahead
-// check them there (so the views may hand the files to the kernel) and
+// Read-ahead over bodies the disk cache holds checks them there (so the views may hand the files to the kernel) and
 // load none into memory, nor fetch any.
 func TestDiskReadAheadChecksWithoutLoading(t *testing.T) {
 	f := newFake("INBOX")
@@ -187,27 +186,33 @@ func TestDiskReadAheadChecksWithoutLoading(t *testing.T) {
 	if _, _, ok := m.DiskFile(entries[39].Ref()); ok {
 		t.Fatal("an entry of an earlier run was passed as checked before it was checked")
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for _, e := range entries[:20] { // a scan: opens in listing order
-		m.Opened(e.UID)
+	// One read-ahead batch, run here rather than on read-ahead's own
+	// goroutine, so that its effect can be looked at when it returns.
+	batch := entries[20:26]
+	var uids []uint32
+	var keys []string
+	for _, e := range batch {
+		uids = append(uids, e.UID)
+		keys = append(keys, m.bodyKey(e.Ref()))
 	}
-	last := entries[len(entries)-1].Ref()
-	for {
-		if _, _, ok := m.DiskFile(entries[25].Ref()); ok {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("read-ahead checked nothing ahead of the scan")
-		}
-		time.Sleep(time.Millisecond) // polling the condition, not a barrier
+	if claimed := a.bodies.Expect(keys); len(claimed) != len(keys) {
+		t.Fatalf("claimed %d of %d bodies", len(claimed), len(keys))
 	}
-	for _, e := range entries[20:26] {
+	m.runBatch(a, m.Name(), batch[0].UIDValidity, uids, keys)
+	for _, e := range batch {
+		if _, _, ok := m.DiskFile(e.Ref()); !ok {
+			t.Errorf("UID %d: not checked by read-ahead", e.UID)
+		}
 		if _, ok := m.CachedBody(e.Ref()); ok {
 			t.Errorf("UID %d: loaded into memory by read-ahead", e.UID)
 		}
 	}
+	last := entries[len(entries)-1].Ref()
 	if b, _, err := m.Body(bg, last); err != nil || len(b) == 0 {
 		t.Errorf("reading a checked message: %q %v", b, err)
+	}
+	if b, _, err := m.Body(bg, batch[0].Ref()); err != nil || len(b) == 0 {
+		t.Errorf("reading a message read-ahead left on disk: %q %v", b, err)
 	}
 	if n := f.count("BODY") - bodies; n != 0 {
 		t.Errorf("%d bodies fetched from the server, want 0", n)
