@@ -17,3 +17,5 @@ require (
 	golang.org/x/term v0.48.0
 	golang.org/x/text v0.44.0
 )
+
+require pgregory.net/rapid v1.3.0 // indirect

@@ -11,6 +11,7 @@ import (
 	"github.com/hanwen/go-fuse/v2/fuse"
 
 	"mailfs/mail"
+	"mailfs/mail/files"
 )
 
 // A mount of several accounts has a root of its own: one directory per
@@ -22,6 +23,7 @@ import (
 type Named struct {
 	Name    string // the directory at the root: a valid file name, no leading dot
 	Account *mail.Account
+	Files   *files.Model // nil: made with FileModel
 	// Status, when set, is the text of NAME/.mailfs/status.
 	Status func() string
 	// Searches are the account's own named searches (name -> query).

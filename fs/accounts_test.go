@@ -17,6 +17,7 @@ import (
 	"mailfs/internal/sample"
 	"mailfs/internal/testenv"
 	"mailfs/mail"
+	"mailfs/mail/files"
 )
 
 // mountAccounts mounts several servers' accounts in one mount, one
@@ -42,15 +43,17 @@ func mountAccountsSearches(t *testing.T, servers map[string]*server, cfg imapbac
 		c := s.dial(t, cfg)
 		a := mail.NewAccount(mail.Options{ID: s.user + "@" + s.addr, Backend: c, Bodies: bodies,
 			TTL: 30 * time.Second, Logger: testLogger(t).With("account", name), ReadAhead: 2})
+		fm := fs.FileModel(a, fs.NamesReadable, files.NewBudget(512<<20), "")
 		t.Cleanup(func() {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
-			if err := a.Close(ctx); err != nil {
+			if err := fm.Close(ctx); err != nil {
 				t.Errorf("closing account %s: %v", name, err)
 			}
+			a.Close()
 		})
 		accts[name] = a
-		named = append(named, fs.Named{Name: name, Account: a, Status: func() string { return "account: " + name + "\n" + testStatus(c, a) }})
+		named = append(named, fs.Named{Name: name, Account: a, Files: fm, Status: func() string { return "account: " + name + "\n" + testStatus(c, a, fm) }})
 	}
 	dir, _ := testenv.Mount(t, fs.Options{Accounts: named, Logger: testLogger(t), Searches: searches, Status: func() string {
 		var b strings.Builder

@@ -20,7 +20,7 @@ func (m *mounted) settled(t testing.TB) {
 	t.Helper()
 	m.fs.Settle()
 	eventually(t, 30*time.Second, "every write stored", func() error {
-		if p := m.acct.Pending(); len(p) > 0 {
+		if p := m.files.Pending(); len(p) > 0 {
 			return fmt.Errorf("pending: %v", p)
 		}
 		return nil

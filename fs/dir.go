@@ -8,6 +8,7 @@ import (
 	"github.com/hanwen/go-fuse/v2/fuse"
 
 	"mailfs/mail"
+	"mailfs/mail/files"
 )
 
 // dirNode is a mailbox directory; the root is the dirNode of the mailbox
@@ -81,76 +82,25 @@ func (d *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (
 	if !f.Selectable {
 		return nil, syscall.ENOENT
 	}
-	ds := d.v.dir(d.mb)
-	ds.setInode(d.EmbeddedInode())
-	if n := ds.localFile(name); n != nil {
-		return d.localEntry(ctx, n, out), 0
-	}
-	e, ok, err := d.v.resolve(ctx, d.mb, ds, name)
+	d.v.dirInode(d.mb, d.EmbeddedInode())
+	it, ok, err := d.v.files.Lookup(ctx, d.mb, name)
 	if err != nil {
 		return nil, d.v.errno("lookup "+name, err)
 	}
 	if !ok {
 		return nil, syscall.ENOENT
 	}
-	return d.msgEntry(ctx, e, out), 0
+	return d.v.itemInode(ctx, d.EmbeddedInode(), d.mb, it, out), 0
 }
 
-// resolve finds the message a file name stands for: its own name (the
-// UID in it finds the message, the whole name must match), a scratch
-// name an editor gave it, or a name it took over (a save, a move).
-func (v *view) resolve(ctx context.Context, mb *mail.Mailbox, ds *dirState, name string) (mail.Entry, bool, error) {
-	ds.mu.Lock()
-	alias, aliased := ds.aliases[name]
-	took, renamed := ds.renamed[name]
-	ds.mu.Unlock()
-	if aliased {
-		return v.byRef(ctx, mb, ds, alias)
+// itemInode makes (or finds) the inode of what a name opens and fills
+// out: a message's (also when a file of this mount stands for it), or a
+// file's not stored yet.
+func (v *view) itemInode(ctx context.Context, parent *gofs.Inode, mb *mail.Mailbox, it files.Item, out *fuse.EntryOut) *gofs.Inode {
+	if it.Message {
+		return v.msgInode(ctx, parent, mb, it.Entry, out)
 	}
-	if uid, ok := ParseMessageUID(name); ok {
-		e, found, err := mb.Lookup(ctx, uid)
-		if err != nil {
-			return mail.Entry{}, false, err
-		}
-		if !found {
-			e, found = ds.editEntryByUID(uid)
-		}
-		if found && v.name(e) == name && ds.hiddenName(uid) == "" {
-			return e, true, nil
-		}
-	}
-	if renamed {
-		e, ok, err := v.byRef(ctx, mb, ds, took)
-		if err == nil && !ok {
-			ds.mu.Lock()
-			if ds.renamed[name] == took {
-				delete(ds.renamed, name)
-			}
-			ds.mu.Unlock()
-		}
-		return e, ok, err
-	}
-	return mail.Entry{}, false, nil
-}
-
-// byRef finds message r, or the message an edit of this mount replaces
-// next: the model lets it go as soon as its new version is stored, and
-// its names move to that version only when the store has finished.
-func (v *view) byRef(ctx context.Context, mb *mail.Mailbox, ds *dirState, r mail.Ref) (mail.Entry, bool, error) {
-	e, ok, err := mb.Lookup(ctx, r.UID)
-	if err != nil {
-		return mail.Entry{}, false, err
-	}
-	if !ok || e.UIDValidity != r.UIDValidity {
-		e, ok = ds.editEntry(r)
-		return e, ok, nil
-	}
-	return e, true, nil
-}
-
-// msgEntry makes (or finds) the inode of a message and fills out.
-func (d *dirNode) msgEntry(ctx context.Context, e mail.Entry, out *fuse.EntryOut) *gofs.Inode {
-	return d.v.msgInode(ctx, d.EmbeddedInode(), d.mb, e, out)
+	return v.fileInode(ctx, parent, it.File, out)
 }
 
 // msgInode is the inode of a message under parent: one per message,
@@ -178,26 +128,20 @@ func (d *dirNode) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
 		list = append(list, fuse.DirEntry{Name: escapeLeaf(d.mb.Name() == "", leaf), Mode: syscall.S_IFDIR, Ino: ino})
 	}
 	if f.Selectable {
-		ds := d.v.dir(d.mb)
-		ds.setInode(d.EmbeddedInode())
-		entries, err := d.mb.Entries(ctx)
+		d.v.dirInode(d.mb, d.EmbeddedInode())
+		items, err := d.v.files.List(ctx, d.mb)
 		if err != nil {
 			return nil, d.v.errno("readdir", err)
 		}
-		locals := ds.localNames()
-		shadowed := make(map[string]bool, len(locals))
-		for _, name := range locals {
-			shadowed[name] = true
-			list = append(list, fuse.DirEntry{Name: name, Mode: syscall.S_IFREG})
-		}
-		for _, e := range entries {
-			name := d.v.name(e)
-			if alias := ds.hiddenName(e.UID); alias != "" {
-				name = alias
+		for _, it := range items {
+			ino := uint64(0)
+			switch {
+			case it.Message:
+				ino = d.v.msgIno(d.mb, it.Entry.Ref())
+			case it.File != nil:
+				ino = d.v.fileIno(it.File)
 			}
-			if !shadowed[name] {
-				list = append(list, fuse.DirEntry{Name: name, Mode: syscall.S_IFREG, Ino: d.v.msgIno(d.mb, e.Ref())})
-			}
+			list = append(list, fuse.DirEntry{Name: it.Name, Mode: syscall.S_IFREG, Ino: ino})
 		}
 	}
 	return gofs.NewListDirStream(list), 0

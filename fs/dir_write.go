@@ -5,7 +5,6 @@ import (
 	"errors"
 	"strings"
 	"syscall"
-	"time"
 
 	gofs "github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
@@ -81,7 +80,7 @@ func (d *dirNode) Rmdir(ctx context.Context, name string) syscall.Errno {
 	if strings.EqualFold(full, "INBOX") {
 		return syscall.EBUSY
 	}
-	if len(d.v.dir(d.v.acct.Mailbox(full)).localNames()) > 0 {
+	if d.v.files.HasFiles(d.v.acct.Mailbox(full)) {
 		return syscall.ENOTEMPTY
 	}
 	if err := d.v.acct.DeleteMailbox(ctx, full); err != nil {
@@ -105,83 +104,23 @@ func (d *dirNode) Create(ctx context.Context, name string, flags uint32, mode ui
 		// The root and \Noselect folders hold no messages.
 		return nil, nil, 0, syscall.EPERM
 	}
-	ds := d.v.dir(d.mb)
-	ds.setInode(d.EmbeddedInode())
-	dr, _ := newDraft(d.v.budget, nil)
-	n := &localNode{v: d.v, d: dr, mb: d.mb, name: name, mtime: time.Now()}
-	if r, ok := d.v.hiddenByOwnName(d.mb, ds, name); ok {
-		n.replaces = &r
+	d.v.dirInode(d.mb, d.EmbeddedInode())
+	h, err := d.v.files.Create(d.mb, name)
+	if err != nil {
+		return nil, nil, 0, d.v.errno("create "+name, err)
 	}
-	ds.mu.Lock()
-	if _, exists := ds.local[name]; exists {
-		ds.mu.Unlock()
-		return nil, nil, 0, syscall.EEXIST
-	}
-	ds.local[name] = n
-	ds.mu.Unlock()
-	dr.opened()
 	d.v.wrote()
-	return d.localEntry(ctx, n, out), &writeHandle{}, fuse.FOPEN_DIRECT_IO, 0
+	return d.v.fileInode(ctx, d.EmbeddedInode(), h.File(), out), &writeHandle{h}, fuse.FOPEN_DIRECT_IO, 0
 }
 
-// Unlink removes a scratch file from memory, or a message from the server
-// (to Trash, or expunged: --delete).
+// Unlink removes a file of this mount, or a message from the server (to
+// Trash, or expunged: --delete): see files.Model.Unlink.
 func (d *dirNode) Unlink(ctx context.Context, name string) syscall.Errno {
 	if d.v.readOnly {
 		return syscall.EROFS
 	}
-	ds := d.v.dir(d.mb)
-	ds.mu.Lock()
-	if n, ok := ds.local[name]; ok {
-		delete(ds.local, name)
-		ds.mu.Unlock()
-		n.mu.Lock()
-		n.name = ""
-		n.mu.Unlock()
-		d.v.acct.Dismiss(d.mb.Name() + "/" + name)
-		if !n.d.busy() {
-			n.d.free()
-		}
-		return 0
-	}
-	alias, aliased := ds.aliases[name]
-	ds.mu.Unlock()
-	if aliased && d.v.replacing(ds, alias) {
-		// An editor removing its backup while the new version is still
-		// on its way: that version removes the old one once stored.
-		ds.unhide(alias.UID)
-		return 0
-	}
-	e, ok, err := d.v.resolve(ctx, d.mb, ds, name)
-	if err != nil {
+	if err := d.v.files.Unlink(ctx, d.mb, name); err != nil {
 		return d.v.errno("unlink "+name, err)
 	}
-	if !ok {
-		return syscall.ENOENT
-	}
-	if ed := ds.editOf(e.Ref()); ed != nil && ed.d.busy() {
-		d.v.log.Warn("a new version of this message is still being written or stored", "file", name)
-		return syscall.EBUSY
-	}
-	if err := d.mb.Remove(ctx, e.Ref()); err != nil && !errors.Is(err, mail.ErrNotFound) {
-		return d.v.errno("unlink "+name, err)
-	}
-	ds.unhide(e.UID)
 	return 0
-}
-
-// replacing reports whether a scratch file of ds is a pending new version
-// of message r.
-func (v *view) replacing(ds *dirState, r mail.Ref) bool {
-	ds.mu.Lock()
-	defer ds.mu.Unlock()
-	for _, n := range ds.local {
-		n.mu.Lock()
-		rep := n.replaces
-		n.mu.Unlock()
-		if rep != nil && *rep == r && n.d.busy() {
-			return true
-		}
-	}
-	return false
 }

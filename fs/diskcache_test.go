@@ -66,9 +66,7 @@ func (m *diskMount) stop() {
 		return
 	}
 	testenv.Unmount(m.t, m.fs, m.dir)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	m.acct.Close(ctx)
+	m.acct.Close()
 	m.c.Close()
 	m.disk.Close()
 	m.fs = nil

@@ -8,10 +8,8 @@ import (
 	"syscall"
 
 	"mailfs/mail"
+	"mailfs/mail/files"
 )
-
-// errTooBig: a file grew past what a message may be.
-var errTooBig = errors.New("file too large")
 
 // errnoTable maps the model's sentinels to errnos, in order of preference.
 // It is the one place this happens.
@@ -31,7 +29,9 @@ var errnoTable = []struct {
 	{mail.ErrNotEmpty, syscall.ENOTEMPTY},
 	{mail.ErrUnsafe, syscall.EPERM},
 	{mail.ErrNoSpace, syscall.ENOSPC},
-	{errTooBig, syscall.EFBIG},
+	{files.ErrTooLarge, syscall.EFBIG},
+	{files.ErrGone, syscall.ESTALE},
+	{files.ErrBroken, syscall.EIO},
 	{mail.ErrTooBig, syscall.EFBIG},
 	{mail.ErrTryLater, syscall.EIO},
 	{mail.ErrUnavailable, syscall.EIO},

@@ -22,6 +22,7 @@ import (
 	"mailfs/internal/sample"
 	"mailfs/internal/testenv"
 	"mailfs/mail"
+	"mailfs/mail/files"
 )
 
 // mailfsBin is the binary built once for tests that drive the CLI.
@@ -131,6 +132,7 @@ type mounted struct {
 	client *imapback.Client
 	bodies *cache.Bodies
 	acct   *mail.Account
+	files  *files.Model
 	fs     *fs.Mounted
 }
 
@@ -157,15 +159,21 @@ func (s *server) mount(t testing.TB, cfg imapback.Config, edit func(*options)) *
 	}
 	m.bodies = o.Bodies
 	m.acct = mail.NewAccount(o.Options)
+	wb := o.WriteBuffer
+	if wb == 0 {
+		wb = 512 << 20
+	}
+	m.files = fs.FileModel(m.acct, o.Names, files.NewBudget(wb), "")
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		if err := m.acct.Close(ctx); err != nil {
+		if err := m.files.Close(ctx); err != nil {
 			t.Errorf("closing the account: %v", err)
 		}
+		m.acct.Close()
 	})
-	m.dir, m.fs = testenv.Mount(t, fs.Options{Account: m.acct, Names: o.Names, WriteBuffer: o.WriteBuffer,
-		Logger: o.Logger, Searches: o.Searches, Status: func() string { return testStatus(c, m.acct) }})
+	m.dir, m.fs = testenv.Mount(t, fs.Options{Account: m.acct, Files: m.files, Names: o.Names,
+		Logger: o.Logger, Searches: o.Searches, Status: func() string { return testStatus(c, m.acct, m.files) }})
 	return m
 }
 
@@ -173,7 +181,7 @@ func (s *server) mount(t testing.TB, cfg imapback.Config, edit func(*options)) *
 func expunging(o *options) { o.Delete = mail.DeleteExpunge }
 
 // testStatus is the part of `mailfs status` the tests read.
-func testStatus(c *imapback.Client, acct *mail.Account) string {
+func testStatus(c *imapback.Client, acct *mail.Account, fm *files.Model) string {
 	h := c.Health()
 	state := "connected"
 	if !h.Connected {
@@ -186,7 +194,7 @@ func testStatus(c *imapback.Client, acct *mail.Account) string {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return fmt.Sprintf("state:          %s\nlast error:     %s\ncapabilities:   %s\nrm:             %s\nnot stored:     %v\n",
-		state, lastErr, strings.Join(c.Capabilities(), " "), acct.RemovePolicy(ctx), acct.Refused())
+		state, lastErr, strings.Join(c.Capabilities(), " "), acct.RemovePolicy(ctx), fm.NotStored())
 }
 
 // watch keeps mailbox in IDLE for the mount, as `mailfs mount --watch` does.

@@ -83,8 +83,8 @@ func (n *msgNode) fillEntry(e mail.Entry, out *fuse.EntryOut) {
 	n.mu.Unlock()
 	out.SetEntryTimeout(n.v.ttl)
 	out.SetAttrTimeout(n.v.ttl)
-	if ed := n.editing(); ed != nil {
-		out.Attr.Size = uint64(ed.d.size())
+	if f := n.editing(); f != nil {
+		out.Attr.Size = uint64(f.Attr().Size)
 		out.SetAttrTimeout(0)
 	}
 }
@@ -96,8 +96,8 @@ func (n *msgNode) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse.Att
 	n.mu.Lock()
 	n.reported = e.Size
 	n.mu.Unlock()
-	if ed := n.editing(); ed != nil {
-		out.Size = uint64(ed.d.size())
+	if f := n.editing(); f != nil {
+		out.Size = uint64(f.Attr().Size)
 		out.SetTimeout(0)
 	}
 	return 0
@@ -116,7 +116,7 @@ func (n *msgNode) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint
 	if flags&(syscall.O_WRONLY|syscall.O_RDWR|syscall.O_TRUNC|syscall.O_APPEND) != 0 {
 		return n.openForEdit(ctx, flags)
 	}
-	if n.editing() != nil {
+	if f := n.editing(); f != nil && f.Loaded() {
 		return nil, fuse.FOPEN_DIRECT_IO, 0 // the bytes being written
 	}
 	mb, ref := n.where()
@@ -152,8 +152,12 @@ func (n *msgNode) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint
 
 // Read serves from the body cache, fetching the whole body once on a miss.
 func (n *msgNode) Read(ctx context.Context, fh gofs.FileHandle, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
-	if ed := n.editing(); ed != nil {
-		return fuse.ReadResultData(ed.d.read(dest, off)), 0
+	if f := n.editing(); f != nil && f.Loaded() {
+		b, err := f.Read(ctx, dest, off)
+		if err != nil {
+			return nil, n.v.errno("read", err)
+		}
+		return fuse.ReadResultData(b), 0
 	}
 	if h, ok := fh.(*rangedHandle); ok {
 		return n.readRanged(ctx, h, dest, off)

@@ -13,12 +13,15 @@ import (
 	lru "github.com/hashicorp/golang-lru/v2"
 
 	"mailfs/mail"
+	"mailfs/mail/files"
 )
 
 // Options configure a mount.
 type Options struct {
-	// Account is the mail model the tree shows at the root.
+	// Account is the mail model the tree shows at the root; Files its
+	// file model (nil: one is made with FileModel).
 	Account *mail.Account
+	Files   *files.Model
 	// Accounts, instead of Account: several accounts, one directory each
 	// at the root (Status is then the text for all of them).
 	Accounts []Named
@@ -34,8 +37,17 @@ type Options struct {
 	// .search directory; Named.Searches add an account's own.
 	Searches map[string]string
 	// WriteBuffer bounds the memory of all files being written together
-	// (ENOSPC past it). Default 512 MiB.
+	// (ENOSPC past it) in the file models made here. Default 512 MiB.
 	WriteBuffer int64
+}
+
+// FileModel makes the file model of an account for a mount whose names
+// are of style: files being written share budget, and those not stored
+// when the mount ends are written below unsaved ("" keeps none).
+func FileModel(acct *mail.Account, style NameStyle, budget *files.Budget, unsaved string) *files.Model {
+	return files.New(files.Options{Account: acct, Budget: budget, Unsaved: unsaved,
+		Name: func(e mail.Entry) string { return MessageName(style, e.InternalDate, e.Subject, e.UID) },
+		ParseUID: ParseMessageUID})
 }
 
 // Mounted is a mounted account, or several.
@@ -104,28 +116,32 @@ func Mount(dir string, opts Options) (*Mounted, error) {
 		opts.WriteBuffer = 512 << 20
 	}
 	started := time.Now()
-	b := &budget{max: opts.WriteBuffer} // shared by every account
+	b := files.NewBudget(opts.WriteBuffer) // shared by every account
 	pt := &passthrough{}
-	newView := func(acct *mail.Account, log *slog.Logger, searches map[string]string) *view {
+	newView := func(acct *mail.Account, fm *files.Model, log *slog.Logger, searches map[string]string) *view {
 		if log == nil {
 			log = acct.Log()
 		}
+		if fm == nil {
+			fm = FileModel(acct, opts.Names, b, "")
+		}
 		v := &view{
-			acct: acct, log: log, style: opts.Names, ttl: acct.TTL(), started: started,
+			acct: acct, files: fm, log: log, style: opts.Names, ttl: acct.TTL(), started: started,
 			uid: uint32(os.Getuid()), gid: uint32(os.Getgid()), readOnly: acct.ReadOnly(),
-			budget: b, dirs: map[uint64]*dirState{}, settled: make(chan struct{}),
+			inodes: map[uint64]*gofs.Inode{}, settled: make(chan struct{}),
 			searches: searches, pt: pt,
 		}
 		v.results, _ = lru.New[string, *searchResult](searchResultsKept)
 		close(v.settled) // nothing open for writing yet
 		acct.Observe(v.observe)
+		fm.SetNotify(v.notifyNames)
 		return v
 	}
 	var views []*view
 	var root gofs.InodeEmbedder
 	readOnly := true
 	if opts.Account != nil {
-		v := newView(opts.Account, opts.Logger, opts.Searches)
+		v := newView(opts.Account, opts.Files, opts.Logger, opts.Searches)
 		views = append(views, v)
 		root = &dirNode{v: v, mb: opts.Account.Mailbox(""), status: opts.Status}
 		readOnly = v.readOnly
@@ -145,7 +161,7 @@ func Mount(dir string, opts Options) (*Mounted, error) {
 				searches = map[string]string{}
 			}
 			maps.Copy(searches, a.Searches)
-			v := newView(a.Account, a.Account.Log(), searches)
+			v := newView(a.Account, a.Files, a.Account.Log(), searches)
 			views = append(views, v)
 			r.views[a.Name], r.status[a.Name] = v, a.Status
 			readOnly = readOnly && v.readOnly

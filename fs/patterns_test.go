@@ -260,7 +260,7 @@ func TestUnmountRightAfterClose(t *testing.T) {
 		}
 		m.fs.Wait()
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		err := m.acct.Close(ctx)
+		err := m.files.Close(ctx)
 		cancel()
 		if err != nil {
 			t.Fatalf("close: %v", err)

@@ -14,6 +14,7 @@ import (
 	"mailfs/imapback"
 	"mailfs/internal/demoserver"
 	"mailfs/internal/testenv"
+	"mailfs/mail/files"
 )
 
 // A server's NO gets the errno that says what happened, with or without a
@@ -112,8 +113,8 @@ func TestOverQuotaWriteStaysLocal(t *testing.T) {
 			}
 			label := "Drafts/big.eml"
 			eventually(t, 20*time.Second, "the refusal is known", func() error {
-				if r, ok := m.acct.Refused()[label]; !ok || !strings.Contains(r, "over quota") {
-					return fmt.Errorf("refused: %v", m.acct.Refused())
+				if r, ok := notStored(m.files)[label]; !ok || !strings.Contains(r, "over quota") {
+					return fmt.Errorf("refused: %v", m.files.NotStored())
 				}
 				return nil
 			})
@@ -150,7 +151,7 @@ func TestOverQuotaWriteStaysLocal(t *testing.T) {
 			if err := os.Remove(path); err != nil {
 				t.Fatalf("rm of the refused file: %v", err)
 			}
-			if _, ok := m.acct.Refused()[label]; ok {
+			if _, ok := notStored(m.files)[label]; ok {
 				t.Error("a removed refused file is still listed as not stored")
 			}
 			if _, err := os.Stat(path); !os.IsNotExist(err) {
@@ -269,4 +270,13 @@ func TestMkdirOutsideThePersonalNamespace(t *testing.T) {
 	if !s.peek(t).mailboxes()["INBOX.Projects"] {
 		t.Error("INBOX.Projects not created on the server")
 	}
+}
+
+// notStored is the file model's files not stored, label -> why.
+func notStored(fm *files.Model) map[string]string {
+	out := map[string]string{}
+	for _, n := range fm.NotStored() {
+		out[n.Label] = n.Why
+	}
+	return out
 }

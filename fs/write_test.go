@@ -363,7 +363,7 @@ func TestRefusedAppend(t *testing.T) {
 			if n := m.client.Stats().Appends; n == 0 {
 				return fmt.Errorf("no APPEND yet")
 			}
-			if p := m.acct.Pending(); len(p) > 0 {
+			if p := m.files.Pending(); len(p) > 0 {
 				return fmt.Errorf("still pending: %v", p)
 			}
 			return nil

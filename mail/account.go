@@ -52,7 +52,7 @@ type Change struct {
 
 // Account is the mail model of one account: its mailbox tree, a Mailbox
 // per mailbox with its listing kept current by deltas, the body cache
-// and read-ahead, the writes on their way to the server.
+// and read-ahead. Files being written are the file model's (mail/files).
 type Account struct {
 	id         string
 	backend    Backend
@@ -64,7 +64,6 @@ type Account struct {
 	deleteMode DeleteMode
 	prefetch   chan struct{} // read-ahead batches in flight (nil: off)
 	tree       *tree
-	writes     *writes
 	opens      opens // recently opened messages: copy sources
 	decoded    decodedState
 
@@ -96,7 +95,6 @@ func NewAccount(o Options) *Account {
 	if o.ReadAhead > 0 {
 		a.prefetch = make(chan struct{}, o.ReadAhead)
 	}
-	a.writes = newWrites(a)
 	a.decoded = newDecodedState()
 	a.keepTree()
 	return a
@@ -246,4 +244,14 @@ func (a *Account) notify(c Change) {
 	if a.observe != nil && (c.Reset || c.Noticed || len(c.Gone) > 0 || len(c.Added) > 0) {
 		a.observe(c)
 	}
+}
+
+// Close waits for the background jobs (read-ahead, disk-cache writes)
+// and starts no more. Files still on their way are the file model's to
+// finish first (files.Model.Close).
+func (a *Account) Close() {
+	a.mu.Lock()
+	a.closed = true
+	a.mu.Unlock()
+	a.bg.Wait()
 }

@@ -103,18 +103,37 @@ func (m *Mailbox) currentUID(uid uint32) (Entry, bool) {
 }
 
 // Stored is how a commit went: the message as the server now holds it
-// (UID 0 when the server did not say where it went), and whether the
-// message the commit replaced is kept beside it because the file turned
-// out to be a different message. Views move a file's name to the stored
-// version by this answer, never by what a listing shows at the time: a
-// revalidation in between can still list the old version.
+// (UID 0 when the server did not say where it went), and what became of
+// the message the commit replaced. The file model moves a file's name to
+// the stored version by this answer, never by what a listing shows at the
+// time: a revalidation in between can still list the old version.
 type Stored struct {
 	Entry
+	// Same: the bytes were the replaced message's own; nothing was
+	// stored and Entry is that message.
+	Same bool
+	// KeptOld: the file turned out to be a different message (another
+	// Message-ID); the one it was written over is not to be removed.
 	KeptOld bool
 }
 
-// Store is one attempt at storing a commit, now: views that must answer
-// with the result (a rename that saves over a message) call it directly.
+// Commit is one file's bytes to store in a mailbox.
+type Commit struct {
+	Data  []byte
+	Flags []string
+	Date  time.Time // INTERNALDATE; zero: now
+	// FlagsChosen and DateChosen: the user set them (setfattr, touch,
+	// cp -a) rather than their being the defaults or the replaced
+	// message's.
+	FlagsChosen, DateChosen bool
+	// Replaces, when set, is the message of this mailbox this version
+	// replaces. Store never removes it: the caller does, once Store has
+	// succeeded and unless Stored says Same or KeptOld.
+	Replaces *Ref
+}
+
+// Store is one attempt at storing a commit, now. It never removes
+// anything: a store that half-succeeded leaves only a removal to retry.
 func (m *Mailbox) Store(ctx context.Context, c *Commit) (Stored, error) {
 	if m.acct.readOnly {
 		return Stored{}, ErrReadOnly
@@ -130,7 +149,7 @@ func (m *Mailbox) Store(ctx context.Context, c *Commit) (Stored, error) {
 	old := *c.Replaces
 	oldBody, whole, err := m.compareWith(ctx, old, len(msg))
 	switch {
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, ErrNotFound), errors.Is(err, ErrStale):
 		// What it replaced is gone already: the file is a new message.
 		e, err := m.storeNew(ctx, msg, c.Flags, c.FlagsChosen, c.Date)
 		return Stored{Entry: e}, err
@@ -149,7 +168,7 @@ func (m *Mailbox) Store(ctx context.Context, c *Commit) (Stored, error) {
 			e.Flags = SettableFlags(c.Flags)
 		}
 		m.acct.log.Info("file written with the bytes the message has; nothing to store", "mailbox", m.Name(), "uid", old.UID)
-		return Stored{Entry: e}, nil
+		return Stored{Entry: e, Same: true}, nil
 	case otherMessage(oldBody, msg):
 		m.acct.log.Warn("a file was written over a different message (another Message-ID); stored it as a new message and kept the one it was written over",
 			"mailbox", m.Name(), "kept uid", old.UID)
@@ -164,7 +183,7 @@ func (m *Mailbox) Store(ctx context.Context, c *Commit) (Stored, error) {
 		e, err := m.storeNew(ctx, msg, flags, c.FlagsChosen, date)
 		return Stored{Entry: e, KeptOld: true}, err
 	}
-	e, err := m.Replace(ctx, old, msg, c.Flags, c.Date)
+	e, err := m.Append(ctx, msg, c.Flags, c.Date)
 	return Stored{Entry: e}, err
 }
 

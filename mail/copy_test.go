@@ -21,22 +21,28 @@ func TestStoreOverAMessage(t *testing.T) {
 	old := mustEntries(t, mb)[0]
 	r := old.Ref()
 
-	e, err := mb.Store(bg, &Commit{Mailbox: mb, Data: []byte(raw), Replaces: &r})
-	if err != nil || e.Ref() != r || f.count("APPEND")+f.count("EXPUNGE") != 0 {
+	e, err := mb.Store(bg, &Commit{Data: []byte(raw), Replaces: &r})
+	if err != nil || e.Ref() != r || !e.Same || f.count("APPEND")+f.count("EXPUNGE") != 0 {
 		t.Fatalf("own bytes: %+v %v, %d APPENDs", e, err, f.count("APPEND"))
 	}
 	other := msgWithID("b@x", "B\r\n")
-	e, err = mb.Store(bg, &Commit{Mailbox: mb, Data: []byte(other), Replaces: &r})
-	if err != nil || e.Ref() == r {
+	e, err = mb.Store(bg, &Commit{Data: []byte(other), Replaces: &r})
+	if err != nil || e.Ref() == r || !e.KeptOld {
 		t.Fatal(err)
 	}
 	if _, ok := mb.Current(r); !ok || f.count("EXPUNGE") != 0 {
 		t.Fatal("a different message written over one removed it")
 	}
 	version := msgWithID("a@x", "A, edited\r\n")
-	e, err = mb.Store(bg, &Commit{Mailbox: mb, Data: []byte(version), Replaces: &r})
-	if err != nil || e.Ref() == r {
+	e, err = mb.Store(bg, &Commit{Data: []byte(version), Replaces: &r})
+	if err != nil || e.Ref() == r || e.Same || e.KeptOld {
 		t.Fatalf("version: %+v %v", e, err)
+	}
+	if _, ok := mb.Current(r); !ok || f.count("EXPUNGE") != 0 {
+		t.Fatal("Store removed the old version itself (the file model does, once it is stored)")
+	}
+	if err := mb.Supersede(bg, r); err != nil {
+		t.Fatal(err)
 	}
 	if _, ok := mb.Current(r); ok || f.count("EXPUNGE") != 1 {
 		t.Fatal("a version did not replace the message")
@@ -60,14 +66,14 @@ func TestStoreCopyOfAnOpenedMessage(t *testing.T) {
 		t.Fatal(err)
 	}
 	in.Opened(src.UID)
-	e, err := cp.Store(bg, &Commit{Mailbox: cp, Data: []byte(raw)})
+	e, err := cp.Store(bg, &Commit{Data: []byte(raw)})
 	if err != nil || f.count("COPY") != 1 || f.count("APPEND") != 0 {
 		t.Fatalf("copy: %v, %d COPY, %d APPEND", err, f.count("COPY"), f.count("APPEND"))
 	}
 	if len(e.Flags) != 1 || !e.InternalDate.Equal(src.InternalDate) {
 		t.Errorf("the copy has flags %v date %v", e.Flags, e.InternalDate)
 	}
-	if _, err := cp.Store(bg, &Commit{Mailbox: cp, Data: []byte(raw), Date: time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC), DateChosen: true}); err != nil {
+	if _, err := cp.Store(bg, &Commit{Data: []byte(raw), Date: time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC), DateChosen: true}); err != nil {
 		t.Fatal(err)
 	}
 	if f.count("APPEND") != 1 {
@@ -85,13 +91,14 @@ func TestStoreOverALargeMessageFetchesItsHeadOnly(t *testing.T) {
 	mb := a.Mailbox("INBOX")
 	r := mustEntries(t, mb)[0].Ref()
 	edited := msgWithID("big@x", "short now\r\n")
-	if _, err := mb.Store(bg, &Commit{Mailbox: mb, Data: []byte(edited), Replaces: &r}); err != nil {
+	s, err := mb.Store(bg, &Commit{Data: []byte(edited), Replaces: &r})
+	if err != nil {
 		t.Fatal(err)
 	}
 	if f.count("BODY") != 0 || f.count("RANGE") != 1 {
 		t.Errorf("%d whole bodies and %d ranges fetched to compare", f.count("BODY"), f.count("RANGE"))
 	}
-	if _, ok := mb.Current(r); ok {
-		t.Error("the edited version did not replace the message")
+	if s.Same || s.KeptOld {
+		t.Error("the edited version was not taken for a version of the message")
 	}
 }

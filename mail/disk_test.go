@@ -2,7 +2,6 @@ package mail
 
 import (
 	"bytes"
-	"context"
 	"testing"
 	"time"
 
@@ -21,9 +20,7 @@ func diskAccount(t *testing.T, f *fake, dir string) (*Account, *cache.Disk) {
 
 func closeDisk(t *testing.T, a *Account, d *cache.Disk) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	a.Close(ctx)
+	a.Close()
 	d.Flush()
 	d.Close()
 }
@@ -133,9 +130,7 @@ func TestDiskListingWrittenOnChangeOnly(t *testing.T) {
 			}
 			m.Invalidate()
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		a.Close(ctx) // waits for the writes in the background
+		a.Close() // waits for the writes in the background
 	}
 	session(false) // the first listing: written
 	if n := d.Stats().ListingsSaved; n != 1 {
@@ -245,7 +240,7 @@ func TestDiskCopyOfAMessageOpenedOnDisk(t *testing.T) {
 	if _, ok := in.CachedBody(src.Ref()); ok {
 		t.Fatal("the body is in memory; this test is about one that is not")
 	}
-	if _, err := cp.Store(bg, &Commit{Mailbox: cp, Data: []byte(raw)}); err != nil || f.count("COPY") != 1 || f.count("APPEND") != 0 {
+	if _, err := cp.Store(bg, &Commit{Data: []byte(raw)}); err != nil || f.count("COPY") != 1 || f.count("APPEND") != 0 {
 		t.Fatalf("copy: %v, %d COPY, %d APPEND", err, f.count("COPY"), f.count("APPEND"))
 	}
 }

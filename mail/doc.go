@@ -13,7 +13,6 @@
 //     later under an old name is a new object with a new ID;
 //   - bodies, in the byte-bounded cache of package cache, keyed by
 //     (account, mailbox ID, UIDVALIDITY, UID);
-//   - writes on their way to the server (Submit, Pending, Close).
 //
 // Messages are known by UID and UIDVALIDITY (Ref) only; file names are a
 // view's business. Changes found by revalidation are reported to the one

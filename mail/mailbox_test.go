@@ -228,54 +228,6 @@ func TestRenameKeepsObjectsAndNewNameGetsNewID(t *testing.T) {
 	}
 }
 
-func TestCommitRetriesWhileUnreachable(t *testing.T) {
-	f := newFake("INBOX")
-	f.appendFailures = 2
-	a := newTestAccount(f)
-	mb := a.Mailbox("INBOX")
-	done := make(chan error, 1)
-	var stored Entry
-	a.Submit(Commit{Mailbox: mb, Data: []byte("Subject: r\r\n\r\nx"), Label: "INBOX/r.eml"}, func(s Stored, err error) {
-		stored = s.Entry
-		done <- err
-	})
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	if f.count("APPEND") != 3 || stored.UID == 0 {
-		t.Fatalf("APPENDs %d, stored %+v", f.count("APPEND"), stored)
-	}
-	if p := a.Pending(); len(p) != 0 {
-		t.Fatalf("still pending: %v", p)
-	}
-}
-
-func TestCommitRefusalIsReported(t *testing.T) {
-	f := newFake("INBOX")
-	a := newTestAccount(f)
-	done := make(chan error, 1)
-	a.Submit(Commit{Mailbox: a.Mailbox("INBOX"), Data: []byte("no header here"), Label: "x"}, func(s Stored, err error) { done <- err })
-	if err := <-done; !errors.Is(err, ErrInvalid) || f.count("APPEND") != 0 {
-		t.Fatalf("junk: %v, APPENDs %d", err, f.count("APPEND"))
-	}
-}
-
-func TestCloseGivesUpAndNamesWhatIsLost(t *testing.T) {
-	f := newFake("INBOX")
-	f.appendFailures = 1 << 30
-	a := newTestAccount(f)
-	done := make(chan error, 1)
-	a.Submit(Commit{Mailbox: a.Mailbox("INBOX"), Data: []byte("Subject: r\r\n\r\nx"), Label: "INBOX/lost.eml"}, func(s Stored, err error) { done <- err })
-	ctx, cancel := context.WithCancel(bg)
-	cancel()
-	if err := a.Close(ctx); err == nil {
-		t.Fatal("Close reported nothing lost")
-	}
-	if err := <-done; err == nil {
-		t.Fatal("done reported success")
-	}
-}
-
 func TestReplaceRemovesOnlyAfterStoring(t *testing.T) {
 	f := newFake("INBOX")
 	f.add("INBOX", "a", "Subject: a\r\n\r\nold", 1)
@@ -283,14 +235,18 @@ func TestReplaceRemovesOnlyAfterStoring(t *testing.T) {
 	mb := a.Mailbox("INBOX")
 	old := mustEntries(t, mb)[0]
 	f.appendFailures = 1
-	if _, err := mb.Replace(bg, old.Ref(), []byte("Subject: a\r\n\r\nnew"), nil, old.InternalDate); err == nil {
-		t.Fatal("replace succeeded although APPEND failed")
+	r := old.Ref()
+	if _, err := mb.Store(bg, &Commit{Data: []byte("Subject: a\r\n\r\nnew"), Date: old.InternalDate, Replaces: &r}); err == nil {
+		t.Fatal("store succeeded although APPEND failed")
 	}
 	if _, ok := mb.Current(old.Ref()); !ok || f.count("EXPUNGE") != 0 {
 		t.Fatal("the original was removed although its new version was not stored")
 	}
-	e, err := mb.Replace(bg, old.Ref(), []byte("Subject: a\r\n\r\nnew"), nil, old.InternalDate)
-	if err != nil || f.count("EXPUNGE") != 1 {
+	e, err := mb.Store(bg, &Commit{Data: []byte("Subject: a\r\n\r\nnew"), Date: old.InternalDate, Replaces: &r})
+	if err != nil || f.count("EXPUNGE") != 0 {
+		t.Fatal("Store removed the old version itself", err)
+	}
+	if err := mb.Supersede(bg, r); err != nil || f.count("EXPUNGE") != 1 {
 		t.Fatal(err)
 	}
 	if got := uids(mustEntries(t, mb)); !equalUIDs(got, e.UID) {

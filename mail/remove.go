@@ -117,13 +117,6 @@ func (m *Mailbox) Remove(ctx context.Context, r Ref) error {
 	return m.remove(ctx, r, false)
 }
 
-// supersede removes an old version of a message after its new version
-// was stored: to Trash when there is one, else expunged, since the mail
-// itself lives on in the new version.
-func (m *Mailbox) supersede(ctx context.Context, r Ref) error {
-	return m.remove(ctx, r, true)
-}
-
 func (m *Mailbox) remove(ctx context.Context, r Ref, superseded bool) error {
 	if m.acct.readOnly {
 		return ErrReadOnly
@@ -154,6 +147,34 @@ func (m *Mailbox) remove(ctx context.Context, r Ref, superseded bool) error {
 	return nil
 }
 
-// removeFailed says whether a removal error leaves the message in place
-// for certain (as opposed to gone already).
-func removeFailed(err error) bool { return err != nil && !errors.Is(err, ErrNotFound) }
+// Supersede removes an old version of a message after its new version was
+// stored: to Trash when there is one (in Trash itself, and without one,
+// expunged), since the mail lives on in the new version. A message that
+// is gone already is not an error.
+func (m *Mailbox) Supersede(ctx context.Context, r Ref) error {
+	return gone(m.remove(ctx, r, true))
+}
+
+// Discard expunges exactly a version this mount stored on the way to a
+// file's final bytes (a `>>` loop, an editor saving twice), so Trash does
+// not fill with drafts. A message that is gone already is not an error.
+func (m *Mailbox) Discard(ctx context.Context, r Ref) error {
+	if m.acct.readOnly {
+		return ErrReadOnly
+	}
+	if err := m.acct.backend.Expunge(ctx, m.Name(), r.UIDValidity, r.UID); err != nil {
+		return gone(err)
+	}
+	m.acct.log.Info("expunged a version this mount stored on the way", "mailbox", m.Name(), "uid", r.UID)
+	m.removed(r)
+	return nil
+}
+
+// gone turns "no longer there" into success for removals: a message that
+// is gone (or whose UIDVALIDITY went) cannot be removed twice.
+func gone(err error) error {
+	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrStale) {
+		return nil
+	}
+	return err
+}

@@ -105,8 +105,12 @@ func TestReplaceWithoutTrashExpungesTheOldVersion(t *testing.T) {
 	a := trashAccount(f)
 	mb := a.Mailbox("INBOX")
 	old := mustEntries(t, mb)[0]
-	e, err := mb.Replace(bg, old.Ref(), []byte("Subject: a\r\n\r\nnew"), nil, old.InternalDate)
+	r := old.Ref()
+	e, err := mb.Store(bg, &Commit{Data: []byte("Subject: a\r\n\r\nnew"), Date: old.InternalDate, Replaces: &r})
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := mb.Supersede(bg, r); err != nil {
 		t.Fatal(err)
 	}
 	if got := uids(mustEntries(t, mb)); !equalUIDs(got, e.UID) || f.count("EXPUNGE") != 1 {

@@ -1,6 +1,7 @@
 package mail
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strings"
@@ -35,24 +36,6 @@ func (m *Mailbox) Append(ctx context.Context, data []byte, flags []string, date 
 	}
 	e, _ := m.added(p, Message{Flags: flags, Size: int64(len(msg)), InternalDate: date, Subject: subject}, true)
 	m.acct.log.Info("stored message", "mailbox", name, "uid", p.UID, "bytes", len(msg))
-	return e, nil
-}
-
-// Replace stores data as the new version of message old, then removes old,
-// only once the new version is stored. If old is gone already, that is
-// fine; if its removal fails, both versions exist and the error says so.
-func (m *Mailbox) Replace(ctx context.Context, old Ref, data []byte, flags []string, date time.Time) (Entry, error) {
-	if old.UIDValidity == 0 {
-		return Entry{}, ErrStale
-	}
-	e, err := m.Append(ctx, data, flags, date)
-	if err != nil {
-		return Entry{}, err
-	}
-	if err := m.supersede(ctx, old); removeFailed(err) {
-		m.acct.log.Error("stored the new version but could not remove the old one; both are on the server", "mailbox", m.Name(), "old uid", old.UID, "err", err)
-		return e, err
-	}
 	return e, nil
 }
 
@@ -200,4 +183,45 @@ func (a *Account) forget(full string) {
 			delete(a.mailboxes, name)
 		}
 	}
+}
+
+// UIDNext is the UIDNEXT the model last knew of the mailbox (0 when it was
+// never listed): every message stored from now on has a UID at or above
+// it.
+func (m *Mailbox) UIDNext() uint32 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.state.UIDNext
+}
+
+// FindStored looks for the message data among those the mailbox holds at
+// or above UID since: an APPEND whose answer was lost (the connection
+// dropped after its literal) may have been stored, and sending it again
+// would store it twice. It asks the server (one listing, then the bodies
+// of messages of the same size), never the model's memory; an error means
+// the server could not say.
+func (m *Mailbox) FindStored(ctx context.Context, data []byte, since uint32) (Entry, bool, error) {
+	msg, _, err := PrepareMessage(data)
+	if err != nil {
+		return Entry{}, false, err
+	}
+	l, err := m.acct.backend.Messages(ctx, m.Name())
+	if err != nil {
+		return Entry{}, false, err
+	}
+	for _, c := range l.Messages {
+		if c.UID < since || c.Size != int64(len(msg)) {
+			continue
+		}
+		body, err := m.acct.backend.Body(ctx, m.Name(), l.UIDValidity, c.UID)
+		if err != nil {
+			return Entry{}, false, err
+		}
+		if bytes.Equal(body, msg) {
+			e, _ := m.added(Placed{Mailbox: m.Name(), UIDValidity: l.UIDValidity, UID: c.UID}, c, true)
+			m.acct.log.Info("found a message whose APPEND was not answered; it is not sent again", "mailbox", m.Name(), "uid", c.UID)
+			return e, true, nil
+		}
+	}
+	return Entry{}, false, nil
 }

@@ -91,12 +91,23 @@ func readySignal() func() {
 // daemonLogPath is where a --daemon mount logs once it is up:
 // $XDG_STATE_HOME/mailfs/mailfs.log, else ~/.local/state/mailfs/mailfs.log.
 func daemonLogPath() string {
+	return filepath.Join(stateDir(), "mailfs.log")
+}
+
+// stateDir is $XDG_STATE_HOME/mailfs, else ~/.local/state/mailfs.
+func stateDir() string {
 	dir := os.Getenv("XDG_STATE_HOME")
 	if dir == "" {
 		home, _ := os.UserHomeDir()
 		dir = filepath.Join(home, ".local", "state")
 	}
-	return filepath.Join(dir, "mailfs", "mailfs.log")
+	return filepath.Join(dir, "mailfs")
+}
+
+// unsavedDir is where the files of an account that could not be stored
+// when its mount ended are written: $XDG_STATE_HOME/mailfs/unsaved/ACCOUNT.
+func unsavedDir(account string) string {
+	return filepath.Join(stateDir(), "unsaved", account)
 }
 
 func openDaemonLog() (*os.File, error) {

@@ -25,6 +25,7 @@ import (
 	"mailfs/fs"
 	"mailfs/imapback"
 	"mailfs/mail"
+	"mailfs/mail/files"
 )
 
 // watchWait bounds how long a mount waits for its watchers to have their
@@ -164,6 +165,7 @@ type served struct {
 	setup  accountSetup
 	client *imapback.Client
 	acct   *mail.Account
+	files  *files.Model
 }
 
 // serve dials every account, mounts them, and runs until the mount goes
@@ -225,6 +227,7 @@ func serve(setups []accountSetup, dir string, mount *mountFlags, log *slog.Logge
 	// limit: the GC works harder near it, nothing fails.)
 	debug.SetMemoryLimit(mount.cacheBytes + 64<<20)
 	started := time.Now()
+	budget := files.NewBudget(512 << 20) // files being written, in every account together
 	for i := range accounts {
 		a := &accounts[i]
 		f, ep := a.setup.f, a.setup.ep
@@ -237,22 +240,27 @@ func serve(setups []accountSetup, dir string, mount *mountFlags, log *slog.Logge
 			Logger: alog, ReadOnly: f.readOnly, Delete: f.delete, ReadAhead: max(1, f.connections-len(f.watch)),
 			Disk: ms.disk,
 		})
+		unsaved := a.setup.name
+		if unsaved == "" {
+			unsaved = ep.User + "@" + ep.Host
+		}
+		a.files = fs.FileModel(a.acct, mount.nameStyle, budget, unsavedDir(unsaved))
 	}
 	opts := fs.Options{Names: mount.nameStyle, Logger: log, DebugFUSE: mount.debugFUSE, Searches: mount.searches}
 	if len(accounts) == 1 && accounts[0].setup.name == "" {
 		a := accounts[0]
-		opts.Account, opts.FsName = a.acct, a.setup.ep.String()
+		opts.Account, opts.Files, opts.FsName = a.acct, a.files, a.setup.ep.String()
 		opts.Searches = maps.Clone(mount.searches)
 		if opts.Searches == nil {
 			opts.Searches = map[string]string{}
 		}
 		maps.Copy(opts.Searches, a.setup.searches)
-		opts.Status = func() string { return statusText(a.client, a.acct, a.setup.f, started, ms) }
+		opts.Status = func() string { return statusText(a.client, a.acct, a.files, a.setup.f, started, ms) }
 	} else {
 		opts.FsName = "mailfs"
 		for _, a := range accounts {
-			opts.Accounts = append(opts.Accounts, fs.Named{Name: a.setup.name, Account: a.acct, Searches: a.setup.searches,
-				Status: func() string { return statusText(a.client, a.acct, a.setup.f, started, ms) }})
+			opts.Accounts = append(opts.Accounts, fs.Named{Name: a.setup.name, Account: a.acct, Files: a.files, Searches: a.setup.searches,
+				Status: func() string { return statusText(a.client, a.acct, a.files, a.setup.f, started, ms) }})
 		}
 		opts.Status = func() string {
 			var b strings.Builder
@@ -260,7 +268,7 @@ func serve(setups []accountSetup, dir string, mount *mountFlags, log *slog.Logge
 				if i > 0 {
 					b.WriteString("\n")
 				}
-				fmt.Fprintf(&b, "[%s]\n%s", a.setup.name, statusText(a.client, a.acct, a.setup.f, started, ms))
+				fmt.Fprintf(&b, "[%s]\n%s", a.setup.name, statusText(a.client, a.acct, a.files, a.setup.f, started, ms))
 			}
 			return b.String()
 		}
@@ -334,15 +342,16 @@ func serve(setups []accountSetup, dir string, mount *mountFlags, log *slog.Logge
 	defer stop()
 	var lost []string
 	for _, a := range accounts {
-		if pending := a.acct.Pending(); len(pending) > 0 {
+		if pending := a.files.Pending(); len(pending) > 0 {
 			log.Info("unmounted; storing files still on their way", "account", a.setup.name, "files", len(pending))
 		}
 	}
 	for _, a := range accounts {
-		if err := a.acct.Close(drain); err != nil {
+		if err := a.files.Close(drain); err != nil {
 			log.Error("unmounted with files not stored", "account", a.setup.name, "err", err)
 			lost = append(lost, err.Error())
 		}
+		a.acct.Close()
 	}
 	if len(lost) > 0 {
 		return fail(exitFailure, "%s", strings.Join(lost, "; "))

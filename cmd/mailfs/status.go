@@ -16,6 +16,7 @@ import (
 	"mailfs/fs"
 	"mailfs/imapback"
 	"mailfs/mail"
+	"mailfs/mail/files"
 )
 
 // cmdStatus prints MOUNTPOINT/.mailfs/status.
@@ -45,7 +46,7 @@ type mountState struct {
 	passthrough func() string // set once mounted
 }
 
-func statusText(c *imapback.Client, acct *mail.Account, f *mountFlags, mounted time.Time, ms *mountState) string {
+func statusText(c *imapback.Client, acct *mail.Account, fm *files.Model, f *mountFlags, mounted time.Time, ms *mountState) string {
 	bodies := acct.Bodies()
 	watched := f.watch
 	var b strings.Builder
@@ -109,19 +110,19 @@ func statusText(c *imapback.Client, acct *mail.Account, f *mountFlags, mounted t
 	fmt.Fprintf(&b, "fetched:        %s: %d single bodies, %d read-ahead batches, %d ranges of large messages\n",
 		humanize.IBytes(uint64(st.BytesFetched)), st.BodyFetches, st.BatchFetches, st.RangeFetches)
 	fmt.Fprintf(&b, "listings:       %d full, %d revalidations (STATUS), %d delta fetches\n", st.ListFetches, st.Statuses, st.DeltaFetches)
-	pending := acct.Pending()
+	pending := fm.Pending()
 	if len(pending) == 0 {
 		fmt.Fprintf(&b, "writes pending: none\n")
 	} else {
 		fmt.Fprintf(&b, "writes pending: %d (%s)\n", len(pending), strings.Join(pending, ", "))
 	}
-	refused := acct.Refused()
+	refused := fm.NotStored()
 	if len(refused) == 0 {
 		fmt.Fprintf(&b, "not stored:     none\n")
 	} else {
-		fmt.Fprintf(&b, "not stored:     %d (refused by the server; kept in this mount only until written again or removed)\n", len(refused))
-		for _, label := range sortedKeys(refused) {
-			fmt.Fprintf(&b, "                %s: %s\n", label, refused[label])
+		fmt.Fprintf(&b, "not stored:     %d (kept in this mount only until written again or removed; saved to disk at unmount)\n", len(refused))
+		for _, r := range refused {
+			fmt.Fprintf(&b, "                %s: refused by %s: %s\n", r.Label, r.By, r.Why)
 		}
 	}
 	fmt.Fprintf(&b, "dials:          %d (timeouts: %d)\n", st.Dials, st.Timeouts)
