@@ -69,9 +69,9 @@ type Model struct {
 	byRef   map[vkey]*File // every version a live file stands or stood for
 	ours    map[vkey]bool  // versions this mount stored
 	nextID  uint64
-	steps   int           // steps running or waiting to be tried again
+	steps   int            // steps running or waiting to be tried again
 	waiters map[*File]bool // files waiting to be tried again
-	quiet   chan struct{} // closed while steps is 0
+	quiet   chan struct{}  // closed while steps is 0
 	notify  func(mb *mail.Mailbox, names ...string)
 	removed map[string]string // label -> why a file's old version stays on the server
 }
