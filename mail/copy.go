@@ -130,6 +130,11 @@ type Commit struct {
 	// replaces. Store never removes it: the caller does, once Store has
 	// succeeded and unless Stored says Same or KeptOld.
 	Replaces *Ref
+	// Renamed: the file was renamed over Replaces (sed -i, mv), so it
+	// replaces it whatever it holds; otherwise a file written over a
+	// message with another Message-ID is taken for a different message
+	// (KeptOld).
+	Renamed bool
 }
 
 // Store is one attempt at storing a commit, now. It never removes
@@ -169,7 +174,7 @@ func (m *Mailbox) Store(ctx context.Context, c *Commit) (Stored, error) {
 		}
 		m.acct.log.Info("file written with the bytes the message has; nothing to store", "mailbox", m.Name(), "uid", old.UID)
 		return Stored{Entry: e, Same: true}, nil
-	case otherMessage(oldBody, msg):
+	case !c.Renamed && otherMessage(oldBody, msg):
 		m.acct.log.Warn("a file was written over a different message (another Message-ID); stored it as a new message and kept the one it was written over",
 			"mailbox", m.Name(), "kept uid", old.UID)
 		var flags []string

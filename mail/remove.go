@@ -117,7 +117,20 @@ func (m *Mailbox) Remove(ctx context.Context, r Ref) error {
 	return m.remove(ctx, r, false)
 }
 
+// vanished forgets message r when a removal found it gone already (an
+// earlier try whose answer was lost, another client), and passes err on.
+func (m *Mailbox) vanished(r Ref, err error) error {
+	if errors.Is(err, ErrNotFound) {
+		m.removed(r)
+	}
+	return err
+}
+
 func (m *Mailbox) remove(ctx context.Context, r Ref, superseded bool) error {
+	return m.vanished(r, m.removeNow(ctx, r, superseded))
+}
+
+func (m *Mailbox) removeNow(ctx context.Context, r Ref, superseded bool) error {
 	if m.acct.readOnly {
 		return ErrReadOnly
 	}
@@ -163,7 +176,7 @@ func (m *Mailbox) Discard(ctx context.Context, r Ref) error {
 		return ErrReadOnly
 	}
 	if err := m.acct.backend.Expunge(ctx, m.Name(), r.UIDValidity, r.UID); err != nil {
-		return gone(err)
+		return gone(m.vanished(r, err))
 	}
 	m.acct.log.Info("expunged a version this mount stored on the way", "mailbox", m.Name(), "uid", r.UID)
 	m.removed(r)

@@ -18,11 +18,9 @@ func (m *Model) Pending() []string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var out []string
-	for _, d := range m.dirs {
-		for _, f := range d.files {
-			if f.busy || f.waiting {
-				out = append(out, f._label())
-			}
+	for f := range m.all {
+		if f.busy || f.waiting {
+			out = append(out, f._label())
 		}
 	}
 	sort.Strings(out)

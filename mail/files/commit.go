@@ -1,7 +1,6 @@
 package files
 
 import (
-	"context"
 	"errors"
 
 	"mailfs/mail"
@@ -18,6 +17,7 @@ const (
 	stepStore  stepKind = iota // store the bytes in the file's mailbox
 	stepMove                   // move the current version to the file's mailbox
 	stepRemove                 // remove a version that no longer stands for the file
+	stepLook                   // look for an APPEND whose answer was lost
 )
 
 type step struct {
@@ -26,8 +26,9 @@ type step struct {
 	// store
 	mb     *mail.Mailbox
 	commit mail.Commit
-	since  uint32         // UIDNEXT before the first try of this store
-	look   *unknownAppend // look for an unanswered APPEND first
+	since  uint32 // UIDNEXT before this store
+	// look
+	look *unknownAppend
 	// move and remove
 	v       version
 	to      *mail.Mailbox
@@ -52,6 +53,11 @@ func (m *Model) _kick(f *File) {
 
 // _plan decides the next step; m.mu held.
 func (m *Model) _plan(f *File) (step, bool) {
+	if f.unknown != nil {
+		// An APPEND went unanswered: whatever the file is to become, that
+		// message may be on the server, and is one of its versions then.
+		return step{kind: stepLook, look: f.unknown}, true
+	}
 	if f.heir != nil {
 		m._bequeath(f, f.heir)
 		return step{}, false
@@ -67,20 +73,26 @@ func (m *Model) _plan(f *File) (step, bool) {
 		v := f.versions[0]
 		return step{kind: stepRemove, v: v, discard: v.ours, rm: !v.ours}, true
 	}
-	if !IsMessageName(f.name) || f.handles > 0 || f.broken != nil {
-		// Under a scratch name (a backup), open for writing, or broken:
-		// nothing goes to the server now.
-		return step{}, false
-	}
-	if f.refused != nil && f.refusedAt == f.gen {
+	if !IsMessageName(f.name) {
+		// Under a scratch name (an editor's backup): it stores nothing,
+		// and keeps the message it stands for; what it took over from a
+		// file it was renamed over goes, as that file went.
+		if len(f.versions) > 1 {
+			v := f.versions[0]
+			return step{kind: stepRemove, v: v, discard: v.ours, rm: !v.ours}, true
+		}
 		return step{}, false
 	}
 	mb := f.dir.mb
 	cur := f._current()
-	if f.gen == f.storedGen && cur != nil && cur.mb != mb {
+	// Its bytes go to the server once no descriptor can write them, and
+	// only when they can be a message.
+	canStore := f.handles == 0 && f.broken == nil && (f.refused == nil || f.refusedAt != f.gen)
+	if cur != nil && cur.mb != mb && (f.gen == f.storedGen || !canStore) && f.stuck != mb {
+		// Moved to another mailbox: what the server holds of it follows.
 		return step{kind: stepMove, v: *cur, to: mb, gen: f.gen}, true
 	}
-	if f.gen != f.storedGen || cur == nil {
+	if canStore && (f.gen != f.storedGen || cur == nil) {
 		if cur == nil && f.gen == 0 {
 			return step{}, false // created and never written: stays here
 		}
@@ -90,18 +102,18 @@ func (m *Model) _plan(f *File) (step, bool) {
 		for i := len(f.versions) - 1; i >= 0; i-- {
 			if f.versions[i].mb == mb {
 				r := f.versions[i].entry.Ref()
-				c.Replaces = &r
+				c.Replaces, c.Renamed = &r, f.versions[i].renamed
 				break
 			}
 		}
-		st := step{kind: stepStore, gen: f.gen, mb: mb, commit: c, since: mb.UIDNext()}
-		if f.unknown != nil && f.unknown.mb == mb {
-			st.look, st.since = f.unknown, f.unknown.since
-		}
-		return st, true
+		return step{kind: stepStore, gen: f.gen, mb: mb, commit: c, since: mb.UIDNext()}, true
 	}
-	for _, v := range f.versions[:len(f.versions)-1] {
-		return step{kind: stepRemove, v: v, discard: v.ours}, true
+	if cur != nil && cur.mb == mb {
+		// The newest version stored is in place: the older ones go, even
+		// while newer bytes are written or were refused.
+		for _, v := range f.versions[:len(f.versions)-1] {
+			return step{kind: stepRemove, v: v, discard: v.ours}, true
+		}
 	}
 	return step{}, false
 }
@@ -114,8 +126,15 @@ func (m *Model) run(f *File, st step) {
 		err    error
 	)
 	switch st.kind {
+	case stepLook:
+		var found bool
+		stored.Entry, found, err = st.look.mb.FindStored(ctx, st.look.data, st.look.since)
+		if err == nil && !found {
+			stored.Entry = mail.Entry{}
+		}
 	case stepStore:
-		stored, err = m.store(ctx, st)
+		c := st.commit
+		stored, err = st.mb.Store(ctx, &c)
 	case stepMove:
 		var e mail.Entry
 		e, err = st.v.mb.Move(ctx, st.v.entry, st.to)
@@ -140,29 +159,16 @@ func (m *Model) run(f *File, st step) {
 	m._stepDone()
 }
 
-// store stores a file's bytes, first looking for them when an earlier
-// APPEND of them went unanswered.
-func (m *Model) store(ctx context.Context, st step) (mail.Stored, error) {
-	if st.look != nil {
-		e, found, err := st.mb.FindStored(ctx, st.commit.Data, st.look.since)
-		if err != nil {
-			return mail.Stored{}, err
-		}
-		if found {
-			return mail.Stored{Entry: e}, nil
-		}
-	}
-	c := st.commit
-	return st.mb.Store(ctx, &c)
-}
-
 // apply records the answer to a step and plans the next; m.mu held.
 func (m *Model) apply(f *File, st step, s mail.Stored, err error) {
 	label := f._label()
-	if err != nil && mail.Transient(err) && m.ctx.Err() == nil {
+	if err != nil && (mail.Transient(err) || st.kind == stepLook) && m.ctx.Err() == nil {
+		// Tried again later. A look that the server refused too: until
+		// it can say whether the message is there, storing again could
+		// store it twice.
 		if st.kind == stepStore {
 			// The APPEND may have been stored before the answer was lost.
-			f.unknown = &unknownAppend{mb: st.mb, since: st.since}
+			f.unknown = &unknownAppend{mb: st.mb, since: st.since, data: st.commit.Data, gen: st.gen}
 		}
 		f.lastErr = err
 		m._retry(f, label, err)
@@ -170,6 +176,18 @@ func (m *Model) apply(f *File, st step, s mail.Stored, err error) {
 	}
 	f.delay, f.lastErr = 0, nil
 	switch st.kind {
+	case stepLook:
+		f.unknown = nil
+		if err != nil {
+			m.log.Error("could not tell whether a file whose answer was lost is on the server; it may be there twice", "file", label, "err", err)
+			break
+		}
+		if s.UID != 0 {
+			v := version{mb: st.look.mb, entry: s.Entry, ours: true}
+			m.ours[v.key()] = true
+			m._adopt(f, v)
+			f.storedGen = st.look.gen
+		}
 	case stepStore:
 		if err != nil {
 			f.refused, f.refusedAt = err, st.gen
@@ -202,7 +220,7 @@ func (m *Model) apply(f *File, st step, s mail.Stored, err error) {
 	case stepMove:
 		if err != nil {
 			m.log.Error("could not move a file's message to its new mailbox; trying again when it is written or moved again", "file", label, "err", err)
-			f.refused, f.refusedAt = err, st.gen
+			f.stuck = st.to
 			break
 		}
 		m._forget(f, st.v.key())
@@ -284,10 +302,11 @@ func (m *Model) _bequeath(from, to *File) {
 			// the versions it takes on, are what its name holds.
 			to.gen++
 		}
-		to.versions = append(append([]version(nil), from.versions...), to.versions...)
-		for _, v := range from.versions {
-			m.byRef[v.key()] = to
+		for i := range from.versions {
+			from.versions[i].renamed = true
+			m.byRef[from.versions[i].key()] = to
 		}
+		to.versions = append(append([]version(nil), from.versions...), to.versions...)
 		if !to.hasBase {
 			first := from.versions[0]
 			to.base, to.hasBase = first.entry, true
@@ -343,6 +362,7 @@ func (m *Model) _drop(f *File) {
 		return
 	}
 	f.dropped = true
+	delete(m.all, f)
 	f._free()
 	for k, g := range m.byRef {
 		if g == f {

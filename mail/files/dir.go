@@ -50,6 +50,9 @@ func (m *Model) Lookup(ctx context.Context, mb *mail.Mailbox, name string) (Item
 		return it, true, nil
 	}
 	ref, kept := d.kept[name]
+	if kept && m._hidden(d, ref) {
+		kept = false
+	}
 	m.mu.Unlock()
 	if kept {
 		e, ok, err := mb.Lookup(ctx, ref.UID)
@@ -124,6 +127,13 @@ func (m *Model) _newFile(d *Dir, name string) *File {
 	m.live.Add(1)
 	f := &File{m: m, id: m.nextID, dir: d, name: name, mtime: time.Now()}
 	d.files[name] = f
+	m.all[f] = true
+	if r, ok := d.kept[name]; ok {
+		// The file holds the name now; the message it opened, if the
+		// file stands for it, shows through the file.
+		delete(d.kept, name)
+		delete(d.keptAs, r)
+	}
 	return f
 }
 

@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 
 	"mailfs/mail"
@@ -58,7 +58,7 @@ func (q *queue) take(i int, timers bool) bool {
 }
 
 // drain runs every step and timer until none is left.
-func (q *queue) drain(t testing.TB) {
+func (q *queue) drain(t tb) {
 	for n := 0; ; n++ {
 		if n > 10000 {
 			t.Fatal("steps never ran out")
@@ -69,9 +69,16 @@ func (q *queue) drain(t testing.TB) {
 	}
 }
 
+// tb is what the helpers need of a test: *testing.T and *rapid.T.
+type tb interface {
+	Helper()
+	Fatal(args ...any)
+	Fatalf(format string, args ...any)
+}
+
 // env is a file model over the fake backend.
 type env struct {
-	t     testing.TB
+	t     tb
 	fake  *mailtest.Fake
 	acct  *mail.Account
 	m     *Model
@@ -94,10 +101,13 @@ func testUID(name string) (uint32, bool) {
 // newEnv makes mailboxes INBOX, Drafts, Other and Trash (the \Trash
 // one); steps run when the test takes them (q) or, with q nil, at once
 // on goroutines.
-func newEnv(t testing.TB, mode mail.DeleteMode, q *queue, log *slog.Logger) *env {
+func newEnv(t tb, mode mail.DeleteMode, q *queue, log *slog.Logger) *env {
 	fake := mailtest.New("Trash", "INBOX", "Drafts", "Other")
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+		if os.Getenv("MAILFS_TEST_LOG") != "" {
+			log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		}
 	}
 	acct := mail.NewAccount(mail.Options{ID: "test", Backend: fake, TTL: time.Hour, Logger: log, Delete: mode})
 	e := &env{t: t, fake: fake, acct: acct, q: q}

@@ -27,8 +27,9 @@ type File struct {
 	storedGen uint64 // the gen the current version holds
 	handles   int    // open descriptors that may write
 	broken    error  // a write or truncate failed: nothing is stored until rewritten from 0
-	refused   error  // the last store's refusal, for refusedGen
+	refused   error  // the last store's refusal, for refusedAt
 	refusedAt uint64
+	stuck     *mail.Mailbox // a move of the current version there was refused
 
 	// versions are the messages on the server that stand for this file,
 	// oldest first; the last one in the file's mailbox is the current
@@ -59,9 +60,13 @@ type File struct {
 	dropped         bool // let go: its name opens its stored message now
 }
 
+// unknownAppend is an APPEND whose answer was lost: of data (the file's
+// bytes at gen), into mb, whose UIDNEXT was since before it.
 type unknownAppend struct {
 	mb    *mail.Mailbox
 	since uint32
+	data  []byte
+	gen   uint64
 }
 
 // Handle is a descriptor that may write a file.

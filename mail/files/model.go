@@ -71,6 +71,7 @@ type Model struct {
 	nextID  uint64
 	steps   int            // steps running or waiting to be tried again
 	waiters map[*File]bool // files waiting to be tried again
+	all     map[*File]bool // every file not let go, named or not
 	quiet   chan struct{}  // closed while steps is 0
 	notify  func(mb *mail.Mailbox, names ...string)
 	removed map[string]string // label -> why a file's old version stays on the server
@@ -87,6 +88,9 @@ type version struct {
 	mb    *mail.Mailbox
 	entry mail.Entry
 	ours  bool // stored by this mount: expunged, not sent to Trash, when superseded
+	// renamed: the file was renamed over it (or over a file that stood
+	// for it): it is replaced whatever the file holds.
+	renamed bool
 }
 
 func (v version) key() vkey { return vkey{v.mb.ID(), v.entry.Ref()} }
@@ -120,7 +124,7 @@ func New(o Options) *Model {
 		o.RetryMax = 30 * time.Second
 	}
 	m := &Model{o: o, acct: o.Account, log: o.Log, dirs: map[uint64]*Dir{}, byRef: map[vkey]*File{},
-		ours: map[vkey]bool{}, waiters: map[*File]bool{}, quiet: make(chan struct{}), removed: map[string]string{}}
+		ours: map[vkey]bool{}, waiters: map[*File]bool{}, all: map[*File]bool{}, quiet: make(chan struct{}), removed: map[string]string{}}
 	close(m.quiet)
 	m.ctx, m.cancel = context.WithCancel(context.Background())
 	return m

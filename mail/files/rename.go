@@ -128,6 +128,9 @@ func (m *Model) Rename(ctx context.Context, src *mail.Mailbox, name string, dst 
 		if moved.UID != 0 && m.o.Name(moved) != newName {
 			dd.kept[newName], dd.keptAs[moved.Ref()] = moved.Ref(), newName
 		}
+		if k := (vkey{src.ID(), e.Ref()}); m.ours[k] && moved.UID != 0 {
+			m.ours[vkey{dst.ID(), moved.Ref()}] = true
+		}
 		m._notify(dst, newName, m.o.Name(moved))
 		return moved, nil
 	}
@@ -187,7 +190,7 @@ func (m *Model) renameFile(f *File, name string, dst *mail.Mailbox, newName stri
 			if len(f.versions) == 0 && f.loaded && f.gen == f.storedGen {
 				f.gen++
 			}
-			v := version{mb: dst, entry: target.Entry}
+			v := version{mb: dst, entry: target.Entry, renamed: true}
 			v.ours = m.ours[v.key()]
 			f.versions = append([]version{v}, f.versions...)
 			m.byRef[v.key()] = f
@@ -206,6 +209,7 @@ func (m *Model) renameFile(f *File, name string, dst *mail.Mailbox, newName stri
 	if f.refused != nil && f.refusedAt == f.gen {
 		f.refused = nil // tried again where it is now
 	}
+	f.stuck = nil
 	if g != nil {
 		g.heir = f
 		m._kick(g)
