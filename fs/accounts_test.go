@@ -47,9 +47,7 @@ func mountAccountsSearches(t *testing.T, servers map[string]*server, cfg imapbac
 		t.Cleanup(func() {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
-			if err := fm.Close(ctx); err != nil {
-				t.Errorf("closing account %s: %v", name, err)
-			}
+			closeFiles(t, ctx, fm)
 			a.Close()
 		})
 		accts[name] = a

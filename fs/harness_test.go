@@ -167,14 +167,28 @@ func (s *server) mount(t testing.TB, cfg imapback.Config, edit func(*options)) *
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		if err := m.files.Close(ctx); err != nil {
-			t.Errorf("closing the account: %v", err)
-		}
+		closeFiles(t, ctx, m.files)
 		m.acct.Close()
 	})
 	m.dir, m.fs = testenv.Mount(t, fs.Options{Account: m.acct, Files: m.files, Names: o.Names,
 		Logger: o.Logger, Searches: o.Searches, Status: func() string { return testStatus(c, m.acct, m.files) }})
 	return m
+}
+
+// closeFiles closes a file model at the end of a test: every file not
+// stored must be one the test made the server (or mailfs) refuse.
+func closeFiles(t testing.TB, ctx context.Context, fm *files.Model) {
+	refused := map[string]bool{}
+	for _, n := range fm.NotStored() {
+		refused[n.Label] = true
+	}
+	if err := fm.Close(ctx); err != nil {
+		for _, label := range fm.Unsaved() {
+			if !refused[label] {
+				t.Errorf("closing the account: %s was not stored: %v", label, err)
+			}
+		}
+	}
 }
 
 // expunging mounts with --delete=expunge.

@@ -271,39 +271,58 @@ func TestUnmountRightAfterClose(t *testing.T) {
 	}
 }
 
-// TestMessageBeingWrittenStaysPut: while a new version of a message is
-// open for writing, rm and mv of it are EBUSY and change nothing on the
-// server; once closed, the new version is stored and can be moved.
-func TestMessageBeingWrittenStaysPut(t *testing.T) {
+// TestMessageBeingWrittenMovesOrGoes: rm and mv of a message while a
+// new version of it is open for writing act on the file, as on any file
+// system: removed, nothing of it stays on the server and the bytes
+// written after are never stored; moved, its last bytes are stored once,
+// in the mailbox it was moved to.
+func TestMessageBeingWrittenMovesOrGoes(t *testing.T) {
 	eachServer(t, func(t *testing.T, s *server) {
 		s.seedSample(t)
 		m := s.mount(t, imapback.Config{}, expunging)
 		p := s.peek(t)
 		drafts := filepath.Join(m.dir, "Drafts")
-		body := "From: a@example.com\r\nSubject: busy\r\nMessage-ID: <busy@x>\r\n\r\nfirst\r\n"
-		count := len(p.messages("Drafts")) + 1
-		if err := os.WriteFile(filepath.Join(drafts, "busy.eml"), []byte(body), 0o600); err != nil {
-			t.Fatal(err)
+		for _, mv := range []bool{false, true} {
+			id := "<busy-" + fmt.Sprint(mv) + "@x>"
+			body := "From: a@example.com\r\nSubject: busy\r\nMessage-ID: " + id + "\r\n\r\nfirst\r\n"
+			count, inbox := len(p.messages("Drafts"))+1, len(p.messages("INBOX"))
+			if err := os.WriteFile(filepath.Join(drafts, "busy.eml"), []byte(body), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			onlyVersion(t, p, "Drafts", id, body, count)
+			path := filepath.Join(drafts, "busy.eml")
+			f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.WriteString("second\r\n"); err != nil {
+				t.Fatal(err)
+			}
+			if mv {
+				if err := os.Rename(path, filepath.Join(m.dir, "INBOX", "busy.eml")); err != nil {
+					t.Fatalf("mv of a message being written: %v", err)
+				}
+			} else if err := os.Remove(path); err != nil {
+				t.Fatalf("rm of a message being written: %v", err)
+			}
+			if _, err := f.WriteString("third\r\n"); err != nil {
+				t.Fatal(err)
+			}
+			if err := f.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if mv {
+				onlyVersion(t, p, "INBOX", id, body+"second\r\nthird\r\n", inbox+1)
+			}
+			eventually(t, 20*time.Second, "Drafts holds nothing of it", func() error {
+				if _, ok := p.find("Drafts", id); ok {
+					return fmt.Errorf("still in Drafts")
+				}
+				return nil
+			})
+			if _, err := os.Stat(path); !os.IsNotExist(err) {
+				t.Fatalf("Drafts/busy.eml after it went: %v", err)
+			}
 		}
-		onlyVersion(t, p, "Drafts", "<busy@x>", body, count)
-		path := fileWith(t, drafts, "<busy@x>")
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := f.WriteString("second\r\n"); err != nil {
-			t.Fatal(err)
-		}
-		wantErrno(t, "rm of a message being written", os.Remove(path), syscall.EBUSY)
-		wantErrno(t, "mv of a message being written", os.Rename(path, filepath.Join(m.dir, "INBOX", filepath.Base(path))), syscall.EBUSY)
-		if err := f.Close(); err != nil {
-			t.Fatal(err)
-		}
-		onlyVersion(t, p, "Drafts", "<busy@x>", body+"second\r\n", count)
-		inbox := len(p.messages("INBOX"))
-		eventually(t, 20*time.Second, "the stored version moves", func() error {
-			return os.Rename(fileWith(t, drafts, "<busy@x>"), filepath.Join(m.dir, "INBOX", "busy.eml"))
-		})
-		onlyVersion(t, p, "INBOX", "<busy@x>", body+"second\r\n", inbox+1)
 	})
 }

@@ -115,6 +115,21 @@ func inboxFile(t *testing.T, m *mounted, needle string) string {
 // (or, for an id without <>, whose content contains it).
 func fileWith(t *testing.T, dir, needle string) string {
 	t.Helper()
+	all := filesMatching(t, dir, needle)
+	if len(all) == 0 {
+		t.Fatalf("no file in %s contains %q", dir, needle)
+	}
+	return all[0]
+}
+
+// filesWith counts the files of dir that fileWith would find.
+func filesWith(t *testing.T, dir, needle string) int {
+	t.Helper()
+	return len(filesMatching(t, dir, needle))
+}
+
+func filesMatching(t *testing.T, dir, needle string) []string {
+	t.Helper()
 	match := func(b []byte) bool {
 		if strings.HasPrefix(needle, "<") {
 			return messageIDOf(b) == needle
@@ -125,14 +140,14 @@ func fileWith(t *testing.T, dir, needle string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var out []string
 	for _, e := range ents {
 		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
 		if err == nil && match(b) {
-			return filepath.Join(dir, e.Name())
+			out = append(out, filepath.Join(dir, e.Name()))
 		}
 	}
-	t.Fatalf("no file in %s contains %q", dir, needle)
-	return ""
+	return out
 }
 
 // messageIDOf returns the Message-ID header value of raw.
@@ -206,10 +221,14 @@ func TestMoveMessage(t *testing.T) {
 		if _, ok := p.find("INBOX", id); ok {
 			t.Error("message still in INBOX")
 		}
-		// The mount lists it in Work at once, under its new UID.
+		// The mount lists it in Work at once, under the name it was
+		// moved in as (once: not also under its own new name).
 		got := fileWith(t, filepath.Join(m.dir, "Work"), id)
-		if uid, _ := fs.ParseMessageUID(filepath.Base(got)); uid != moved.UID {
-			t.Errorf("listed as %s, want UID %d", filepath.Base(got), moved.UID)
+		if filepath.Base(got) != filepath.Base(path) {
+			t.Errorf("listed as %s, want %s", filepath.Base(got), filepath.Base(path))
+		}
+		if n := filesWith(t, filepath.Join(m.dir, "Work"), id); n != 1 {
+			t.Errorf("listed %d times in Work", n)
 		}
 	})
 }

@@ -89,7 +89,7 @@ func (m *Model) Close(ctx context.Context) error {
 	<-m.Quiet() // what was on its way ends at once now
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var lost []string
+	var lost, labels []string
 	for _, d := range m.dirs {
 		for _, f := range d.files {
 			if !IsMessageName(f.name) || !f.loaded || f.broken != nil || f.gen == f.storedGen {
@@ -99,13 +99,22 @@ func (m *Model) Close(ctx context.Context) error {
 				continue
 			}
 			lost = append(lost, m._saveUnsaved(f))
+			labels = append(labels, f._label())
 		}
 	}
 	sort.Strings(lost)
+	m.unsaved = labels
 	if len(lost) > 0 {
 		return fmt.Errorf("%d files not stored: %s", len(lost), strings.Join(lost, "; "))
 	}
 	return nil
+}
+
+// Unsaved names the files Close found not stored.
+func (m *Model) Unsaved() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]string(nil), m.unsaved...)
 }
 
 // _saveUnsaved writes a file the server does not hold below the unsaved

@@ -75,6 +75,7 @@ type Model struct {
 	quiet   chan struct{}  // closed while steps is 0
 	notify  func(mb *mail.Mailbox, names ...string)
 	removed map[string]string // label -> why a file's old version stays on the server
+	unsaved []string          // what Close found not stored
 }
 
 // vkey is a version's key: the mailbox object and the message in it.

@@ -179,9 +179,9 @@ func (s *machine) rename(t *rapid.T) {
 		if err != nil {
 			t.Fatalf("rename %s to itself: %v", from, err)
 		}
-	case noReplace && taken:
+	case taken && (noReplace || from.box != to.box):
 		if !errors.Is(err, mail.ErrExists) {
-			t.Fatalf("rename %s over %s with RENAME_NOREPLACE: %v", from, to, err)
+			t.Fatalf("rename %s over %s (RENAME_NOREPLACE %v): %v", from, to, noReplace, err)
 		}
 	case err != nil:
 		t.Fatalf("rename %s to %s: %v", from, to, err)

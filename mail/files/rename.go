@@ -73,13 +73,16 @@ func (m *Model) unlinkFile(ctx context.Context, f *File, name string) error {
 
 // Rename renames name in mailbox src to newName in dst (mailboxes are the
 // view's business):
-//   - a message to a free name in another mailbox: UID MOVE, now; the
-//     name then opens the moved message;
+//   - anything to another mailbox: the name must be free there (a move
+//     never replaces, shows or removes another message: EEXIST);
+//   - a message to another mailbox: UID MOVE, now; the name then opens
+//     the moved message;
 //   - a message to another name in its mailbox: only this mount shows
 //     it under that name (a scratch name is an editor's backup: removing
 //     it removes the message, renaming it back restores it);
-//   - a message over a file or message: it takes that name's place (the
-//     message there is removed once this one is in place);
+//   - a message over a file or message of its mailbox: it takes that
+//     name's place (the message there is removed once this one is in
+//     place);
 //   - a file of this mount: it takes the new name, in whichever mailbox,
 //     and is stored there once; over a file, it takes that file's place
 //     and what was stored of it; over a message, it is that message's new
@@ -106,14 +109,15 @@ func (m *Model) Rename(ctx context.Context, src *mail.Mailbox, name string, dst 
 	if err != nil {
 		return mail.Entry{}, err
 	}
-	if exists && noReplace {
+	if exists && (noReplace || dst != src) {
+		// A move to another mailbox never replaces what is there.
 		return mail.Entry{}, mail.ErrExists
 	}
 	if it.File != nil {
 		return mail.Entry{}, m.renameFile(it.File, name, dst, newName, target, exists)
 	}
 	e := it.Entry
-	if dst != src && !exists {
+	if dst != src {
 		moved, err := src.Move(ctx, e, dst)
 		if err != nil {
 			return mail.Entry{}, err

@@ -161,8 +161,8 @@ func TestFailedWriteStoresNothing(t *testing.T) {
 }
 
 // : > INBOX/msg.eml is refused (not a message) and changes nothing; rm
-// and mv of it work afterwards (moved, it is still not a message: the
-// server keeps the original where it was).
+// and mv of it work afterwards (moved, it is still not a message; the
+// message it was written over moves with it).
 func TestRefusedFileCanBeRemovedAndMoved(t *testing.T) {
 	e := newEnv(t, mail.DeleteTrash, &queue{}, nil)
 	a, b := msgID("a", "a"), msgID("b", "b")
@@ -187,8 +187,8 @@ func TestRefusedFileCanBeRemovedAndMoved(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.settle()
-	e.wantHeld("INBOX", b)
-	e.wantHeld("Other")
+	e.wantHeld("INBOX")
+	e.wantHeld("Other", b)
 	e.wantHeld("Trash", a)
 	if ns := e.m.NotStored(); len(ns) != 1 || ns[0].Label != "Other/m2.eml" {
 		t.Fatalf("not stored: %+v", e.m.NotStored())
