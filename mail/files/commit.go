@@ -327,6 +327,11 @@ func (m *Model) _settle(f *File) {
 	if f.busy || f.waiting || f.dropped {
 		return
 	}
+	for g := range m.all {
+		if g.heir == f {
+			return // what g holds comes to f yet
+		}
+	}
 	if f.name == "" {
 		if len(f.versions) == 0 && f.handles == 0 {
 			m._drop(f)
