@@ -130,11 +130,6 @@ type Commit struct {
 	// replaces. Store never removes it: the caller does, once Store has
 	// succeeded and unless Stored says Same or KeptOld.
 	Replaces *Ref
-	// Renamed: the file was renamed over Replaces (sed -i, mv), so it
-	// replaces it whatever it holds; otherwise a file written over a
-	// message with another Message-ID is taken for a different message
-	// (KeptOld).
-	Renamed bool
 }
 
 // Store is one attempt at storing a commit, now. It never removes
@@ -174,7 +169,7 @@ func (m *Mailbox) Store(ctx context.Context, c *Commit) (Stored, error) {
 		}
 		m.acct.log.Info("file written with the bytes the message has; nothing to store", "mailbox", m.Name(), "uid", old.UID)
 		return Stored{Entry: e, Same: true}, nil
-	case !c.Renamed && otherMessage(oldBody, msg):
+	case otherMessage(oldBody, msg):
 		m.acct.log.Warn("a file was written over a different message (another Message-ID); stored it as a new message and kept the one it was written over",
 			"mailbox", m.Name(), "kept uid", old.UID)
 		var flags []string
@@ -248,4 +243,19 @@ func messageID(b []byte) string {
 		return ""
 	}
 	return textproto.TrimString(h.Get("Message-Id"))
+}
+
+// OtherMessage reports whether message r is a different message from
+// data (both carry a Message-ID and they differ), reading only the first
+// chunk of r (or its cached body). A file renamed over a message that is
+// another message does not replace it.
+func (m *Mailbox) OtherMessage(ctx context.Context, r Ref, data []byte) (bool, error) {
+	head, ok := m.CachedBody(r)
+	if !ok {
+		var err error
+		if head, _, err = m.Chunk(ctx, r, 0); err != nil {
+			return false, err
+		}
+	}
+	return otherMessage(head, data), nil
 }

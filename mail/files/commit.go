@@ -1,7 +1,9 @@
 package files
 
 import (
+	"context"
 	"errors"
+	"fmt"
 
 	"mailfs/mail"
 )
@@ -34,6 +36,11 @@ type step struct {
 	to      *mail.Mailbox
 	discard bool // a version of this mount's: expunge it
 	rm      bool // the file was removed: as rm does (--delete)
+	// own: a version taken over by a rename is removed only if it is a
+	// version of what the file holds: own (the file's bytes), or else
+	// the body of cur.
+	own []byte
+	cur *version
 }
 
 // _kick plans and starts the file's next step, if any; m.mu held.
@@ -102,7 +109,7 @@ func (m *Model) _plan(f *File) (step, bool) {
 		for i := len(f.versions) - 1; i >= 0; i-- {
 			if f.versions[i].mb == mb {
 				r := f.versions[i].entry.Ref()
-				c.Replaces, c.Renamed = &r, f.versions[i].renamed
+				c.Replaces = &r
 				break
 			}
 		}
@@ -112,11 +119,21 @@ func (m *Model) _plan(f *File) (step, bool) {
 		// The newest version stored is in place: the older ones go, even
 		// while newer bytes are written or were refused.
 		for _, v := range f.versions[:len(f.versions)-1] {
-			return step{kind: stepRemove, v: v, discard: v.ours}, true
+			st := step{kind: stepRemove, v: v, discard: v.ours}
+			if v.over && f.storedGen == f.gen && f.loaded {
+				st.own = append([]byte(nil), f.data...)
+			} else if v.over {
+				c := *cur
+				st.cur = &c
+			}
+			return st, true
 		}
 	}
 	return step{}, false
 }
+
+// errTryAgain marks a step that could not decide, to be tried again.
+var errTryAgain = errors.New("could not tell yet")
 
 // run takes one step, with no lock held, then records how it went.
 func (m *Model) run(f *File, st step) {
@@ -140,7 +157,20 @@ func (m *Model) run(f *File, st step) {
 		e, err = st.v.mb.Move(ctx, st.v.entry, st.to)
 		stored = mail.Stored{Entry: e}
 	case stepRemove:
+		if st.v.over {
+			var other bool
+			other, err = m.otherMessage(ctx, st)
+			if err != nil {
+				// Until it is known whether it is another message, it
+				// is neither removed nor given up.
+				err = fmt.Errorf("%w: %w", errTryAgain, err)
+			} else if other {
+				stored.KeptOld = true
+				break
+			}
+		}
 		switch {
+		case err != nil:
 		case st.discard:
 			err = st.v.mb.Discard(ctx, st.v.entry.Ref())
 		case st.rm:
@@ -159,10 +189,24 @@ func (m *Model) run(f *File, st step) {
 	m._stepDone()
 }
 
+// otherMessage reports whether a version taken over by a rename is a
+// different message from what the file holds.
+func (m *Model) otherMessage(ctx context.Context, st step) (bool, error) {
+	own := st.own
+	if own == nil && st.cur != nil {
+		b, _, err := st.cur.mb.Body(ctx, st.cur.entry.Ref())
+		if err != nil {
+			return false, err
+		}
+		own = b
+	}
+	return st.v.mb.OtherMessage(ctx, st.v.entry.Ref(), own)
+}
+
 // apply records the answer to a step and plans the next; m.mu held.
 func (m *Model) apply(f *File, st step, s mail.Stored, err error) {
 	label := f._label()
-	if err != nil && (mail.Transient(err) || st.kind == stepLook) && m.ctx.Err() == nil {
+	if err != nil && (mail.Transient(err) || st.kind == stepLook || errors.Is(err, errTryAgain)) && m.ctx.Err() == nil {
 		// Tried again later. A look that the server refused too: until
 		// it can say whether the message is there, storing again could
 		// store it twice.
@@ -232,7 +276,10 @@ func (m *Model) apply(f *File, st step, s mail.Stored, err error) {
 			m._adopt(f, v)
 		}
 	case stepRemove:
-		if err != nil {
+		if s.KeptOld {
+			m.log.Warn("a file was renamed over a different message (another Message-ID); kept that message", "file", label,
+				"mailbox", st.v.mb.Name(), "kept uid", st.v.entry.UID)
+		} else if err != nil {
 			m.log.Error("could not remove an old version of a file; it stays on the server", "file", label, "mailbox", st.v.mb.Name(), "uid", st.v.entry.UID, "err", err)
 			m.removed[label] = err.Error()
 		}
@@ -303,7 +350,7 @@ func (m *Model) _bequeath(from, to *File) {
 			to.gen++
 		}
 		for i := range from.versions {
-			from.versions[i].renamed = true
+			from.versions[i].over = true
 			m.byRef[from.versions[i].key()] = to
 		}
 		to.versions = append(append([]version(nil), from.versions...), to.versions...)

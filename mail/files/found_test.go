@@ -81,9 +81,11 @@ func TestKeptNameGivesWayToFile(t *testing.T) {
 	e.wantHeld("Other")
 }
 
-// A message renamed over another (another Message-ID) replaces it: the
-// "written over a different message" rule is for writes, not renames.
-func TestRenameOverAnotherMessageReplacesIt(t *testing.T) {
+// A message renamed over another with another Message-ID (rsync's
+// rename onto a name that happens to be another message's) keeps it: the
+// file is stored as a new message beside it, and the version it was
+// written over goes.
+func TestRenameOverAnotherMessageKeepsIt(t *testing.T) {
 	e := newEnv(t, mail.DeleteTrash, &queue{}, nil)
 	a, b := msgID("a", "a"), msgID("b", "b")
 	e.fake.Add("INBOX", []byte(a))
@@ -95,14 +97,14 @@ func TestRenameOverAnotherMessageReplacesIt(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.settle()
-	e.wantHeld("INBOX", a+"more\r\n")
-	e.wantHeld("Trash", a, b)
+	e.wantHeld("INBOX", a+"more\r\n", b)
+	e.wantHeld("Trash", a)
 }
 
 // A backup renamed over another backup: the one renamed over goes.
 func TestBackupRenamedOverBackup(t *testing.T) {
 	e := newEnv(t, mail.DeleteTrash, &queue{}, nil)
-	a, b := msgID("a", "a"), msgID("b", "b")
+	a, b := msgID("same", "a"), msgID("same", "b")
 	e.fake.Add("INBOX", []byte(a))
 	e.fake.Add("INBOX", []byte(b))
 	for _, n := range []string{"m1.eml", "m2.eml"} {
@@ -118,7 +120,7 @@ func TestBackupRenamedOverBackup(t *testing.T) {
 // A refused file lets go of what its last stored version replaced.
 func TestRefusedFileDropsWhatItReplaced(t *testing.T) {
 	e := newEnv(t, mail.DeleteTrash, &queue{}, nil)
-	a, b := msgID("a", "a"), msgID("b", "b")
+	a, b := msgID("same", "a"), msgID("same", "b")
 	e.fake.Add("INBOX", []byte(a))
 	e.fake.Add("INBOX", []byte(b))
 	if _, err := e.m.Rename(bg, e.mb("INBOX"), "m1.eml", e.mb("INBOX"), "m2.eml", false); err != nil {
@@ -181,4 +183,21 @@ func TestRenameOverFileBeingStored(t *testing.T) {
 	e.settle()
 	e.wantHeld("Drafts", d)
 	e.wantHeld("Trash")
+}
+
+// A message renamed over another: whether that one is another message
+// is asked of the server (its Message-ID); a refusal to answer is asked
+// again, never taken for "remove it" or "keep it for good".
+func TestRenameOverAsksAgainWhenRefused(t *testing.T) {
+	e := newEnv(t, mail.DeleteTrash, &queue{}, nil)
+	a, b := msgID("same", "a"), msgID("same", "b")
+	e.fake.Add("INBOX", []byte(a))
+	e.fake.Add("INBOX", []byte(b))
+	e.fake.Fail("BODY", mailtest.Refused)
+	if _, err := e.m.Rename(bg, e.mb("INBOX"), "m2.eml", e.mb("INBOX"), "m1.eml", false); err != nil {
+		t.Fatal(err)
+	}
+	e.settle()
+	e.wantHeld("INBOX", b)
+	e.wantHeld("Trash", a)
 }

@@ -89,9 +89,11 @@ type version struct {
 	mb    *mail.Mailbox
 	entry mail.Entry
 	ours  bool // stored by this mount: expunged, not sent to Trash, when superseded
-	// renamed: the file was renamed over it (or over a file that stood
-	// for it): it is replaced whatever the file holds.
-	renamed bool
+	// over: the file took it over by a rename (over it, or over a file
+	// that stood for it), not by writing it: it is removed only if it is
+	// a version of the file's message (the same Message-ID), as a store
+	// over it would decide.
+	over bool
 }
 
 func (v version) key() vkey { return vkey{v.mb.ID(), v.entry.Ref()} }

@@ -194,7 +194,7 @@ func (m *Model) renameFile(f *File, name string, dst *mail.Mailbox, newName stri
 			if len(f.versions) == 0 && f.loaded && f.gen == f.storedGen {
 				f.gen++
 			}
-			v := version{mb: dst, entry: target.Entry, renamed: true}
+			v := version{mb: dst, entry: target.Entry, over: true}
 			v.ours = m.ours[v.key()]
 			f.versions = append([]version{v}, f.versions...)
 			m.byRef[v.key()] = f
