@@ -18,6 +18,17 @@ func (c *Client) Append(ctx context.Context, mailbox string, body []byte, flags 
 		return placed, errorf("APPEND", ErrReadOnly, "mounted with --read-only")
 	}
 	err := c.with(ctx, "", func(cn *conn) error {
+		if cn.selected == mailbox && cn.readOnly {
+			// Some servers (Courier-IMAP) refuse an APPEND into the
+			// mailbox the connection has EXAMINEd: leave it first, or,
+			// without UNSELECT, select it read-write.
+			cn.unselect(ctx)
+			if cn.selected != "" {
+				if err := cn.selectRW(ctx, mailbox); err != nil {
+					return err
+				}
+			}
+		}
 		c.stats.appends.Add(1)
 		return cn.run(ctx, "APPEND "+mailbox, func() error {
 			cmd := cn.c.Append(mailbox, int64(len(body)), &imap.AppendOptions{Flags: toFlags(flags), Time: date})

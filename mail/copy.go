@@ -208,7 +208,9 @@ func (m *Mailbox) compareWith(ctx context.Context, old Ref, n int) (b []byte, wh
 // else an APPEND.
 func (m *Mailbox) storeNew(ctx context.Context, msg []byte, flags []string, flagsChosen bool, date time.Time) (Entry, error) {
 	src, e, ok := m.acct.copySource(msg)
-	if ok && (date.IsZero() || date.Truncate(time.Second).Equal(e.InternalDate.Truncate(time.Second))) {
+	// Not within one mailbox: some servers refuse a COPY onto its own
+	// mailbox ("Source and destination mailboxes are identical").
+	if ok && src != m && (date.IsZero() || date.Truncate(time.Second).Equal(e.InternalDate.Truncate(time.Second))) {
 		p, err := m.acct.backend.Copy(ctx, src.Name(), e.UIDValidity, e.UID, m.Name())
 		if err != nil {
 			return Entry{}, err

@@ -50,6 +50,10 @@ type Options struct {
 	// OAuth, when set, makes the server offer AUTH=XOAUTH2 and
 	// AUTH=OAUTHBEARER, and decides whether a token is good for a user.
 	OAuth func(user, token string) bool
+	// Courier makes the server refuse an APPEND into the mailbox the
+	// connection has EXAMINEd (NO "Current box is selected READ-ONLY."),
+	// as Courier-IMAP does; Dovecot and Cyrus accept it.
+	Courier bool
 }
 
 // DefaultCaps returns the capabilities advertised when Options.Caps is nil:
@@ -106,8 +110,9 @@ type Server struct {
 	closeOnce sync.Once
 	closeErr  error
 
-	refuse func(cmd, mailbox string, size int64) *imap.Error
-	oauth  func(user, token string) bool
+	refuse  func(cmd, mailbox string, size int64) *imap.Error
+	oauth   func(user, token string) bool
+	courier bool
 }
 
 // Start listens on 127.0.0.1:0 and serves IMAP (plain text, LOGIN allowed
@@ -161,6 +166,7 @@ func Start(opts Options) (*Server, error) {
 		conns:     make(map[*trackedConn]struct{}),
 		refuse:    opts.Refuse,
 		oauth:     opts.OAuth,
+		courier:   opts.Courier,
 	}
 	s.ln = &trackingListener{Listener: ln, s: s}
 
@@ -353,6 +359,23 @@ type session struct {
 	conn   *trackedConn // may be nil
 	refuse func(cmd, mailbox string, size int64) *imap.Error
 	srv    *Server
+	// examined is the mailbox selected read-only ("" if none), for
+	// Options.Courier.
+	examined string
+}
+
+func (s *session) Select(mailbox string, options *imap.SelectOptions) (*imap.SelectData, error) {
+	s.examined = ""
+	data, err := s.Session.Select(mailbox, options)
+	if err == nil && options != nil && options.ReadOnly {
+		s.examined = mailbox
+	}
+	return data, err
+}
+
+func (s *session) Unselect() error {
+	s.examined = ""
+	return s.Session.Unselect()
 }
 
 // refused asks Options.Refuse about one command.
@@ -369,6 +392,9 @@ func (s *session) refused(cmd, mailbox string, size int64) error {
 func (s *session) Append(mailbox string, r imap.LiteralReader, options *imap.AppendOptions) (*imap.AppendData, error) {
 	if err := s.refused("APPEND", mailbox, r.Size()); err != nil {
 		return nil, err
+	}
+	if s.srv.courier && s.examined != "" && s.examined == mailbox {
+		return nil, &imap.Error{Type: imap.StatusResponseTypeNo, Text: "Current box is selected READ-ONLY."}
 	}
 	return s.Session.Append(mailbox, r, options)
 }
