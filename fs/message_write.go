@@ -61,13 +61,25 @@ func (n *msgNode) Setattr(ctx context.Context, fh gofs.FileHandle, in *fuse.SetA
 	} else if _, ok := in.GetSize(); ok {
 		f = n.editing()
 	}
-	if f == nil {
-		if _, ok := in.GetSize(); ok {
-			if n.v.readOnly {
-				return syscall.EROFS
-			}
-			return syscall.EPERM
+	if size, ok := in.GetSize(); ok && f == nil {
+		// truncate(2) of a message: a write of its own. To nothing it
+		// cannot be a message, and nothing changes.
+		if n.v.readOnly {
+			return syscall.EROFS
 		}
+		if size == 0 {
+			n.v.log.Warn("a message cannot be empty; nothing changed", "file", n.v.name(n.state()))
+			return syscall.EINVAL
+		}
+		mb, ref := n.where()
+		h, err := n.v.files.Edit(mb, ref, false)
+		if err != nil {
+			return n.v.errno("truncate", err)
+		}
+		defer h.Release()
+		f = h.File()
+	}
+	if f == nil {
 		return n.Getattr(ctx, fh, out)
 	}
 	if errno := n.v.setattr(ctx, f, in); errno != 0 {

@@ -7,6 +7,8 @@ import (
 	"io"
 
 	"github.com/emersion/go-imap/v2"
+
+	"mailfs/mail"
 	"github.com/emersion/go-imap/v2/imapclient"
 )
 
@@ -114,13 +116,19 @@ func (c *Client) Bodies(ctx context.Context, mailbox string, uidValidity uint32,
 	})
 }
 
+// maxLiteral bounds a literal read: a message is at most
+// mail.MaxMessageBytes.
+const maxLiteral = mail.MaxMessageBytes
+
 // readLiteral reads a literal into a buffer of exactly its size (io.ReadAll
 // would grow one by doubling, up to twice the memory for large bodies).
 // A literal cut short is an error: a partial body is never returned.
 func readLiteral(lit imap.LiteralReader) ([]byte, error) {
 	size := lit.Size()
-	if size < 0 || size > 1<<31 {
-		return io.ReadAll(lit)
+	if size < 0 || size > maxLiteral {
+		// Not allocated: a server announcing gigabytes gets an error,
+		// not the memory.
+		return nil, errorf("FETCH", ErrTooBig, "the server announced a literal of %d bytes; a message is at most %d", size, maxLiteral)
 	}
 	buf := make([]byte, size)
 	if _, err := io.ReadFull(lit, buf); err != nil {

@@ -111,3 +111,52 @@ func TestCapabilityWaitHonoursContext(t *testing.T) {
 		t.Fatal("dial ignored its context while waiting for CAPABILITY")
 	}
 }
+
+// A server that trickles a byte at a time, never silent for the timeout,
+// still fails the command: its whole time is bounded by the timeout plus
+// what its bytes would take at the slowest rate allowed.
+func TestTricklingServerTimesOut(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	stop := make(chan struct{})
+	t.Cleanup(func() { close(stop) })
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		c.Write([]byte("* OK ready\r\n"))
+		bufio.NewReader(c).ReadString('\n') // CAPABILITY
+		c.Write([]byte("* CAPABILITY IMAP4rev1"))
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				if _, err := c.Write([]byte(" X")); err != nil {
+					return
+				}
+			}
+		}
+	}()
+	ep, _ := ParseURL("imap+insecure://alice@" + ln.Addr().String())
+	done := make(chan error, 1)
+	go func() {
+		_, err := Dial(context.Background(), Config{Endpoint: ep, Password: "pw", Timeout: 300 * time.Millisecond})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrUnavailable) {
+			t.Fatalf("dial: %v, want a timeout", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("a server trickling bytes kept the command waiting")
+	}
+}

@@ -37,12 +37,14 @@ type conn struct {
 type activityConn struct {
 	net.Conn
 	lastIO atomic.Int64 // unix nanoseconds
+	moved  atomic.Int64 // bytes read and written, for the overall deadline
 }
 
 func (a *activityConn) Read(p []byte) (int, error) {
 	n, err := a.Conn.Read(p)
 	if n > 0 {
 		a.lastIO.Store(time.Now().UnixNano())
+		a.moved.Add(int64(n))
 	}
 	return n, err
 }
@@ -51,8 +53,21 @@ func (a *activityConn) Write(p []byte) (int, error) {
 	n, err := a.Conn.Write(p)
 	if n > 0 {
 		a.lastIO.Store(time.Now().UnixNano())
+		a.moved.Add(int64(n))
 	}
 	return n, err
+}
+
+// slowestRate is the slowest transfer a command may make past its
+// timeout: a server trickling a byte every few seconds is never silent
+// for the timeout, but is given up once the command has taken its
+// timeout plus the time its bytes would take at this rate.
+const slowestRate = 16 << 10 // bytes per second
+
+// overall is how long a command may take in all when it has moved n
+// bytes so far.
+func overall(timeout time.Duration, n int64) time.Duration {
+	return timeout + time.Duration(n)*time.Second/slowestRate
 }
 
 // run executes fn, which sends one command and waits for its completion,
@@ -73,6 +88,7 @@ func (cn *conn) run(ctx context.Context, op string, fn func() error) error {
 	var why error
 	stop := make(chan struct{})
 	start := time.Now().UnixNano()
+	movedBefore := cn.raw.moved.Load()
 	go func() {
 		timer := time.NewTimer(timeout)
 		defer timer.Stop()
@@ -83,12 +99,17 @@ func (cn *conn) run(ctx context.Context, op string, fn func() error) error {
 			case <-ctx.Done():
 				why = ctx.Err()
 			case <-timer.C:
+				now := time.Now().UnixNano()
 				last := max(cn.raw.lastIO.Load(), start)
-				if idle := time.Duration(time.Now().UnixNano() - last); idle < timeout {
-					timer.Reset(timeout - idle)
+				took, limit := time.Duration(now-start), overall(timeout, cn.raw.moved.Load()-movedBefore)
+				if idle := time.Duration(now - last); idle < timeout && took < limit {
+					timer.Reset(min(timeout-idle, limit-took))
 					continue
 				}
 				why = fmt.Errorf("%s: %w: no answer for %v", op, ErrTimeout, timeout)
+				if took >= limit {
+					why = fmt.Errorf("%s: %w: %v for %d bytes, slower than %d bytes/s", op, ErrTimeout, took.Round(time.Second), cn.raw.moved.Load()-movedBefore, slowestRate)
+				}
 			}
 			if state.CompareAndSwap(running, aborted) {
 				cn.c.Close()

@@ -44,11 +44,20 @@ func (c *Client) DeleteMailbox(ctx context.Context, name string) error {
 		if err != nil {
 			return err
 		}
-		if len(list) == 0 {
+		// A name holding % or * (another client's) is a pattern to LIST,
+		// which cannot escape them: only the answer that is exactly this
+		// mailbox counts.
+		var self *imap.ListData
+		for _, l := range list {
+			if l.Mailbox == name {
+				self = l
+			}
+		}
+		if self == nil {
 			return errorf("DELETE", ErrNotFound, "%s", name)
 		}
-		delim := list[0].Delim
-		noselect := toMailbox(list[0]).NoSelect
+		delim := self.Delim
+		noselect := toMailbox(self).NoSelect
 		if delim != 0 {
 			err = cn.run(ctx, "LIST children of "+name, func() error {
 				var err error
@@ -58,8 +67,11 @@ func (c *Client) DeleteMailbox(ctx context.Context, name string) error {
 			if err != nil {
 				return err
 			}
-			if len(list) > 0 {
-				return errorf("DELETE", ErrNotEmpty, "%s has child mailboxes", name)
+			prefix := name + string(delim)
+			for _, l := range list {
+				if strings.HasPrefix(l.Mailbox, prefix) && !strings.Contains(l.Mailbox[len(prefix):], string(delim)) {
+					return errorf("DELETE", ErrNotEmpty, "%s has child mailboxes", name)
+				}
 			}
 		}
 		if !noselect {

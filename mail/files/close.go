@@ -92,6 +92,9 @@ func (m *Model) Close(ctx context.Context) error {
 	var lost, labels []string
 	for _, d := range m.dirs {
 		for _, f := range d.files {
+			if f.handles > 0 {
+				m.log.Warn("unmounted while this file was still open for writing", "file", f._label())
+			}
 			if !IsMessageName(f.name) || !f.loaded || f.broken != nil || f.gen == f.storedGen {
 				continue
 			}

@@ -294,3 +294,27 @@ func TestAppendLoopTrashesOnlyTheOriginal(t *testing.T) {
 	e.wantHeld("INBOX", want)
 	e.wantHeld("Trash", orig)
 }
+
+// rsync -a out/ Restore/ run again after a remount: a file whose bytes a
+// message of the mailbox has already is that message; nothing is stored.
+func TestImportAgainStoresNothing(t *testing.T) {
+	e := newEnv(t, mail.DeleteTrash, &queue{}, nil)
+	kept := msgID("kept", "imported before")
+	e.fake.Add("Other", []byte(kept))
+	e.create("Other", "kept.eml", kept)
+	e.create("Other", "new.eml", msgID("new", "not there yet"))
+	e.settle()
+	e.wantHeld("Other", kept, msgID("new", "not there yet"))
+	if n := e.fake.Calls("APPEND"); n != 1 {
+		t.Fatalf("%d APPENDs, want 1", n)
+	}
+	if got, ok, _ := e.read("Other", "kept.eml"); !ok || got != kept {
+		t.Fatalf("kept.eml reads %q", got)
+	}
+	// Removing it is rm of that message, which was not this mount's.
+	if err := e.m.Unlink(bg, e.mb("Other"), "kept.eml"); err != nil {
+		t.Fatal(err)
+	}
+	e.settle()
+	e.wantHeld("Trash", kept)
+}
