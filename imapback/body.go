@@ -8,8 +8,8 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 
-	"mailfs/mail"
 	"github.com/emersion/go-imap/v2/imapclient"
+	"mailfs/mail"
 )
 
 // Short names for the fetch item types this package switches on.
