@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -132,13 +131,4 @@ func statusText(c *imapback.Client, acct *mail.Account, fm *files.Model, f *moun
 	fmt.Fprintf(&b, "settings:       read-only %v; timeout %s; poll interval %s; cache %s\n", cfg.ReadOnly,
 		cfg.Timeout, f.pollInterval, f.cacheSize)
 	return b.String()
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -115,21 +115,20 @@ func (m *Model) _plan(f *File) (step, bool) {
 		}
 		return step{kind: stepStore, gen: f.gen, mb: mb, commit: c, since: mb.UIDNext()}, true
 	}
-	if cur != nil && cur.mb == mb {
-		// The newest version stored is in place: the older ones go, even
-		// while newer bytes are written or were refused.
-		for _, v := range f.versions[:len(f.versions)-1] {
-			st := step{kind: stepRemove, v: v, discard: v.ours}
-			if v.over && f.storedGen == f.gen && f.loaded {
-				st.own = append([]byte(nil), f.data...)
-			} else if v.over {
-				c := *cur
-				st.cur = &c
-			}
-			return st, true
-		}
+	if cur == nil || cur.mb != mb || len(f.versions) < 2 {
+		return step{}, false
 	}
-	return step{}, false
+	// The newest version stored is in place: the older ones go, even
+	// while newer bytes are written or were refused.
+	v := f.versions[0]
+	st := step{kind: stepRemove, v: v, discard: v.ours}
+	if v.over && f.storedGen == f.gen && f.loaded {
+		st.own = append([]byte(nil), f.data...)
+	} else if v.over {
+		c := *cur
+		st.cur = &c
+	}
+	return st, true
 }
 
 // claimed reports whether a name of this mount opens message r of mb.

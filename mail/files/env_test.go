@@ -78,12 +78,11 @@ type tb interface {
 
 // env is a file model over the fake backend.
 type env struct {
-	t     tb
-	fake  *mailtest.Fake
-	acct  *mail.Account
-	m     *Model
-	q     *queue
-	notes []string
+	t    tb
+	fake *mailtest.Fake
+	acct *mail.Account
+	m    *Model
+	q    *queue
 }
 
 func testName(e mail.Entry) string { return "m" + strconv.FormatUint(uint64(e.UID), 10) + ".eml" }
