@@ -24,10 +24,15 @@ import (
 var (
 	propBoxes = []string{"INBOX", "Drafts", "Other"}
 	propNames = []string{"m1.eml", "m2.eml", "a.eml", "b.eml", "t.tmp", "b~"}
-	propOps   = []string{"APPEND", "EXPUNGE", "MOVE", "COPY", "BODY", "LISTING", "STATUS", "FETCH"}
+	// Faults fall on the commands of storing and removing more often.
+	propOps = []string{"APPEND", "APPEND", "APPEND", "EXPUNGE", "EXPUNGE", "EXPUNGE", "MOVE", "MOVE", "MOVE",
+		"COPY", "BODY", "LISTING", "STATUS", "FETCH"}
 )
 
-type refInode struct{ data string }
+type refInode struct {
+	data   string
+	broken bool // a write failed: the file is unusable until rewritten from 0
+}
 
 type refPath struct{ box, name string }
 
@@ -94,7 +99,7 @@ func (s *machine) open(t *rapid.T) {
 		s.names[p] = ino
 	}
 	if trunc {
-		ino.data = ""
+		ino.data, ino.broken = "", false
 	}
 	s.handles = append(s.handles, refHandle{h, ino})
 }
@@ -121,14 +126,35 @@ func (s *machine) write(t *rapid.T) {
 	}
 	rh := s.handles[i]
 	f := rh.h.File()
-	switch rapid.IntRange(0, 3).Draw(t, "write kind") {
+	switch rapid.IntRange(0, 4).Draw(t, "write kind") {
+	case 4: // a line, then a write past what a message may be (EFBIG):
+		// the file breaks, and nothing of it (not that line) is stored
+		if !rh.ino.broken {
+			line := fmt.Sprintf("line %d before a failed write\r\n", s.written)
+			s.written++
+			if err := f.Write(bg, []byte(line), int64(len(rh.ino.data))); err != nil {
+				if allowed(err) {
+					return
+				}
+				t.Fatalf("append: %v", err)
+			}
+			rh.ino.data += line
+		}
+		err := f.Write(bg, []byte("x"), mail.MaxMessageBytes)
+		if err != nil && allowed(err) {
+			return // a fault while loading the bytes: nothing changed
+		}
+		if !errors.Is(err, ErrTooLarge) && !errors.Is(err, ErrBroken) {
+			t.Fatalf("a write past the bound: %v", err)
+		}
+		rh.ino.broken = true
 	case 0, 1: // the whole file anew: an editor's save
 		s.written++
 		body := msg(fmt.Sprintf("w%d", s.written), fmt.Sprintf("written %d", s.written))
 		if err := f.Truncate(bg, 0); err != nil {
 			t.Fatalf("truncate: %v", err)
 		}
-		rh.ino.data = ""
+		rh.ino.data, rh.ino.broken = "", false
 		if err := f.Write(bg, []byte(body), 0); err != nil {
 			t.Fatalf("write: %v", err)
 		}
@@ -137,6 +163,12 @@ func (s *machine) write(t *rapid.T) {
 		line := fmt.Sprintf("line %d\r\n", s.written)
 		s.written++
 		err := f.Write(bg, []byte(line), int64(len(rh.ino.data)))
+		if rh.ino.broken {
+			if !errors.Is(err, ErrBroken) {
+				t.Fatalf("append to a broken file: %v", err)
+			}
+			return
+		}
 		if err != nil {
 			if allowed(err) {
 				return
@@ -151,7 +183,7 @@ func (s *machine) write(t *rapid.T) {
 		if err := f.Write(bg, []byte("not a message"), 0); err != nil {
 			t.Fatalf("write: %v", err)
 		}
-		rh.ino.data = "not a message"
+		rh.ino.data, rh.ino.broken = "not a message", false
 	}
 }
 
@@ -290,8 +322,20 @@ func (s *machine) check(t *rapid.T) {
 	// message, wherever it was moved) or refused, and nothing else.
 	others, extra := 0, 0
 	for p, ino := range s.names {
+		if ino.broken && IsMessageName(p.name) && !refused[p.String()] {
+			t.Fatalf("%s: a write to it failed, and it is not listed as not stored: %v", p, e.m.NotStored())
+		}
 		if !IsMessageName(p.name) || refused[p.String()] || ino.data == "" {
 			others++
+		}
+	}
+	for p, ino := range s.names {
+		for _, box := range propBoxes {
+			for _, b := range e.held(box) {
+				if ino.broken && b == ino.data && ino.data != "" {
+					t.Fatalf("%s: a write to it failed, yet %s holds its bytes", p, box)
+				}
+			}
 		}
 	}
 	for _, box := range propBoxes {
