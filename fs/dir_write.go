@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"syscall"
+	"time"
 
 	gofs "github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
@@ -80,6 +81,11 @@ func (d *dirNode) Rmdir(ctx context.Context, name string) syscall.Errno {
 	if strings.EqualFold(full, "INBOX") {
 		return syscall.EBUSY
 	}
+	// What this mount is still storing or removing there counts: wait
+	// for it (a short while) before asking the server.
+	settle, cancel := context.WithTimeout(ctx, settleRmdir)
+	d.v.files.Settle(settle)
+	cancel()
 	if d.v.files.HasFiles(d.v.acct.Mailbox(full)) {
 		return syscall.ENOTEMPTY
 	}
@@ -88,6 +94,10 @@ func (d *dirNode) Rmdir(ctx context.Context, name string) syscall.Errno {
 	}
 	return 0
 }
+
+// settleRmdir bounds how long rmdir waits for the mount's own stores and
+// removals in flight.
+const settleRmdir = 10 * time.Second
 
 // Create makes a file in a mailbox directory: a message once its last
 // descriptor is closed, if it has a message name (see isMessageName), or

@@ -1,11 +1,13 @@
 package fs_test
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -137,5 +139,67 @@ sys.exit(2)`, filepath.Join(m.dir, "Drafts", "huge.eml"))
 	// One connection: every APPEND goes out where a listing EXAMINEd.
 	t.Run("courier", func(t *testing.T) {
 		run(t, startMemOpts(t, demoserver.Options{Courier: true}), imapback.Config{Connections: 1})
+	})
+}
+
+// TestFoundByBreaking: what a session spent breaking the write path
+// found, each now as it should be: a copy within a mailbox is a copy
+// (removing it leaves the original), rmdir right after the last file
+// went works, and an append past 256 MiB to a message is EFBIG.
+func TestFoundByBreaking(t *testing.T) {
+	eachServer(t, func(t *testing.T, s *server) {
+		s.seedSample(t)
+		m := s.mount(t, imapback.Config{}, nil)
+		p := s.peek(t)
+		x := p.messages("Work")[0]
+		xpath := fileWith(t, filepath.Join(m.dir, "Work"), messageIDOf(x.Body))
+		copyPath := filepath.Join(m.dir, "Work", "copy.eml")
+		if out, err := exec.Command("cp", xpath, copyPath).CombinedOutput(); err != nil {
+			t.Fatalf("cp: %v %s", err, out)
+		}
+		m.settled(t)
+		if _, err := os.Stat(xpath); err != nil {
+			t.Fatalf("the original after cp beside it: %v", err)
+		}
+		if err := os.Remove(copyPath); err != nil {
+			t.Fatal(err)
+		}
+		m.settled(t)
+		if _, ok := p.find("Work", messageIDOf(x.Body)); !ok {
+			t.Fatal("rm of a copy removed the original")
+		}
+		if _, err := os.Stat(xpath); err != nil {
+			t.Fatalf("the original after rm of its copy: %v", err)
+		}
+
+		box := filepath.Join(m.dir, "Short")
+		if err := os.Mkdir(box, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		z := filepath.Join(box, "z.eml")
+		if err := os.WriteFile(z, []byte("From: a@example.com\r\nSubject: z\r\n\r\nz\r\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Remove(z); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Remove(box); err != nil {
+			t.Fatalf("rmdir right after its last file went: %v", err)
+		}
+
+		f, err := os.OpenFile(xpath, os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.WriteAt([]byte("more\r\n"), int64(len(x.Body)))
+		_, werr := f.WriteAt([]byte("x"), 300<<20)
+		_, werr2 := f.WriteAt([]byte("y"), 10)
+		f.Close()
+		if !errors.Is(werr2, syscall.EFBIG) {
+			t.Errorf("a write after one past 256 MiB: %v, want EFBIG again", werr2)
+		}
+		if !errors.Is(werr, syscall.EFBIG) {
+			t.Errorf("a write past 256 MiB to a message: %v, want EFBIG", werr)
+		}
 	})
 }

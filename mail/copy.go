@@ -116,9 +116,6 @@ type Stored struct {
 	// KeptOld: the file turned out to be a different message (another
 	// Message-ID); the one it was written over is not to be removed.
 	KeptOld bool
-	// Found: the mailbox held these bytes already (Existing); nothing
-	// was stored and Entry is that message, which is not this mount's.
-	Found bool
 }
 
 // Commit is one file's bytes to store in a mailbox.
@@ -291,47 +288,4 @@ func dropFlag(flags []string, f string) []string {
 		}
 	}
 	return out
-}
-
-// maxExistingChecks bounds the messages of the same size whose bytes
-// Existing compares.
-const maxExistingChecks = 4
-
-// Existing finds a message the mailbox already holds whose bytes are
-// exactly data's (same Message-ID and size, then the bytes): a file
-// imported again (rsync or cp -rn after a remount) is that message, not a
-// new one. Only messages with a Message-ID are looked for.
-func (m *Mailbox) Existing(ctx context.Context, data []byte) (Entry, bool, error) {
-	msg, _, err := PrepareMessage(data)
-	if err != nil || messageID(msg) == "" {
-		return Entry{}, false, err
-	}
-	entries, err := m.Entries(ctx)
-	if err != nil {
-		return Entry{}, false, err
-	}
-	checked := 0
-	for _, e := range entries {
-		if e.Size != int64(len(msg)) {
-			continue
-		}
-		if checked++; checked > maxExistingChecks {
-			break
-		}
-		head, _, err := m.Chunk(ctx, e.Ref(), 0)
-		if err != nil {
-			return Entry{}, false, err
-		}
-		if messageID(head) != messageID(msg) {
-			continue
-		}
-		body, _, err := m.Body(ctx, e.Ref())
-		if err != nil {
-			return Entry{}, false, err
-		}
-		if bytes.Equal(body, msg) {
-			return e, true, nil
-		}
-	}
-	return Entry{}, false, nil
 }

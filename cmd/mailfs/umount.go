@@ -28,7 +28,43 @@ func cmdUmount(args []string) error {
 		return fail(exitMountPoint, "%v", err)
 	}
 	settle(dir)
-	return unmount(dir, *lazy)
+	unstored := notStored(dir)
+	if err := unmount(dir, *lazy); err != nil {
+		return err
+	}
+	if len(unstored) > 0 {
+		return fail(exitFailure, "unmounted, but these files are not on the server: %s; the mount saves each to %s and logs where",
+			strings.Join(unstored, "; "), filepath.Join(stateDir(), "unsaved"))
+	}
+	return nil
+}
+
+// notStored reads from the mount's status the files that are not on the
+// server (refused, or still on their way), so that umount can say so. A
+// mount whose status cannot be read gives none.
+func notStored(dir string) []string {
+	b, err := os.ReadFile(filepath.Join(dir, fs.StatusDir, "status"))
+	if err != nil {
+		return nil
+	}
+	var out []string
+	section := ""
+	for _, line := range strings.Split(string(b), "\n") {
+		switch {
+		case strings.HasPrefix(line, "writes pending:"):
+			section = "pending"
+			if rest := strings.TrimSpace(strings.TrimPrefix(line, "writes pending:")); rest != "none" {
+				out = append(out, "still on their way: "+rest)
+			}
+		case strings.HasPrefix(line, "not stored:"):
+			section = "refused"
+		case strings.HasPrefix(line, "                ") && section == "refused":
+			out = append(out, strings.TrimSpace(line))
+		default:
+			section = ""
+		}
+	}
+	return out
 }
 
 // settle asks the mount to take in every file closed just before (see

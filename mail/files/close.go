@@ -64,6 +64,15 @@ func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
+// Settle waits until no step is on its way or waiting, or ctx ends
+// (rmdir of a mailbox whose last file is still being removed).
+func (m *Model) Settle(ctx context.Context) {
+	select {
+	case <-m.Quiet():
+	case <-ctx.Done():
+	}
+}
+
 // Quiet returns a channel closed while no step is on its way or waiting.
 func (m *Model) Quiet() <-chan struct{} {
 	m.mu.Lock()
@@ -94,6 +103,9 @@ func (m *Model) Close(ctx context.Context) error {
 		for _, f := range d.files {
 			if f.handles > 0 {
 				m.log.Warn("unmounted while this file was still open for writing", "file", f._label())
+			}
+			if !IsMessageName(f.name) && f.loaded {
+				m.log.Info("a scratch file of this mount is gone with it (only *.eml files are stored)", "file", f._label())
 			}
 			if !IsMessageName(f.name) || !f.loaded || f.broken != nil || f.gen == f.storedGen {
 				continue

@@ -131,14 +131,6 @@ func (m *Model) _plan(f *File) (step, bool) {
 	return st, true
 }
 
-// claimed reports whether a name of this mount opens message r of mb.
-func (m *Model) claimed(mb *mail.Mailbox, r mail.Ref) bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	d := m._dir(mb)
-	return m._hidden(d, r) || d.keptAs[r] != ""
-}
-
 // errTryAgain marks a step that could not decide, to be tried again.
 var errTryAgain = errors.New("could not tell yet")
 
@@ -157,16 +149,6 @@ func (m *Model) run(f *File, st step) {
 			stored.Entry = mail.Entry{}
 		}
 	case stepStore:
-		if st.commit.Replaces == nil {
-			// Imported again (rsync after a remount): the message the
-			// mailbox holds already is this file, unless a name of this
-			// mount has it.
-			e, found, ferr := st.mb.Existing(ctx, st.commit.Data)
-			if ferr == nil && found && !m.claimed(st.mb, e.Ref()) {
-				stored = mail.Stored{Entry: e, Found: true}
-				break
-			}
-		}
 		c := st.commit
 		stored, err = st.mb.Store(ctx, &c)
 	case stepMove:
@@ -272,10 +254,7 @@ func (m *Model) apply(f *File, st step, s mail.Stored, err error) {
 			// this file, and shows under its own name again.
 			m._forget(f, vkey{st.mb.ID(), *st.commit.Replaces})
 		}
-		if s.Found {
-			m.log.Info("the mailbox holds these bytes already; the file is that message, nothing stored", "file", label, "uid", s.UID)
-			m._adopt(f, version{mb: st.mb, entry: s.Entry})
-		} else if s.UID != 0 && !s.Same {
+		if s.UID != 0 && !s.Same {
 			v := version{mb: st.mb, entry: s.Entry, ours: true}
 			m.ours[v.key()] = true
 			m._adopt(f, v)

@@ -202,7 +202,7 @@ func (f *File) Write(ctx context.Context, p []byte, off int64) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if f.broken != nil {
-		return fmt.Errorf("%w: %v", ErrBroken, f.broken)
+		return fmt.Errorf("%w: %w", ErrBroken, f.broken)
 	}
 	end := off + int64(len(p))
 	if err := f._resize(max(end, int64(len(f.data)))); err != nil {
@@ -229,7 +229,7 @@ func (f *File) Truncate(ctx context.Context, size int64) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if f.broken != nil {
-		return fmt.Errorf("%w: %v", ErrBroken, f.broken)
+		return fmt.Errorf("%w: %w", ErrBroken, f.broken)
 	}
 	if err := f._resize(size); err != nil {
 		return err
@@ -281,7 +281,7 @@ func (f *File) Check() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if f.broken != nil {
-		return fmt.Errorf("%w: %v", ErrBroken, f.broken)
+		return fmt.Errorf("%w: %w", ErrBroken, f.broken)
 	}
 	if !f.loaded || f.gen == f.storedGen || !IsMessageName(f.name) {
 		return nil

@@ -176,7 +176,9 @@ func (m *Model) renameFile(f *File, name string, dst *mail.Mailbox, newName stri
 	if exists && target.File == f {
 		return nil
 	}
-	if IsMessageName(newName) && f.handles == 0 && f.loaded && f.gen != f.storedGen && len(f.data) > 0 {
+	if IsMessageName(newName) && !IsMessageName(name) && f.handles == 0 && f.loaded && f.gen != f.storedGen && len(f.data) > 0 {
+		// A scratch file given a message name (sed -i's save) is checked
+		// now, so rename(2) says EINVAL and the message stays as it was.
 		if _, _, err := mail.PrepareMessage(f.data); err != nil {
 			m.log.Warn("file is not a message; not renamed, and nothing is stored", "file", f._label(), "to", newName, "err", err)
 			return err

@@ -295,26 +295,27 @@ func TestAppendLoopTrashesOnlyTheOriginal(t *testing.T) {
 	e.wantHeld("Trash", orig)
 }
 
-// rsync -a out/ Restore/ run again after a remount: a file whose bytes a
-// message of the mailbox has already is that message; nothing is stored.
-func TestImportAgainStoresNothing(t *testing.T) {
+// cp X copy.eml within X's mailbox is a copy: X stays where it was, and
+// removing or editing the copy never touches X. (A file whose bytes a
+// message of the mailbox has already is stored again, not taken for that
+// message: that would give one message two names, and rm of one of them,
+// or rsync --delete, would remove it.)
+func TestCopyWithinMailboxKeepsOriginal(t *testing.T) {
 	e := newEnv(t, mail.DeleteTrash, &queue{}, nil)
-	kept := msgID("kept", "imported before")
-	e.fake.Add("Other", []byte(kept))
-	e.create("Other", "kept.eml", kept)
-	e.create("Other", "new.eml", msgID("new", "not there yet"))
+	x := msgID("x", "the original")
+	e.fake.Add("Other", []byte(x))
+	e.create("Other", "copy.eml", x)
 	e.settle()
-	e.wantHeld("Other", kept, msgID("new", "not there yet"))
-	if n := e.fake.Calls("APPEND"); n != 1 {
-		t.Fatalf("%d APPENDs, want 1", n)
+	e.wantHeld("Other", x, x)
+	if got, ok, _ := e.read("Other", "m1.eml"); !ok || got != x {
+		t.Fatalf("the original reads %q (found %v)", got, ok)
 	}
-	if got, ok, _ := e.read("Other", "kept.eml"); !ok || got != kept {
-		t.Fatalf("kept.eml reads %q", got)
-	}
-	// Removing it is rm of that message, which was not this mount's.
-	if err := e.m.Unlink(bg, e.mb("Other"), "kept.eml"); err != nil {
+	if err := e.m.Unlink(bg, e.mb("Other"), "copy.eml"); err != nil {
 		t.Fatal(err)
 	}
 	e.settle()
-	e.wantHeld("Trash", kept)
+	e.wantHeld("Other", x)
+	if _, ok, _ := e.read("Other", "m1.eml"); !ok {
+		t.Fatal("removing the copy removed the original")
+	}
 }
