@@ -1,24 +1,30 @@
 // Package fs is the FUSE adaptation of mailfs: go-fuse nodes over the mail
-// model (package mail), and nothing else — names, attributes, kernel cache
-// timeouts and notifications, the one errno table, and the bytes of files
-// being written until their last descriptor is closed. It never imports
-// go-imap. go-fuse's own fs package is imported as gofs everywhere.
+// model (package mail) and the file model (package mail/files), and
+// nothing else — names, attributes, kernel cache timeouts and
+// notifications, the one errno table. It holds no mail or file state of
+// its own, and never imports go-imap. go-fuse's own fs package is
+// imported as gofs everywhere.
 //
 // # Nodes
 //
 //   - dirNode: a mailbox directory, holding its *mail.Mailbox; its inode
 //     number is the mailbox object's ID, so it follows a rename and is
-//     never reused by a new mailbox of the same name;
+//     never reused by a new mailbox of the same name. What its names open
+//     is the file model's answer (files.Model.Lookup, List);
 //   - msgNode: a message; inode from (account, mailbox ID, UIDVALIDITY,
-//     UID);
-//   - localNode: a file created here: a message once stored, or a scratch
-//     file that lives only in this mount;
-//   - the hidden .mailfs/status.
+//     UID). While a file of the file model stands for it (being written,
+//     an editor's backup), reads and writes go to that file;
+//   - fileNode: a file of the file model the server holds no version of
+//     yet (created here, or a scratch file);
+//   - the views .search, .text, .parts and the hidden .mailfs/status.
 //
 // # Writes
 //
-// See draft.go: FLUSH and FSYNC only check; RELEASE of the last writable
-// descriptor hands the final bytes to mail.Account.Submit.
+// OPEN for writing joins the file model's file (files.Model.Create, Open,
+// Edit); WRITE and SETATTR change its bytes; FLUSH and FSYNC only check
+// them (files.File.Check); RELEASE of a descriptor is files.Handle.Release,
+// and the file model decides what reaches the server. Nothing climbs back
+// into fs but a kernel notification (files.Model.SetNotify).
 //
 // # Kernel notifications
 //
@@ -31,7 +37,9 @@
 //
 // # Lock order
 //
-// view.mu, then dirState.mu, then a node's mu, then draft.mu; then the
-// model's locks (package mail). The model calls back (Observe, Submit's
-// done) with none of its locks held.
+// A node's mu, then the file model's lock, then the mail model's; view.mu
+// is a leaf, never held while a model is called. The mail model calls
+// Observe with none of its locks held; the file model calls its notify
+// function with its own lock held, and that function only takes view.mu
+// and starts a goroutine.
 package fs
