@@ -3,6 +3,7 @@ package fs
 import (
 	"context"
 	"syscall"
+	"time"
 
 	gofs "github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
@@ -45,8 +46,22 @@ func (d *dirNode) fillAttr(a *fuse.Attr) {
 	a.Nlink = 2
 	a.Ino = d.StableAttr().Ino
 	a.Owner = fuse.Owner{Uid: d.v.uid, Gid: d.v.gid}
-	t := d.v.started
+	t := d.v.changedAt(d.mb)
 	a.SetTimes(&t, &t, &t)
+}
+
+// changedAt is a mailbox directory's mtime: the last change the mount saw
+// in it (mail arrived or went, flags changed) or in the mailbox tree, or
+// the mount's start. Tools that keep an index (notmuch, mutt's new-mail
+// check, find -newer) rescan by it.
+func (v *view) changedAt(mb *mail.Mailbox) time.Time {
+	t := v.started
+	for _, c := range []time.Time{mb.ChangedAt(), v.acct.TreeChangedAt()} {
+		if c.After(t) {
+			t = c
+		}
+	}
+	return t
 }
 
 // child finds the sub-mailbox a file name stands for.

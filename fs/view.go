@@ -66,7 +66,7 @@ func (v *view) fileIno(f *files.File) uint64 {
 // observe turns the model's changes into kernel notifications.
 func (v *view) observe(c mail.Change) {
 	names := v.files.Observe(c)
-	for _, e := range append(c.Gone, c.Added...) {
+	for _, e := range append(append(c.Gone, c.Added...), c.Flagged...) {
 		names = append(names, v.name(e))
 	}
 	v.notifyNames(c.Mailbox, names...)
@@ -91,6 +91,7 @@ func (v *view) notify(dir *gofs.Inode, names ...string) {
 		return
 	}
 	v.goSafe("kernel notification", func() {
+		dir.NotifyContent(0, 0) // its mtime and listing changed
 		for _, n := range names {
 			dir.NotifyEntry(n)
 		}

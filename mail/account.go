@@ -47,6 +47,8 @@ type Change struct {
 	Reset   bool
 	Gone    []Entry
 	Added   []Entry
+	// Flagged are messages whose flags changed (with the new flags).
+	Flagged []Entry
 	Noticed bool
 }
 
@@ -254,4 +256,13 @@ func (a *Account) Close() {
 	a.closed = true
 	a.mu.Unlock()
 	a.bg.Wait()
+}
+
+// TreeChangedAt is when the mount last saw a mailbox made, removed or
+// renamed, by this mount or another client (zero: not since it started).
+func (a *Account) TreeChangedAt() time.Time {
+	if n := a.tree.changedAt.Load(); n != 0 {
+		return time.Unix(0, n)
+	}
+	return time.Time{}
 }

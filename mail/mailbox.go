@@ -42,7 +42,22 @@ type Mailbox struct {
 
 	ra     readahead    // has its own lock
 	textAt atomic.Int64 // when the text view last read it (unix ns)
+	// changedAt is when the mount last saw its messages change (mail
+	// arrived or went, flags changed), Unix ns; 0: not since it started.
+	changedAt atomic.Int64
 }
+
+// ChangedAt is when the mount last saw the mailbox's messages change:
+// mail arrived or went, flags changed, by this mount or another client
+// (zero: not since the mount started). A directory's mtime.
+func (m *Mailbox) ChangedAt() time.Time {
+	if n := m.changedAt.Load(); n != 0 {
+		return time.Unix(0, n)
+	}
+	return time.Time{}
+}
+
+func (m *Mailbox) touch() { m.changedAt.Store(time.Now().UnixNano()) }
 
 type addedMsg struct {
 	msg Message
@@ -220,6 +235,7 @@ func (m *Mailbox) _added(p Placed, msg Message, sizeKnown bool) (Entry, bool) {
 	}
 	msg.UID = p.UID
 	m.seq++
+	m.touch()
 	m.ours[p.UID] = addedMsg{msg: msg, seq: m.seq}
 	delete(m.gone, p.UID)
 	if sizeKnown {
@@ -261,6 +277,7 @@ func (m *Mailbox) removed(r Ref) {
 		return
 	}
 	m.seq++
+	m.touch()
 	m.gone[r.UID] = m.seq
 	delete(m.ours, r.UID)
 }
@@ -269,6 +286,7 @@ func (m *Mailbox) removed(r Ref) {
 func (m *Mailbox) flagsStored(r Ref, flags []string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.touch()
 	if s, ok := m.singles[r.UID]; ok && s.e.UIDValidity == r.UIDValidity {
 		s.e.Flags = flags
 		m.singles[r.UID] = s

@@ -103,6 +103,7 @@ func (m *Mailbox) relist(ctx context.Context, name string, start uint64, reset b
 		}
 		m.sizes, m.gone, m.ours = map[uint32]int64{}, map[uint32]uint64{}, map[uint32]addedMsg{}
 		m.epoch++
+		m.touch()
 	}
 	for uid, s := range m.singles {
 		if s.e.SizeKnown && s.e.UIDValidity == l.UIDValidity {
@@ -175,7 +176,12 @@ func (m *Mailbox) apply(d *Delta, start uint64) (Change, bool) {
 			continue
 		}
 		if f, ok := d.Flags[msg.UID]; ok {
-			changed = changed || !slices.Equal(msg.Flags, f)
+			if !slices.Equal(msg.Flags, f) {
+				changed = true
+				e := m._entry(i)
+				e.Flags = f
+				c.Flagged = append(c.Flagged, e)
+			}
 			msg.Flags = f
 		}
 		msgs = append(msgs, msg)
@@ -195,6 +201,9 @@ func (m *Mailbox) apply(d *Delta, start uint64) (Change, bool) {
 	m.listing = &Listing{UIDValidity: m.listing.UIDValidity, State: d.State, Messages: msgs}
 	m._settle(start)
 	m._index()
+	if len(c.Gone) > 0 || len(c.Added) > 0 || len(c.Flagged) > 0 {
+		m.touch()
+	}
 	return c, changed
 }
 

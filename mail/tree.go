@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -44,6 +45,8 @@ type tree struct {
 	// tree and give the last one back while the server cannot be reached.
 	keep func([]MailboxInfo)
 	kept func() ([]MailboxInfo, bool)
+
+	changedAt atomic.Int64 // when the mount last saw a mailbox made, removed or renamed (Unix ns)
 }
 
 func newTree(b Backend, ttl time.Duration) *tree {
@@ -111,9 +114,26 @@ func (t *tree) refresh(ctx context.Context) error {
 		}
 	}
 	t.mu.Lock()
+	if t.folders != nil && !sameFolders(t.folders, folders) {
+		t.changedAt.Store(time.Now().UnixNano())
+	}
 	t.folders, t.fetched, t.delim, t.trash = folders, fetched, delim, findTrash(list)
 	t.mu.Unlock()
 	return nil
+}
+
+// sameFolders reports whether two trees hold the same mailboxes.
+func sameFolders(a, b map[string]*Folder) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for name, f := range a {
+		g, ok := b[name]
+		if !ok || f.Selectable != g.Selectable || len(f.Children) != len(g.Children) {
+			return false
+		}
+	}
+	return true
 }
 
 func (t *tree) invalidate() {
@@ -121,6 +141,9 @@ func (t *tree) invalidate() {
 	t.fetched = time.Time{}
 	t.mu.Unlock()
 }
+
+// changed records a change this mount made to the tree.
+func (t *tree) changed() { t.changedAt.Store(time.Now().UnixNano()) }
 
 func (t *tree) trashName() string {
 	t.mu.Lock()

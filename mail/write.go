@@ -119,6 +119,7 @@ func (a *Account) CreateMailbox(ctx context.Context, full string) error {
 	}
 	a.log.Info("created mailbox", "mailbox", full)
 	a.tree.invalidate()
+	a.tree.changed()
 	return nil
 }
 
@@ -137,6 +138,7 @@ func (a *Account) DeleteMailbox(ctx context.Context, full string) error {
 	a.log.Info("deleted mailbox", "mailbox", full)
 	a.forget(full)
 	a.tree.invalidate()
+	a.tree.changed()
 	return nil
 }
 
@@ -170,6 +172,7 @@ func (a *Account) RenameMailbox(ctx context.Context, from, to string) error {
 	}
 	a.mu.Unlock()
 	a.tree.invalidate()
+	a.tree.changed()
 	return nil
 }
 
