@@ -77,6 +77,12 @@ func (d *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (
 			return in, 0
 		}
 	}
+	if d.mb.Name() == "" && name == MaildirDir {
+		n := &maildirBox{v: d.v, mb: d.mb}
+		d.v.maildirAttr(d.mb, &out.Attr)
+		out.SetAttrTimeout(0)
+		return d.NewInode(ctx, n, gofs.StableAttr{Mode: syscall.S_IFDIR, Ino: d.v.maildirIno(d.mb, "")}), 0
+	}
 	if d.mb.Name() == "" && name == SearchDir {
 		out.Mode = syscall.S_IFDIR | 0o500
 		out.Owner = d.v.owner()

@@ -39,8 +39,12 @@ type view struct {
 	settled   chan struct{}          // closed while writing is 0
 }
 
-// dirInode remembers the inode of mailbox mb's directory.
+// dirInode remembers the inode of mailbox mb's directory (nil: only
+// make sure the model knows of it).
 func (v *view) dirInode(mb *mail.Mailbox, in *gofs.Inode) {
+	if in == nil {
+		return
+	}
 	v.mu.Lock()
 	v.inodes[mb.ID()] = in
 	v.mu.Unlock()

@@ -400,6 +400,7 @@ func (m *Model) _settle(f *File) {
 		}
 	}
 	delete(d.keptAs, ref)
+	m._settleDelivery(f, *cur)
 	if own := m.o.Name(cur.entry); own != name {
 		d.kept[name], d.keptAs[ref] = ref, name
 	}

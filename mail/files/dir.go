@@ -2,6 +2,7 @@ package files
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"mailfs/mail"
@@ -96,8 +97,10 @@ func (m *Model) List(ctx context.Context, mb *mail.Mailbox) ([]Item, error) {
 	defer m.mu.Unlock()
 	d := m._dir(mb)
 	out := make([]Item, 0, len(entries)+len(d.files))
-	for _, f := range d.files {
-		out = append(out, m._fileItem(f))
+	for name, f := range d.files {
+		if !strings.HasPrefix(name, tmpPrefix) {
+			out = append(out, m._fileItem(f))
+		}
 	}
 	for _, e := range entries {
 		if m._hidden(d, e.Ref()) {
@@ -243,6 +246,7 @@ func (m *Model) Observe(c mail.Change) []string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	d := m._dir(c.Mailbox)
+	m.maildirObserve(d, c)
 	var names []string
 	for _, e := range append(c.Gone, c.Added...) {
 		if n, ok := d.keptAs[e.Ref()]; ok {

@@ -58,6 +58,8 @@ type File struct {
 	// the successor is stored, the successor takes its versions.
 	heir, successor *File
 	dropped         bool // let go: its name opens its stored message now
+	// delivery: renamed from a Maildir's tmp/ into new/ or cur/.
+	delivery *delivery
 }
 
 // unknownAppend is an APPEND whose answer was lost: of data (the file's

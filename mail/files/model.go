@@ -107,6 +107,7 @@ type Dir struct {
 	// a name); keptAs is the reverse: such a message lists under it.
 	kept   map[string]mail.Ref
 	keptAs map[mail.Ref]string
+	md     *maildirState // the .maildir view's (nil until used)
 }
 
 // New makes the file model of an account.
@@ -156,7 +157,7 @@ func (m *Model) _dir(mb *mail.Mailbox) *Dir {
 // files that live only in this mount's memory.
 func IsMessageName(name string) bool {
 	return strings.HasSuffix(strings.ToLower(name), ".eml") &&
-		!strings.HasPrefix(name, ".") && !strings.HasPrefix(name, "#")
+		!strings.HasPrefix(name, ".") && !strings.HasPrefix(name, "#") && !strings.Contains(name, "/")
 }
 
 // goRunner runs steps on goroutines that log a panic instead of dying
