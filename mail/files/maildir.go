@@ -58,10 +58,21 @@ func (d *Dir) _maildirSub(e mail.Entry) string {
 	if md.moved[r] {
 		return MaildirCur
 	}
-	if md.new[r] || slices.ContainsFunc(e.Flags, func(f string) bool { return strings.EqualFold(f, `\Recent`) }) {
+	has := func(flag string) bool {
+		return slices.ContainsFunc(e.Flags, func(f string) bool { return strings.EqualFold(f, flag) })
+	}
+	if (md.new[r] || has(`\Recent`)) && !has(`\Seen`) {
 		return MaildirNew
 	}
 	return MaildirCur
+}
+
+// _maildirUnique is the unique part message e shows under; m.mu held.
+func (m *Model) _maildirUnique(md *maildirState, e mail.Entry) string {
+	if u, ok := md.aliasOf[e.Ref()]; ok {
+		return u
+	}
+	return MaildirUnique(e)
 }
 
 // _maildirName is message e's name in sub: under the unique part a
@@ -294,8 +305,10 @@ func (m *Model) maildirRename(ctx context.Context, src *mail.Mailbox, ssub, name
 	defer m.mu.Unlock()
 	md := m._dir(dst)._md()
 	r := e.Ref()
-	if exists {
-		unique, _, _ := ParseMaildirName(newName)
+	// The unique part the client chose stays the message's name for the
+	// mount's life (Python's mailbox renames a new message to the key of
+	// the one it replaces).
+	if unique, _, _ := ParseMaildirName(newName); unique != m._maildirUnique(md, e) {
 		md.alias[unique], md.aliasOf[r] = r, unique
 	}
 	if dsub == MaildirCur {
