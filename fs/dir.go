@@ -56,7 +56,7 @@ func (d *dirNode) fillAttr(a *fuse.Attr) {
 // check, find -newer) rescan by it.
 func (v *view) changedAt(mb *mail.Mailbox) time.Time {
 	t := v.started
-	for _, c := range []time.Time{mb.ChangedAt(), v.acct.TreeChangedAt()} {
+	for _, c := range []time.Time{mb.ChangedAt(), v.files.ChangedAt(mb), v.acct.TreeChangedAt()} {
 		if c.After(t) {
 			t = c
 		}

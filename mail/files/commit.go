@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"mailfs/mail"
 )
@@ -427,6 +428,7 @@ func (m *Model) _drop(f *File) {
 // _notify tells the view that names of mb resolve anew; m.mu held (the
 // view sends its notifications from a goroutine of its own).
 func (m *Model) _notify(mb *mail.Mailbox, names ...string) {
+	m._dir(mb).touched = time.Now()
 	if m.notify != nil && len(names) > 0 {
 		m.notify(mb, names...)
 	}

@@ -130,6 +130,7 @@ func (m *Model) _newFile(d *Dir, name string) *File {
 	m.live.Add(1)
 	f := &File{m: m, id: m.nextID, dir: d, name: name, mtime: time.Now()}
 	d.files[name] = f
+	d.touched = f.mtime
 	m.all[f] = true
 	if r, ok := d.kept[name]; ok {
 		// The file holds the name now; the message it opened, if the

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"mailfs/mail"
 )
@@ -61,7 +62,9 @@ func (d *Dir) _maildirSub(e mail.Entry) string {
 	has := func(flag string) bool {
 		return slices.ContainsFunc(e.Flags, func(f string) bool { return strings.EqualFold(f, flag) })
 	}
-	if (md.new[r] || has(`\Recent`)) && !has(`\Seen`) {
+	// Put in new/ by a client, or arrived unseen while mounted: new/
+	// until a client moves it; the server's \Recent: while unseen.
+	if md.new[r] || has(`\Recent`) && !has(`\Seen`) {
 		return MaildirNew
 	}
 	return MaildirCur
@@ -82,10 +85,11 @@ func (d *Dir) _maildirName(e mail.Entry, sub string) string {
 	if !ok {
 		unique = MaildirUnique(e)
 	}
-	if sub == MaildirNew {
-		return unique
+	letters := MaildirFlags(e.Flags)
+	if sub == MaildirNew && letters == "" {
+		return unique // new mail, as delivered
 	}
-	return unique + ":2," + MaildirFlags(e.Flags)
+	return unique + ":2," + letters
 }
 
 // MaildirItem is a name of a Maildir subdirectory: a message (Entry), a
@@ -260,6 +264,7 @@ func (m *Model) maildirRename(ctx context.Context, src *mail.Mailbox, ssub, name
 			m._kick(f)
 		}
 		f.delivery = &delivery{sub: dsub, name: newName}
+		f.dir.touched = time.Now()
 		if hasInfo {
 			flags, _ := f._flagsDate()
 			f.flags, f.flagsSet = FlagsFromLetters(flags, letters), true
@@ -303,6 +308,7 @@ func (m *Model) maildirRename(ctx context.Context, src *mail.Mailbox, ssub, name
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m._dir(src).touched, m._dir(dst).touched = time.Now(), time.Now()
 	md := m._dir(dst)._md()
 	r := e.Ref()
 	// The unique part the client chose stays the message's name for the

@@ -48,12 +48,14 @@ func MaildirFlags(flags []string) string {
 	return b.String()
 }
 
-// MaildirName is a message's name in cur/ (new: in new/, without flags).
+// MaildirName is a message's name in cur/, or in new/ (new): there
+// without the flags part when it has no flags.
 func MaildirName(e mail.Entry, new bool) string {
-	if new {
+	letters := MaildirFlags(e.Flags)
+	if new && letters == "" {
 		return MaildirUnique(e)
 	}
-	return MaildirUnique(e) + ":2," + MaildirFlags(e.Flags)
+	return MaildirUnique(e) + ":2," + letters
 }
 
 // ParseMaildirName splits a Maildir name into its unique part and, after

@@ -108,6 +108,17 @@ type Dir struct {
 	kept   map[string]mail.Ref
 	keptAs map[mail.Ref]string
 	md     *maildirState // the .maildir view's (nil until used)
+	// touched: the last change of its names made here (a file created,
+	// renamed, removed, stored), for the directory's mtime.
+	touched time.Time
+}
+
+// ChangedAt is when a name of mailbox mb's directories last changed by
+// this mount's files (the mail model's Mailbox.ChangedAt has the rest).
+func (m *Model) ChangedAt(mb *mail.Mailbox) time.Time {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m._dir(mb).touched
 }
 
 // New makes the file model of an account.

@@ -3,6 +3,7 @@ package files
 import (
 	"context"
 	"errors"
+	"time"
 
 	"mailfs/mail"
 )
@@ -29,6 +30,7 @@ func (m *Model) Unlink(ctx context.Context, mb *mail.Mailbox, name string) error
 	}
 	m.mu.Lock()
 	d := m._dir(mb)
+	d.touched = time.Now()
 	if d.kept[name] == it.Entry.Ref() {
 		delete(d.kept, name)
 		delete(d.keptAs, it.Entry.Ref())
@@ -65,6 +67,7 @@ func (m *Model) unlinkFile(ctx context.Context, f *File, name string) error {
 	if f.name == name && f.dir.files[name] == f {
 		delete(f.dir.files, name)
 		f.name = ""
+		f.dir.touched = time.Now()
 	}
 	m._kick(f)
 	m._settle(f)
