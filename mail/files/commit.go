@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"mailfs/mail"
@@ -21,6 +22,7 @@ const (
 	stepMove                   // move the current version to the file's mailbox
 	stepRemove                 // remove a version that no longer stands for the file
 	stepLook                   // look for an APPEND whose answer was lost
+	stepFlags                  // give the current version the flags chosen since it was stored
 )
 
 type step struct {
@@ -116,6 +118,11 @@ func (m *Model) _plan(f *File) (step, bool) {
 		}
 		return step{kind: stepStore, gen: f.gen, mb: mb, commit: c, since: mb.UIDNext()}, true
 	}
+	if cur != nil && cur.mb == mb && f.gen == f.storedGen && f.flagsSet && canStore && !sameFlags(cur.entry.Flags, f.flags) {
+		// Flags chosen after the bytes went (setfattr, a Maildir rename
+		// of a delivery still on its way).
+		return step{kind: stepFlags, v: *cur, gen: f.gen}, true
+	}
 	if cur == nil || cur.mb != mb || len(f.versions) < 2 {
 		return step{}, false
 	}
@@ -156,6 +163,12 @@ func (m *Model) run(f *File, st step) {
 		var e mail.Entry
 		e, err = st.v.mb.Move(ctx, st.v.entry, st.to)
 		stored = mail.Stored{Entry: e}
+	case stepFlags:
+		m.mu.Lock()
+		flags := append([]string(nil), f.flags...)
+		m.mu.Unlock()
+		err = st.v.mb.SetFlags(ctx, st.v.entry, flags)
+		stored.Flags = mail.SettableFlags(flags)
 	case stepRemove:
 		if st.v.over {
 			var other bool
@@ -274,6 +287,17 @@ func (m *Model) apply(f *File, st step, s mail.Stored, err error) {
 				m.ours[v.key()] = true
 			}
 			m._adopt(f, v)
+		}
+	case stepFlags:
+		if err != nil {
+			m.log.Error("could not set a file's flags on the server", "file", label, "err", err)
+			f.flags = st.v.entry.Flags // given up: what the server has
+			break
+		}
+		for i := range f.versions {
+			if f.versions[i].key() == st.v.key() {
+				f.versions[i].entry.Flags = s.Flags
+			}
 		}
 	case stepRemove:
 		if s.KeptOld {
@@ -446,4 +470,26 @@ func (m *Model) _stepDone() {
 	if m.steps == 0 {
 		close(m.quiet)
 	}
+}
+
+// sameFlags reports whether two flag lists hold the same settable flags,
+// in any order and case.
+func sameFlags(a, b []string) bool {
+	set := func(l []string) map[string]bool {
+		m := map[string]bool{}
+		for _, f := range mail.SettableFlags(l) {
+			m[strings.ToLower(f)] = true
+		}
+		return m
+	}
+	x, y := set(a), set(b)
+	if len(x) != len(y) {
+		return false
+	}
+	for f := range x {
+		if !y[f] {
+			return false
+		}
+	}
+	return true
 }

@@ -51,6 +51,8 @@ type machine struct {
 	initial map[string]bool // bodies the server held at the start
 	removed map[string]bool // what files held when they were removed or renamed over
 	written int
+	// delivered: messages clients put into the .maildir view
+	delivered []*delivered
 }
 
 func newMachine(t *rapid.T) *machine {
@@ -109,6 +111,9 @@ func (s *machine) open(t *rapid.T) {
 func (s *machine) unknownName(t *rapid.T, known bool) {
 	if !known && s.e.m.lostAnswers() {
 		t.Skip("a message whose APPEND was not answered may show under this name")
+	}
+	if !known && len(s.delivered) > 0 {
+		t.Skip("a message delivered through .maildir shows in the .eml view under a name of its own")
 	}
 }
 
@@ -258,7 +263,7 @@ func (s *machine) read(t *rapid.T) {
 		}
 		t.Fatalf("read %s: %v", p, err)
 	}
-	if found && !exists && s.e.m.lostAnswers() {
+	if found && !exists && (s.e.m.lostAnswers() || len(s.delivered) > 0) {
 		// An APPEND whose answer was lost stored a message that the
 		// model has not found yet: it shows under its own name until
 		// then.
@@ -321,6 +326,11 @@ func (s *machine) check(t *rapid.T) {
 	// file under a scratch name (an editor's backup stands for its
 	// message, wherever it was moved) or refused, and nothing else.
 	others, extra := 0, 0
+	for _, d := range s.delivered {
+		if refused[d.box+"/"+deliveryName(d.unique)] {
+			others++
+		}
+	}
 	for p, ino := range s.names {
 		if ino.broken && IsMessageName(p.name) && !refused[p.String()] {
 			t.Fatalf("%s: a write to it failed, and it is not listed as not stored: %v", p, e.m.NotStored())
@@ -348,6 +358,11 @@ func (s *machine) check(t *rapid.T) {
 				t.Fatalf("%s is not a message and not listed as refused: %v", p, e.m.NotStored())
 			}
 			must = append(must, ino.data)
+		}
+		for _, d := range s.delivered {
+			if d.box == box && !refused[box+"/"+deliveryName(d.unique)] {
+				must = append(must, d.body)
+			}
 		}
 		held := e.held(box)
 		left := map[string]int{}
@@ -402,6 +417,36 @@ func (s *machine) removeAll(t *rapid.T) {
 		s.removed[s.names[p].data] = true
 		delete(s.names, p)
 	}
+	for _, d := range s.delivered {
+		if d.unique == "" {
+			continue // refiled: removed below by its body
+		}
+		if err := s.e.m.MaildirUnlink(bg, s.e.mb(d.box), d.sub, d.name()); err != nil {
+			t.Fatalf("unlink %s/%s/%s at the end: %v", d.box, d.sub, d.name(), err)
+		}
+		s.removed[d.body] = true
+	}
+	for _, d := range s.delivered {
+		if d.unique != "" {
+			continue
+		}
+		items, err := s.e.m.MaildirList(bg, s.e.mb(d.box), MaildirCur)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range items {
+			if it.Message {
+				if b, _, err := s.e.mb(d.box).Body(bg, it.Entry.Ref()); err == nil && string(b) == d.body {
+					if err := s.e.m.MaildirUnlink(bg, s.e.mb(d.box), MaildirCur, it.Name); err != nil {
+						t.Fatalf("unlink refiled %s: %v", it.Name, err)
+					}
+					s.removed[d.body] = true
+					break
+				}
+			}
+		}
+	}
+	s.delivered = nil
 	s.e.q.drain(t)
 	for _, box := range propBoxes {
 		if held := s.e.held(box); len(held) != 0 {
@@ -421,15 +466,20 @@ func TestFileModelProperty(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		s := newMachine(t)
 		t.Repeat(map[string]func(*rapid.T){
-			"open":   s.open,
-			"write":  s.write,
-			"close":  s.close,
-			"rename": s.rename,
-			"unlink": s.unlink,
-			"read":   s.read,
-			"step":   s.step,
-			"timer":  s.timer,
-			"fault":  s.fault,
+			"open":            s.open,
+			"write":           s.write,
+			"close":           s.close,
+			"rename":          s.rename,
+			"unlink":          s.unlink,
+			"read":            s.read,
+			"maildir deliver": s.mdDeliver,
+			"maildir flag":    s.mdFlag,
+			"maildir refile":  s.mdRefile,
+			"maildir unlink":  s.mdUnlink,
+			"maildir read":    s.mdRead,
+			"step":            s.step,
+			"timer":           s.timer,
+			"fault":           s.fault,
 		})
 		s.settle(t)
 		s.check(t)
