@@ -281,6 +281,11 @@ func serve(setups []accountSetup, dir string, mount *mountFlags, log *slog.Logge
 	var watchers []<-chan struct{}
 	var inView []<-chan struct{}
 	for _, a := range accounts {
+		if err := checkWatched(ctx, a); err != nil {
+			return err
+		}
+	}
+	for _, a := range accounts {
 		for _, mb := range a.setup.f.watch {
 			seen := make(chan struct{})
 			var once sync.Once
@@ -503,4 +508,32 @@ func umountHint(dir string) string {
 		return "fusermount3 -u " + dir
 	}
 	return self + " umount " + dir
+}
+
+// checkWatched refuses a --watch that names no mailbox of the account,
+// before mounting: a watcher of a mailbox that does not exist would only
+// reconnect in a loop. An account whose server cannot be reached now is
+// not checked.
+func checkWatched(ctx context.Context, a served) error {
+	if !a.client.Health().Connected {
+		return nil
+	}
+	list, err := a.client.Mailboxes(ctx)
+	if err != nil {
+		return nil
+	}
+	for _, w := range a.setup.f.watch {
+		found := false
+		for _, mb := range list {
+			found = found || mb.Name == w && !mb.NoSelect || strings.EqualFold(w, "INBOX") && strings.EqualFold(mb.Name, "INBOX")
+		}
+		if !found {
+			who := ""
+			if a.setup.name != "" {
+				who = " (account " + a.setup.name + ")"
+			}
+			return fail(exitUsage, "--watch %q%s: no such mailbox on the server (names are the server's, e.g. INBOX or Work/Projects)", w, who)
+		}
+	}
+	return nil
 }

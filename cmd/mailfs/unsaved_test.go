@@ -48,3 +48,20 @@ func TestCLIUnmountWithFilesNotStored(t *testing.T) {
 		}
 	})
 }
+
+// TestCLIWatchUnknownMailbox: --watch naming a mailbox the account does
+// not have is a clear error before mounting (exit 2), not a watcher
+// reconnecting in a loop.
+func TestCLIWatchUnknownMailbox(t *testing.T) {
+	testenv.RequireFUSE(t)
+	s := startMem(t)
+	s.seedSample(t)
+	dir := t.TempDir()
+	code, stderr := runCLI(t, s.pass, "mount", "--watch", "No/Such", "imap+insecure://"+s.user+"@"+s.addr, dir)
+	if code != exitUsage || !strings.Contains(stderr, `"No/Such"`) {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if testenv.IsMounted(dir) {
+		t.Fatal("mounted anyway")
+	}
+}
