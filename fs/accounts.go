@@ -96,6 +96,11 @@ func (r *accountsNode) Lookup(ctx context.Context, name string, out *fuse.EntryO
 		out.Owner = r.owner
 		return r.NewInode(ctx, &accountsSearchNode{r: r}, gofs.StableAttr{Mode: syscall.S_IFDIR}), 0
 	}
+	if name == MaildirDir {
+		out.Mode = syscall.S_IFDIR | 0o500
+		out.Owner = r.owner
+		return r.NewInode(ctx, &accountsMaildirNode{r: r}, gofs.StableAttr{Mode: syscall.S_IFDIR}), 0
+	}
 	if name == StatusDir && r.all != nil {
 		out.Mode = syscall.S_IFDIR | 0o500
 		out.Owner = r.owner
@@ -135,4 +140,36 @@ func (r *accountsNode) Rename(ctx context.Context, name string, newParent gofs.I
 func (r *accountsNode) Statfs(ctx context.Context, out *fuse.StatfsOut) syscall.Errno {
 	out.Bsize, out.Frsize, out.NameLen = 4096, 4096, 255
 	return 0
+}
+
+// accountsMaildirNode is .maildir at a multi-account root: one directory
+// per account, each that account's .maildir.
+type accountsMaildirNode struct {
+	gofs.Inode
+	r *accountsNode
+}
+
+var (
+	_ = (gofs.NodeLookuper)((*accountsMaildirNode)(nil))
+	_ = (gofs.NodeReaddirer)((*accountsMaildirNode)(nil))
+)
+
+func (n *accountsMaildirNode) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
+	list := dots(n.EmbeddedInode())
+	for _, name := range n.r.names() {
+		v := n.r.views[name]
+		list = append(list, fuse.DirEntry{Name: name, Mode: syscall.S_IFDIR, Ino: v.maildirIno(v.acct.Mailbox(""), "")})
+	}
+	return gofs.NewListDirStream(list), 0
+}
+
+func (n *accountsMaildirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
+	v, ok := n.r.views[name]
+	if !ok {
+		return nil, syscall.ENOENT
+	}
+	mb := v.acct.Mailbox("")
+	v.maildirAttr(mb, &out.Attr)
+	out.SetAttrTimeout(0)
+	return n.NewInode(ctx, &maildirBox{v: v, mb: mb}, gofs.StableAttr{Mode: syscall.S_IFDIR, Ino: v.maildirIno(mb, "")}), 0
 }

@@ -95,6 +95,16 @@ func TestManyAccountsInOneMount(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(dir, a, "INBOX")); err != nil {
 			t.Errorf("%s/INBOX: %v", a, err)
 		}
+		// The Maildir view at the root has every account; its messages
+		// are the account's own.
+		for _, md := range []string{filepath.Join(dir, ".maildir", a, "INBOX"), filepath.Join(dir, a, ".maildir", "INBOX")} {
+			cur, err1 := os.ReadDir(filepath.Join(md, "cur"))
+			news, err2 := os.ReadDir(filepath.Join(md, "new"))
+			eml, err3 := os.ReadDir(filepath.Join(dir, a, "INBOX"))
+			if err1 != nil || err2 != nil || err3 != nil || len(cur)+len(news) != len(eml) {
+				t.Errorf("%s: %d in cur/ and %d in new/, %d .eml files (%v %v %v)", md, len(cur), len(news), len(eml), err1, err2, err3)
+			}
+		}
 		if b, err := os.ReadFile(filepath.Join(dir, a, ".mailfs", "status")); err != nil || !strings.Contains(string(b), "account: "+a) {
 			t.Errorf("%s/.mailfs/status: %q %v", a, b, err)
 		}
