@@ -104,6 +104,9 @@ func (d *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (
 		return nil, syscall.ENOENT
 	}
 	d.v.dirInode(d.mb, d.EmbeddedInode())
+	if in, ok := d.localChild(ctx, name, out); ok {
+		return in, 0
+	}
 	it, ok, err := d.v.files.Lookup(ctx, d.mb, name)
 	if err != nil {
 		return nil, d.v.errno("lookup "+name, err)
@@ -163,6 +166,9 @@ func (d *dirNode) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
 				ino = d.v.fileIno(it.File)
 			}
 			list = append(list, fuse.DirEntry{Name: it.Name, Mode: syscall.S_IFREG, Ino: ino})
+		}
+		for _, e := range d.v.files.LocalList(d.mb, "") {
+			list = append(list, fuse.DirEntry{Name: e.Name, Mode: syscall.S_IFDIR, Ino: d.v.localDirIno(d.mb, e.Name)})
 		}
 	}
 	return gofs.NewListDirStream(list), 0

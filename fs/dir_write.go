@@ -11,6 +11,7 @@ import (
 	"github.com/hanwen/go-fuse/v2/fuse"
 
 	"mailfs/mail"
+	"mailfs/mail/files"
 )
 
 var (
@@ -44,6 +45,13 @@ func (d *dirNode) Mkdir(ctx context.Context, name string, mode uint32, out *fuse
 	if d.v.readOnly {
 		return nil, syscall.EROFS
 	}
+	if files.IsLocalDirName(name) && d.mb.Name() != "" {
+		// .git and the like: a directory of this mount only.
+		if err := d.v.files.LocalMkdir(d.mb, "", name); err != nil {
+			return nil, d.v.errno("mkdir "+name, err)
+		}
+		return d.v.localDirInode(ctx, d.EmbeddedInode(), d.mb, name, out), 0
+	}
 	full, errno := d.childMailbox(name)
 	if errno != 0 {
 		return nil, errno
@@ -69,6 +77,12 @@ func (d *dirNode) Mkdir(ctx context.Context, name string, mode uint32, out *fuse
 func (d *dirNode) Rmdir(ctx context.Context, name string) syscall.Errno {
 	if d.v.readOnly {
 		return syscall.EROFS
+	}
+	if e, ok := d.v.files.LocalLookup(d.mb, "", name); ok && e.Dir && d.mb.Name() != "" {
+		if err := d.v.files.LocalRmdir(d.mb, "", name); err != nil {
+			return d.v.errno("rmdir "+name, err)
+		}
+		return 0
 	}
 	f, err := d.v.acct.Folder(ctx, d.mb.Name())
 	if err != nil {

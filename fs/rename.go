@@ -41,6 +41,15 @@ func (d *dirNode) Rename(ctx context.Context, name string, newParent gofs.InodeE
 	if child, ok := childOf(f, name); ok {
 		return d.renameMailbox(ctx, child, dst, newName)
 	}
+	if e, ok := d.v.files.LocalLookup(d.mb, "", name); ok && e.Dir && d.mb.Name() != "" {
+		if dst.mb != d.mb {
+			return syscall.EXDEV
+		}
+		if err := d.v.files.LocalRename(ctx, d.mb, "", name, "", newName); err != nil {
+			return d.v.errno("rename "+name, err)
+		}
+		return 0
+	}
 	if flags&renameNoReplace != 0 && dst.exists(ctx, newName) {
 		return syscall.EEXIST
 	}

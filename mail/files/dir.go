@@ -98,7 +98,7 @@ func (m *Model) List(ctx context.Context, mb *mail.Mailbox) ([]Item, error) {
 	d := m._dir(mb)
 	out := make([]Item, 0, len(entries)+len(d.files))
 	for name, f := range d.files {
-		if !strings.HasPrefix(name, tmpPrefix) {
+		if !strings.HasPrefix(name, "\x00") { // tmp/ of .maildir, local directories
 			out = append(out, m._fileItem(f))
 		}
 	}
@@ -117,11 +117,13 @@ func (m *Model) List(ctx context.Context, mb *mail.Mailbox) ([]Item, error) {
 	return out, nil
 }
 
-// HasFiles reports whether mb's directory holds files of this mount.
+// HasFiles reports whether mb's directory holds files or local
+// directories of this mount.
 func (m *Model) HasFiles(mb *mail.Mailbox) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return len(m._dir(mb).files) > 0
+	d := m._dir(mb)
+	return len(d.files) > 0 || len(d.local) > 0
 }
 
 // _newFile makes a file called name in d; m.mu held.

@@ -108,6 +108,7 @@ type Dir struct {
 	kept   map[string]mail.Ref
 	keptAs map[mail.Ref]string
 	md     *maildirState // the .maildir view's (nil until used)
+	local  map[string]bool // local directories (".git", ".git/objects"), by path
 	// touched: the last change of its names made here (a file created,
 	// renamed, removed, stored), for the directory's mtime.
 	touched time.Time

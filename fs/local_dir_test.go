@@ -1,0 +1,61 @@
+package fs_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"mailfs/imapback"
+)
+
+// TestGitInitInMailbox: a directory whose name starts with a dot, made in
+// a mailbox (git init's .git), lives in this mount only: no CREATE on the
+// server, git works in it, and rm -r removes it.
+func TestGitInitInMailbox(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		if os.Getenv("MAILFS_TEST_STRICT") != "0" {
+			t.Fatal("git not found: apt-get install git")
+		}
+		t.Skip("git not found")
+	}
+	eachServer(t, func(t *testing.T, s *server) {
+		s.seedSample(t)
+		m := s.mount(t, imapback.Config{}, nil)
+		p := s.peek(t)
+		before := p.mailboxes()
+		work := filepath.Join(m.dir, "Work")
+		git := func(args ...string) string {
+			t.Helper()
+			cmd := exec.Command("git", append([]string{"-C", work, "-c", "user.email=a@example.com", "-c", "user.name=a"}, args...)...)
+			cmd.Dir = t.TempDir()
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("git %v: %v\n%s", args, err, out)
+			}
+			return string(out)
+		}
+		git("init", "-q")
+		git("add", "-A")
+		git("commit", "-q", "-m", "mail as it was")
+		if out := git("log", "--oneline"); !strings.Contains(out, "mail as it was") {
+			t.Fatalf("git log: %q", out)
+		}
+		after := p.mailboxes()
+		if len(after) != len(before) {
+			t.Fatalf("mailboxes before %v, after %v", before, after)
+		}
+		for mb := range after {
+			if strings.Contains(mb, ".git") {
+				t.Fatalf("a mailbox %q was made on the server", mb)
+			}
+		}
+		if err := os.RemoveAll(filepath.Join(work, ".git")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(filepath.Join(work, ".git")); !os.IsNotExist(err) {
+			t.Fatalf(".git after rm -r: %v", err)
+		}
+	})
+}
