@@ -19,7 +19,9 @@ const localPrefix = "\x00local/"
 
 // IsLocalDirName reports whether a directory of this name made in a
 // mailbox lives in this mount only.
-func IsLocalDirName(name string) bool { return strings.HasPrefix(name, ".") && name != "." && name != ".." }
+func IsLocalDirName(name string) bool {
+	return strings.HasPrefix(name, ".") && name != "." && name != ".."
+}
 
 func localKey(dir, name string) string {
 	if dir == "" {

@@ -107,7 +107,7 @@ type Dir struct {
 	// a name); keptAs is the reverse: such a message lists under it.
 	kept   map[string]mail.Ref
 	keptAs map[mail.Ref]string
-	md     *maildirState // the .maildir view's (nil until used)
+	md     *maildirState   // the .maildir view's (nil until used)
 	local  map[string]bool // local directories (".git", ".git/objects"), by path
 	// touched: the last change of its names made here (a file created,
 	// renamed, removed, stored), for the directory's mtime.
