@@ -59,3 +59,38 @@ func TestGitInitInMailbox(t *testing.T) {
 		}
 	})
 }
+
+// TestEditThroughSearchResult: sed -i on a message reached through a
+// .search result saves a new version of that message (its temporary file
+// is a scratch file of the mailbox), and vim's swap file can be made.
+func TestEditThroughSearchResult(t *testing.T) {
+	eachServer(t, func(t *testing.T, s *server) {
+		s.seedSample(t)
+		m := s.mount(t, imapback.Config{}, nil)
+		p := s.peek(t)
+		dir := filepath.Join(m.dir, ".search", "from:alice", "INBOX")
+		ents, err := os.ReadDir(dir)
+		if err != nil || len(ents) == 0 {
+			t.Fatalf("search result: %v %v", ents, err)
+		}
+		path := filepath.Join(dir, ents[0].Name())
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := messageIDOf(b)
+		count := len(p.messages("INBOX"))
+		if out, err := exec.Command("sed", "-i", "s/^Subject: /Subject: Edited /", path).CombinedOutput(); err != nil {
+			t.Fatalf("sed -i in a search result: %v %s", err, out)
+		}
+		want := strings.Replace(string(b), "Subject: ", "Subject: Edited ", 1)
+		onlyVersion(t, p, "INBOX", id, want, count)
+		swap := filepath.Join(dir, "."+ents[0].Name()+".swp")
+		if err := os.WriteFile(swap, []byte("vim"), 0o600); err != nil {
+			t.Fatalf("a swap file in a search result: %v", err)
+		}
+		if err := os.Remove(swap); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

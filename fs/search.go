@@ -295,6 +295,10 @@ func (n *searchNode) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno
 }
 
 func (n *searchNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
+	if in, ok, fout := n.fileHere(ctx, name); ok {
+		*out = *fout
+		return in, 0
+	}
 	if n.name == "" {
 		if in, ok := n.v.lookupDecoded(ctx, n.EmbeddedInode(), name, resultSource{n.res}, out); ok {
 			return in, 0
