@@ -1,11 +1,13 @@
 package fs_test
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"mailfs/imapback"
 )
@@ -85,6 +87,22 @@ func TestEditThroughSearchResult(t *testing.T) {
 		}
 		want := strings.Replace(string(b), "Subject: ", "Subject: Edited ", 1)
 		onlyVersion(t, p, "INBOX", id, want, count)
+		// vi (vim-tiny) saves through the result as well, with its swap
+		// file and its backup by rename.
+		var now string // the new version's name in the result
+		eventually(t, 20*time.Second, "the saved version in the result", func() error {
+			if !hasFileWith(dir, strings.Trim(id, "<>")) {
+				return fmt.Errorf("not listed yet")
+			}
+			now = fileWith(t, dir, id)
+			return nil
+		})
+		vi := exec.Command("ex", "-s", "-c", "set backup backupcopy=no", "-c", "%s/Subject: Edited /Subject: Again /", "-c", "wq", now)
+		vi.Dir = t.TempDir()
+		if out, err := vi.CombinedOutput(); err != nil {
+			t.Fatalf("ex in a search result: %v %s", err, out)
+		}
+		onlyVersion(t, p, "INBOX", id, strings.Replace(want, "Subject: Edited ", "Subject: Again ", 1), count)
 		swap := filepath.Join(dir, "."+ents[0].Name()+".swp")
 		if err := os.WriteFile(swap, []byte("vim"), 0o600); err != nil {
 			t.Fatalf("a swap file in a search result: %v", err)

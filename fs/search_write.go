@@ -8,6 +8,7 @@ import (
 	"github.com/hanwen/go-fuse/v2/fuse"
 
 	"mailfs/mail"
+	"mailfs/mail/files"
 )
 
 // Writing in a search result's mailbox directory: editors and sed -i
@@ -42,7 +43,10 @@ func (n *searchNode) fileHere(ctx context.Context, name string) (*gofs.Inode, bo
 
 func (n *searchNode) Create(ctx context.Context, name string, flags uint32, mode uint32, out *fuse.EntryOut) (*gofs.Inode, gofs.FileHandle, uint32, syscall.Errno) {
 	mb := n.mailbox()
-	if mb == nil || n.v.readOnly {
+	if mb == nil || n.v.readOnly || files.IsMessageName(name) && !n.v.files.Replacing(mb, name) {
+		// Scratch files only, and an editor's new version of a message
+		// it renamed to a backup name: new mail does not go into a
+		// search result.
 		return n.refusing.Create(ctx, name, flags, mode, out)
 	}
 	h, err := n.v.files.Create(mb, name)

@@ -264,3 +264,17 @@ func (m *Model) Observe(c mail.Change) []string {
 	}
 	return names
 }
+
+// Replacing reports whether a file created under name in mb would be the
+// new version of a message an editor renamed to a backup name (the
+// successor of that backup).
+func (m *Model) Replacing(mb *mail.Mailbox, name string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, b := range m._dir(mb).files {
+		if !IsMessageName(b.name) && len(b.versions) > 0 && m.o.Name(b.versions[len(b.versions)-1].entry) == name {
+			return true
+		}
+	}
+	return false
+}
