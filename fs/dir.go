@@ -72,6 +72,7 @@ func childOf(f mail.Folder, name string) (string, bool) {
 }
 
 func (d *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
+	d.v.dirInode(d.mb, d.EmbeddedInode())
 	if d.mb.Name() == "" {
 		if in, ok := d.v.lookupDecoded(ctx, d.EmbeddedInode(), name, accountSource{d.v}, out); ok {
 			return in, 0
@@ -142,6 +143,7 @@ func (v *view) msgInode(ctx context.Context, parent *gofs.Inode, mb *mail.Mailbo
 }
 
 func (d *dirNode) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
+	d.v.dirInode(d.mb, d.EmbeddedInode())
 	f, err := d.v.acct.Folder(ctx, d.mb.Name())
 	if err != nil {
 		return nil, d.v.errno("readdir", err)

@@ -134,6 +134,7 @@ func Mount(dir string, opts Options) (*Mounted, error) {
 		v.results, _ = lru.New[string, *searchResult](searchResultsKept)
 		close(v.settled) // nothing open for writing yet
 		acct.Observe(v.observe)
+		acct.ObserveTree(v.treeChanged)
 		fm.SetNotify(v.notifyNames)
 		return v
 	}

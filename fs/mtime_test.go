@@ -1,6 +1,7 @@
 package fs_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -65,5 +66,32 @@ func TestDirectoryMtimeFollowsChanges(t *testing.T) {
 			t.Fatal(err)
 		}
 		newer("mkdir moves the root's mtime", m.dir, r0, func() {})
+	})
+}
+
+// TestMailboxRenamedElsewhereGoesAtOnce: a mailbox another client renamed
+// is gone under its old name as soon as the mount lists the tree again
+// (the kernel is told), and the new name is there.
+func TestMailboxRenamedElsewhereGoesAtOnce(t *testing.T) {
+	eachServer(t, func(t *testing.T, s *server) {
+		s.seedSample(t)
+		m := s.mount(t, imapback.Config{}, func(o *options) { o.TTL = time.Second })
+		p := s.peek(t)
+		if _, err := os.Stat(filepath.Join(m.dir, "Drafts")); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.c.Rename("Drafts", "Drafts2", nil).Wait(); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, 20*time.Second, "the old name goes and the new one comes", func() error {
+			os.ReadDir(m.dir) // lists the tree once its TTL has passed
+			if _, err := os.Stat(filepath.Join(m.dir, "Drafts")); !os.IsNotExist(err) {
+				return fmt.Errorf("Drafts: %v", err)
+			}
+			if _, err := os.Stat(filepath.Join(m.dir, "Drafts2")); err != nil {
+				return err
+			}
+			return nil
+		})
 	})
 }

@@ -3,6 +3,7 @@ package fs
 import (
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -75,6 +76,21 @@ func (v *view) observe(c mail.Change) {
 	}
 	v.notifyNames(c.Mailbox, names...)
 	v.searchChanged(c.Mailbox.Name())
+}
+
+// treeChanged tells the kernel that mailboxes another client made,
+// removed or renamed appeared or went away in their parents' directories
+// (the old name of a renamed mailbox goes at once, not after the entry
+// timeout).
+func (v *view) treeChanged(gone, added []string) {
+	delim := string(v.acct.Delimiter())
+	for _, name := range append(gone, added...) {
+		parent, leaf := "", name
+		if i := strings.LastIndex(name, delim); i >= 0 {
+			parent, leaf = name[:i], name[i+1:]
+		}
+		v.notifyNames(v.acct.Mailbox(parent), escapeLeaf(parent == "", leaf))
+	}
 }
 
 // notifyNames tells the kernel to look names in mailbox mb's directory

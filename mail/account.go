@@ -70,6 +70,10 @@ type Account struct {
 	decoded    decodedState
 
 	observe func(Change)   // set once by Observe, before use
+	// treeObserve is told the mailboxes that appeared and went away when
+	// a listing of the tree differs from the one before (set once by
+	// ObserveTree, before use).
+	treeObserve func(gone, added []string)
 	bg      sync.WaitGroup // background jobs (goSafe)
 
 	mu        sync.Mutex // protects the following
@@ -105,6 +109,15 @@ func NewAccount(o Options) *Account {
 // Observe sets the function told of every Change. Call it once, before
 // the account is used; it is called with no model lock held.
 func (a *Account) Observe(f func(Change)) { a.observe = f }
+
+// ObserveTree sets the function told of mailboxes that appeared or went
+// away (another client's CREATE, DELETE, RENAME, found by a listing of
+// the tree). Call it once, before the account is used; it is called with
+// no model lock held.
+func (a *Account) ObserveTree(f func(gone, added []string)) {
+	a.treeObserve = f
+	a.tree.observe = f
+}
 
 // NoteError keeps err as the account's last error (mailfs status).
 func (a *Account) NoteError(op string, err error) {
@@ -243,7 +256,7 @@ func (a *Account) revalidate(m *Mailbox, listed bool) {
 }
 
 func (a *Account) notify(c Change) {
-	if a.observe != nil && (c.Reset || c.Noticed || len(c.Gone) > 0 || len(c.Added) > 0) {
+	if a.observe != nil && (c.Reset || c.Noticed || len(c.Gone) > 0 || len(c.Added) > 0 || len(c.Flagged) > 0) {
 		a.observe(c)
 	}
 }

@@ -47,6 +47,7 @@ type tree struct {
 	kept func() ([]MailboxInfo, bool)
 
 	changedAt atomic.Int64 // when the mount last saw a mailbox made, removed or renamed (Unix ns)
+	observe   func(gone, added []string)
 }
 
 func newTree(b Backend, ttl time.Duration) *tree {
@@ -114,11 +115,25 @@ func (t *tree) refresh(ctx context.Context) error {
 		}
 	}
 	t.mu.Lock()
+	var gone, added []string
 	if t.folders != nil && !sameFolders(t.folders, folders) {
 		t.changedAt.Store(time.Now().UnixNano())
+		for name := range t.folders {
+			if _, ok := folders[name]; !ok {
+				gone = append(gone, name)
+			}
+		}
+		for name := range folders {
+			if _, ok := t.folders[name]; !ok {
+				added = append(added, name)
+			}
+		}
 	}
 	t.folders, t.fetched, t.delim, t.trash = folders, fetched, delim, findTrash(list)
 	t.mu.Unlock()
+	if t.observe != nil && len(gone)+len(added) > 0 {
+		t.observe(gone, added)
+	}
 	return nil
 }
 
