@@ -69,12 +69,12 @@ type Account struct {
 	opens      opens // recently opened messages: copy sources
 	decoded    decodedState
 
-	observe func(Change)   // set once by Observe, before use
+	observe func(Change) // set once by Observe, before use
 	// treeObserve is told the mailboxes that appeared and went away when
 	// a listing of the tree differs from the one before (set once by
 	// ObserveTree, before use).
 	treeObserve func(gone, added []string)
-	bg      sync.WaitGroup // background jobs (goSafe)
+	bg          sync.WaitGroup // background jobs (goSafe)
 
 	mu        sync.Mutex // protects the following
 	mailboxes map[string]*Mailbox
