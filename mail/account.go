@@ -70,10 +70,6 @@ type Account struct {
 	decoded    decodedState
 
 	observe func(Change) // set once by Observe, before use
-	// treeObserve is told the mailboxes that appeared and went away when
-	// a listing of the tree differs from the one before (set once by
-	// ObserveTree, before use).
-	treeObserve func(gone, added []string)
 	bg          sync.WaitGroup // background jobs (goSafe)
 
 	mu        sync.Mutex // protects the following
@@ -115,7 +111,6 @@ func (a *Account) Observe(f func(Change)) { a.observe = f }
 // the tree). Call it once, before the account is used; it is called with
 // no model lock held.
 func (a *Account) ObserveTree(f func(gone, added []string)) {
-	a.treeObserve = f
 	a.tree.observe = f
 }
 
