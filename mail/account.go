@@ -69,8 +69,8 @@ type Account struct {
 	opens      opens // recently opened messages: copy sources
 	decoded    decodedState
 
-	observe func(Change) // set once by Observe, before use
-	bg          sync.WaitGroup // background jobs (goSafe)
+	observe func(Change)   // set once by Observe, before use
+	bg      sync.WaitGroup // background jobs (goSafe)
 
 	mu        sync.Mutex // protects the following
 	mailboxes map[string]*Mailbox
