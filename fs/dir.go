@@ -159,21 +159,28 @@ func (d *dirNode) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
 		if err != nil {
 			return nil, d.v.errno("readdir", err)
 		}
-		for _, it := range items {
-			ino := uint64(0)
-			switch {
-			case it.Message:
-				ino = d.v.msgIno(d.mb, it.Entry.Ref())
-			case it.File != nil:
-				ino = d.v.fileIno(it.File)
-			}
-			list = append(list, fuse.DirEntry{Name: it.Name, Mode: syscall.S_IFREG, Ino: ino})
-		}
+		list = d.v.appendItems(list, d.mb, items)
 		for _, e := range d.v.files.LocalList(d.mb, "") {
 			list = append(list, fuse.DirEntry{Name: e.Name, Mode: syscall.S_IFDIR, Ino: d.v.localDirIno(d.mb, e.Name)})
 		}
 	}
 	return gofs.NewListDirStream(list), 0
+}
+
+// appendItems lists the names of a mailbox's directory (messages, with
+// their inode numbers, and files of this mount).
+func (v *view) appendItems(list []fuse.DirEntry, mb *mail.Mailbox, items []files.Item) []fuse.DirEntry {
+	for _, it := range items {
+		ino := uint64(0)
+		switch {
+		case it.Message:
+			ino = v.msgIno(mb, it.Entry.Ref())
+		case it.File != nil:
+			ino = v.fileIno(it.File)
+		}
+		list = append(list, fuse.DirEntry{Name: it.Name, Mode: syscall.S_IFREG, Ino: ino})
+	}
+	return list
 }
 
 // dots are the "." and ".." every directory lists (ls -a); the kernel

@@ -140,18 +140,7 @@ func (s *maildirSub) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno
 	if err != nil {
 		return nil, s.v.errno("readdir", err)
 	}
-	list := dots(s.EmbeddedInode())
-	for _, it := range items {
-		ino := uint64(0)
-		switch {
-		case it.Message:
-			ino = s.v.msgIno(s.mb, it.Entry.Ref())
-		case it.File != nil:
-			ino = s.v.fileIno(it.File)
-		}
-		list = append(list, fuse.DirEntry{Name: it.Name, Mode: syscall.S_IFREG, Ino: ino})
-	}
-	return gofs.NewListDirStream(list), 0
+	return gofs.NewListDirStream(s.v.appendItems(dots(s.EmbeddedInode()), s.mb, items)), 0
 }
 
 // Create makes a file in tmp/ (elsewhere EACCES: clients deliver through
