@@ -39,6 +39,11 @@ import os
 old = md._lookup(key)
 os.rename(os.path.join(md._path, old), os.path.join(md._path, sub, key + ":2,FS"))
 added = md.add(mailbox.MaildirMessage(b"From: a@example.com\r\nSubject: added\r\nMessage-ID: <added@py>\r\n\r\nhello\r\n"))
+# Replacing a message keeps its key (a new message renamed over it).
+repl = md.get_message(added)
+repl.set_flags("S")
+md[added] = repl
+print("replaced", md.get_message(added)["Subject"] == "added", len(md.keys()))
 print("added", added in md.keys())
 md.remove(added)
 print("removed", added not in md.keys())
@@ -49,7 +54,8 @@ print("removed", added not in md.keys())
 			t.Fatalf("python: %v\n%s", err, out)
 		}
 		got := string(out)
-		for _, want := range []string{"count " + itoa(len(inbox)), "read " + messageIDOf(victim.Body), "added True", "removed True"} {
+		for _, want := range []string{"count " + itoa(len(inbox)), "read " + messageIDOf(victim.Body), "added True",
+			"replaced True " + itoa(len(inbox)+1), "removed True"} {
 			if !strings.Contains(got, want) {
 				t.Errorf("python said %q, want %q in it", got, want)
 			}

@@ -54,7 +54,7 @@ func (c *Client) Append(ctx context.Context, mailbox string, body []byte, flags 
 // and -FLAGS.SILENT, pipelined), leaving every other flag as it is on the
 // server: a change another client made meanwhile is not overwritten.
 func (c *Client) StoreFlags(ctx context.Context, mailbox string, uidValidity, uid uint32, add, remove []string) error {
-	return c.withRW(ctx, mailbox, uidValidity, func(cn *conn) error {
+	return c.withRW(ctx, mailbox, uidValidity, uid, func(cn *conn) error {
 		return cn.run(ctx, fmt.Sprintf("UID STORE %d +FLAGS/-FLAGS", uid), func() error {
 			set := imap.UIDSetNum(imap.UID(uid))
 			var cmds []*imapclient.FetchCommand
@@ -80,7 +80,7 @@ func (c *Client) StoreFlags(ctx context.Context, mailbox string, uidValidity, ui
 // clients' \Deleted mail; without UIDPLUS it is refused with ErrUnsafe.
 // Where rm sends mail (Trash or expunge) is the model's choice.
 func (c *Client) Expunge(ctx context.Context, mailbox string, uidValidity, uid uint32) error {
-	return c.withRW(ctx, mailbox, uidValidity, func(cn *conn) error {
+	return c.withRW(ctx, mailbox, uidValidity, uid, func(cn *conn) error {
 		return cn.expungeUID(ctx, uid)
 	})
 }
@@ -107,7 +107,7 @@ func (cn *conn) expungeUID(ctx context.Context, uid uint32) error {
 // INTERNALDATE. The UID is 0 without UIDPLUS.
 func (c *Client) Copy(ctx context.Context, from string, uidValidity, uid uint32, to string) (Placed, error) {
 	placed := Placed{Mailbox: to}
-	err := c.withRW(ctx, from, uidValidity, func(cn *conn) error {
+	err := c.withRW(ctx, from, uidValidity, uid, func(cn *conn) error {
 		return cn.run(ctx, fmt.Sprintf("UID COPY %d %s", uid, to), func() error {
 			data, err := cn.c.Copy(imap.UIDSetNum(imap.UID(uid)), to).Wait()
 			if err != nil {
@@ -126,7 +126,7 @@ func (c *Client) Copy(ctx context.Context, from string, uidValidity, uid uint32,
 // the COPY, so it is never used.
 func (c *Client) Move(ctx context.Context, from string, uidValidity, uid uint32, to string) (Placed, error) {
 	placed := Placed{Mailbox: to}
-	err := c.withRW(ctx, from, uidValidity, func(cn *conn) error {
+	err := c.withRW(ctx, from, uidValidity, uid, func(cn *conn) error {
 		caps := cn.caps
 		set := imap.UIDSetNum(imap.UID(uid))
 		if cn.c.Caps().Has(imap.CapMove) {

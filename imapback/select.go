@@ -10,8 +10,12 @@ import (
 
 // withRW is with for commands that change a mailbox: the connection has
 // mailbox SELECTed read-write, and its UIDVALIDITY must still be
-// uidValidity (0 skips the check, for commands that name no UID).
-func (c *Client) withRW(ctx context.Context, mailbox string, uidValidity uint32, fn func(cn *conn) error) error {
+// uidValidity (0 skips the check, for commands that name no UID). A
+// command naming uid at or above the UIDNEXT the selection knows (a
+// message another connection appended since) selects again first: a
+// server acts on a UID STORE, EXPUNGE, COPY or MOVE only for messages its
+// session has seen, and answers OK having done nothing otherwise.
+func (c *Client) withRW(ctx context.Context, mailbox string, uidValidity, uid uint32, fn func(cn *conn) error) error {
 	if c.cfg.ReadOnly {
 		return errorf("write", ErrReadOnly, "mounted with --read-only")
 	}
@@ -25,7 +29,7 @@ func (c *Client) withRW(ctx context.Context, mailbox string, uidValidity uint32,
 			return err
 		}
 	}
-	if uidValidity != 0 && cn.uidValidity != uidValidity {
+	if uidValidity != 0 && cn.uidValidity != uidValidity || uid != 0 && uid >= cn.uidNext {
 		// Possibly a stale selection: select again before concluding.
 		if err := cn.selectRW(ctx, mailbox); err != nil {
 			return err
