@@ -227,11 +227,10 @@ func (m *Model) apply(f *File, st step, s mail.Stored, err error) {
 			// The APPEND may have been stored before the answer was lost.
 			f.unknown = &unknownAppend{mb: st.mb, since: st.since, data: st.commit.Data, gen: st.gen}
 		}
-		f.lastErr = err
 		m._retry(f, label, err)
 		return
 	}
-	f.delay, f.lastErr = 0, nil
+	f.delay = 0
 	switch st.kind {
 	case stepLook:
 		f.unknown = nil
@@ -305,7 +304,6 @@ func (m *Model) apply(f *File, st step, s mail.Stored, err error) {
 				"mailbox", st.v.mb.Name(), "kept uid", st.v.entry.UID)
 		} else if err != nil {
 			m.log.Error("could not remove an old version of a file; it stays on the server", "file", label, "mailbox", st.v.mb.Name(), "uid", st.v.entry.UID, "err", err)
-			m.removed[label] = err.Error()
 		}
 		m._forget(f, st.v.key())
 	}

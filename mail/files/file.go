@@ -48,7 +48,6 @@ type File struct {
 	busy    bool          // a step is on its way
 	waiting bool          // a step failed for now and is tried again later
 	delay   time.Duration // before the next try
-	lastErr error         // why the last step failed for now
 	// unknown: an APPEND into that mailbox timed out; before storing
 	// again, look for it at or above UID since.
 	unknown *unknownAppend

@@ -74,8 +74,7 @@ type Model struct {
 	all     map[*File]bool // every file not let go, named or not
 	quiet   chan struct{}  // closed while steps is 0
 	notify  func(mb *mail.Mailbox, names ...string)
-	removed map[string]string // label -> why a file's old version stays on the server
-	unsaved []string          // what Close found not stored
+	unsaved []string // what Close found not stored
 }
 
 // vkey is a version's key: the mailbox object and the message in it.
@@ -140,7 +139,7 @@ func New(o Options) *Model {
 		o.RetryMax = 30 * time.Second
 	}
 	m := &Model{o: o, acct: o.Account, log: o.Log, dirs: map[uint64]*Dir{}, byRef: map[vkey]*File{},
-		ours: map[vkey]bool{}, waiters: map[*File]bool{}, all: map[*File]bool{}, quiet: make(chan struct{}), removed: map[string]string{}}
+		ours: map[vkey]bool{}, waiters: map[*File]bool{}, all: map[*File]bool{}, quiet: make(chan struct{})}
 	close(m.quiet)
 	m.ctx, m.cancel = context.WithCancel(context.Background())
 	return m
