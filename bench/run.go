@@ -63,10 +63,11 @@ type results struct {
 	PeakRSS     int64 `json:"mailfs_peak_rss_bytes"` // VmHWM, the highest of all mounts of the INBOX runs
 	MaxConns    int   `json:"mailfs_max_connections"`
 
-	Floor  *floorResult `json:"fuse_floor,omitempty"`
-	Disk   *diskResult  `json:"disk_cache,omitempty"`
-	Big    *bigResult   `json:"big_mailbox,omitempty"`
-	Search *searchBench `json:"search,omitempty"`
+	Floor   *floorResult   `json:"fuse_floor,omitempty"`
+	Disk    *diskResult    `json:"disk_cache,omitempty"`
+	Big     *bigResult     `json:"big_mailbox,omitempty"`
+	Search  *searchBench   `json:"search,omitempty"`
+	Neomutt *neomuttResult `json:"neomutt,omitempty"`
 
 	FlagsChanged int     `json:"flags_changed"`
 	SeenGained   int     `json:"seen_gained"`
@@ -187,6 +188,9 @@ func run(ctx context.Context, cfg config, d *testenv.Dovecot, log *logger) (*res
 		return b.res, err
 	}
 	if err := b.searchRun(ctx); err != nil {
+		return b.res, err
+	}
+	if err := b.neomuttRun(ctx); err != nil {
 		return b.res, err
 	}
 	if cfg.BigMailbox > 0 {

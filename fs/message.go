@@ -120,9 +120,9 @@ func (n *msgNode) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint
 		return nil, fuse.FOPEN_DIRECT_IO, 0 // the bytes being written
 	}
 	mb, ref := n.where()
-	mb.Opened(ref.UID)
 	e := n.state()
 	if h, size, ok := n.openFromDisk(); ok {
+		mb.Opened(ref.UID)
 		n.mu.Lock()
 		stale := n.reported != size
 		n.mu.Unlock()
@@ -131,9 +131,19 @@ func (n *msgNode) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint
 		}
 		return h, fuse.FOPEN_KEEP_CACHE | fuse.FOPEN_NOFLUSH, 0
 	}
-	if n.wantsRanged(mb, e) {
-		return &rangedHandle{}, fuse.FOPEN_DIRECT_IO | fuse.FOPEN_NOFLUSH, 0
+	if !mb.HasBody(ref) {
+		// Maybe only the head will be read (a mail client opening a
+		// mailbox): direct I/O, so a short read can end at the header
+		// (and the end of the file is where the bytes end, whatever
+		// size the server reported). A large body is read in ranges.
+		mb.OpenedForHead(ref.UID)
+		h := &headHandle{}
+		if n.wantsRanged(mb, e) {
+			h.ranged = &rangedHandle{}
+		}
+		return h, fuse.FOPEN_DIRECT_IO | fuse.FOPEN_NOFLUSH, 0
 	}
+	mb.Opened(ref.UID)
 	if !e.SizeKnown {
 		body, _, err := mb.Body(ctx, ref)
 		if err != nil {
@@ -164,6 +174,9 @@ func (n *msgNode) Read(ctx context.Context, fh gofs.FileHandle, dest []byte, off
 	}
 	if h, ok := fh.(*diskHandle); ok {
 		return h.Read(ctx, dest, off)
+	}
+	if h, ok := fh.(*headHandle); ok {
+		return n.readHeadFirst(ctx, h, dest, off)
 	}
 	mb, ref := n.where()
 	body, _, err := mb.Body(ctx, ref)

@@ -118,6 +118,7 @@ func Mount(dir string, opts Options) (*Mounted, error) {
 	started := time.Now()
 	b := files.NewBudget(opts.WriteBuffer) // shared by every account
 	pt := &passthrough{}
+	reads := &readKind{}
 	newView := func(acct *mail.Account, fm *files.Model, log *slog.Logger, searches map[string]string) *view {
 		if log == nil {
 			log = acct.Log()
@@ -129,7 +130,7 @@ func Mount(dir string, opts Options) (*Mounted, error) {
 			acct: acct, files: fm, log: log, style: opts.Names, ttl: acct.TTL(), started: started,
 			uid: uint32(os.Getuid()), gid: uint32(os.Getgid()), readOnly: acct.ReadOnly(),
 			inodes: map[uint64]*gofs.Inode{}, settled: make(chan struct{}),
-			searches: searches, pt: pt,
+			searches: searches, pt: pt, reads: reads,
 		}
 		v.results, _ = lru.New[string, *searchResult](searchResultsKept)
 		close(v.settled) // nothing open for writing yet
@@ -183,7 +184,7 @@ func Mount(dir string, opts Options) (*Mounted, error) {
 	if readOnly {
 		mountOpts = append(mountOpts, "ro")
 	}
-	server, err := gofs.Mount(dir, root, &gofs.Options{
+	server, err := mountWith(dir, root, reads, &gofs.Options{
 		NegativeTimeout: &neg,
 		RootStableAttr:  &gofs.StableAttr{Ino: 1, Mode: fuse.S_IFDIR},
 		MountOptions: fuse.MountOptions{
@@ -201,4 +202,20 @@ func Mount(dir string, opts Options) (*Mounted, error) {
 	m := &Mounted{Server: server, views: views}
 	m.enablePassthrough()
 	return m, nil
+}
+
+// mountWith is gofs.Mount with the read-kind wrapper around the node
+// file system.
+func mountWith(dir string, root gofs.InodeEmbedder, reads *readKind, options *gofs.Options) (*fuse.Server, error) {
+	reads.RawFileSystem = gofs.NewNodeFS(root, options)
+	server, err := fuse.NewServer(reads, dir, &options.MountOptions)
+	if err != nil {
+		return nil, err
+	}
+	go server.Serve()
+	if err := server.WaitMount(); err != nil {
+		server.Unmount()
+		return nil, err
+	}
+	return server, nil
 }

@@ -75,6 +75,20 @@ func (cn *conn) fetchBody(uid uint32) ([]byte, error) {
 // it has arrived, so a reader waiting for the first need not wait for the
 // last. UIDs the server does not return are simply not handed over.
 func (c *Client) Bodies(ctx context.Context, mailbox string, uidValidity uint32, uids []uint32, each func(uid uint32, body []byte)) error {
+	section := &imap.FetchItemBodySection{Peek: true} // never \Seen
+	return c.sections(ctx, mailbox, uidValidity, uids, section, "BODY.PEEK[]", each)
+}
+
+// Heads fetches the headers of many messages (each up to and including
+// the blank line that ends it, the first bytes of its body) in one
+// pipelined command, handing each to each as it arrives.
+func (c *Client) Heads(ctx context.Context, mailbox string, uidValidity uint32, uids []uint32, each func(uid uint32, head []byte)) error {
+	section := &imap.FetchItemBodySection{Specifier: imap.PartSpecifierHeader, Peek: true}
+	return c.sections(ctx, mailbox, uidValidity, uids, section, "BODY.PEEK[HEADER]", each)
+}
+
+// sections fetches one body section of many messages in one command.
+func (c *Client) sections(ctx context.Context, mailbox string, uidValidity uint32, uids []uint32, section *imap.FetchItemBodySection, what string, each func(uid uint32, b []byte)) error {
 	if len(uids) == 0 {
 		return nil
 	}
@@ -84,8 +98,7 @@ func (c *Client) Bodies(ctx context.Context, mailbox string, uidValidity uint32,
 			set.AddNum(imap.UID(u))
 		}
 		c.stats.batchFetches.Add(1)
-		section := &imap.FetchItemBodySection{Peek: true} // never \Seen
-		return cn.run(ctx, fmt.Sprintf("UID FETCH (%d messages) BODY.PEEK[] (%s)", len(uids), mailbox), func() error {
+		return cn.run(ctx, fmt.Sprintf("UID FETCH (%d messages) %s (%s)", len(uids), what, mailbox), func() error {
 			cmd := cn.c.Fetch(set, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{section}})
 			for msg := cmd.Next(); msg != nil; msg = cmd.Next() {
 				var uid uint32

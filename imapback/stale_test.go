@@ -18,31 +18,14 @@ import (
 // Python's mailbox (a replaced message stayed on the server).
 func TestActOnMessageAppendedElsewhere(t *testing.T) {
 	d := testenv.StartDovecot(t)
-	ep, err := ParseURL("imap+insecure://" + d.User + "@" + d.Addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	c, err := Dial(ctx, Config{Endpoint: ep, Password: d.Password, Timeout: 10 * time.Second, Connections: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c, other := dovecotClients(t, d, Config{Connections: 1})
 	body := []byte("From: a@example.com\r\nSubject: s\r\n\r\nbody\r\n")
-	first, err := c.Append(ctx, "INBOX", body, nil, time.Now())
+	first, err := c.Append(context.Background(), "INBOX", body, nil, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
 	// The one connection now has INBOX selected read-write.
-	if err := c.StoreFlags(ctx, "INBOX", first.UIDValidity, first.UID, []string{`\Flagged`}, nil); err != nil {
-		t.Fatal(err)
-	}
-	other, err := imapclient.DialInsecure(d.Addr, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	if err := other.Login(d.User, d.Password).Wait(); err != nil {
+	if err := c.StoreFlags(context.Background(), "INBOX", first.UIDValidity, first.UID, []string{`\Flagged`}, nil); err != nil {
 		t.Fatal(err)
 	}
 	cmd := other.Append("INBOX", int64(len(body)), nil)
@@ -53,7 +36,7 @@ func TestActOnMessageAppendedElsewhere(t *testing.T) {
 		t.Fatal(err)
 	}
 	uid := uint32(data.UID)
-	if err := c.Expunge(ctx, "INBOX", first.UIDValidity, uid); err != nil {
+	if err := c.Expunge(context.Background(), "INBOX", first.UIDValidity, uid); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := other.Select("INBOX", nil).Wait(); err != nil {
@@ -66,4 +49,30 @@ func TestActOnMessageAppendedElsewhere(t *testing.T) {
 	if len(found.AllUIDs()) != 0 {
 		t.Fatalf("UID %d, appended by another connection, is still there after its expunge said OK", uid)
 	}
+}
+
+// dovecotClients dials cfg (endpoint, password and a timeout filled in)
+// to d, and a second, plain go-imap client as "another client"; both
+// are closed at the end of the test.
+func dovecotClients(t *testing.T, d *testenv.Dovecot, cfg Config) (*Client, *imapclient.Client) {
+	t.Helper()
+	ep, err := ParseURL("imap+insecure://" + d.User + "@" + d.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Endpoint, cfg.Password, cfg.Timeout = ep, d.Password, 10*time.Second
+	c, err := Dial(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	other, err := imapclient.DialInsecure(d.Addr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Close() })
+	if err := other.Login(d.User, d.Password).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	return c, other
 }

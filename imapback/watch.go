@@ -35,47 +35,11 @@ func (c *Client) Watch(ctx context.Context, mailbox string, onChange func(flags,
 		defer close(done)
 		defer c.bg.Done()
 		defer recovered(c.cfg.Logger, "watch "+mailbox)
-		c.watch(ctx, mailbox, onChange)
+		c.keepUp(ctx, "watch "+mailbox, func(ctx context.Context, first *bool) error {
+			return c.watchOnceSafe(ctx, mailbox, first, onChange)
+		})
 	}()
 	return done
-}
-
-func (c *Client) watch(ctx context.Context, mailbox string, onChange func(flags, initial bool)) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		select {
-		case <-c.done:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	first := true
-	for attempt := 0; ctx.Err() == nil; attempt++ {
-		if err := c.pool.reserve(ctx); err != nil {
-			return
-		}
-		started := time.Now()
-		err := c.watchOnceSafe(ctx, mailbox, &first, onChange)
-		c.pool.release()
-		if ctx.Err() != nil {
-			return
-		}
-		if time.Since(started) > maxBackoff {
-			attempt = 0
-		}
-		wait := backoff(attempt)
-		if attempt == 0 {
-			wait = 0 // a connection lost: try again at once, then back off
-		}
-		c.noteFailure(err)
-		c.cfg.Logger.Warn("watch connection lost; reconnecting", "mailbox", mailbox, "err", err, "in", wait.Round(time.Millisecond))
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(wait):
-		}
-	}
 }
 
 func (c *Client) watchOnce(ctx context.Context, mailbox string, first *bool, onChange func(flags, initial bool)) error {

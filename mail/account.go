@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"mailfs/cache"
@@ -65,6 +68,7 @@ type Account struct {
 	readOnly   bool
 	deleteMode DeleteMode
 	prefetch   chan struct{} // read-ahead batches in flight (nil: off)
+	headsOff   atomic.Bool   // the server's headers are not its bodies' first bytes
 	tree       *tree
 	opens      opens // recently opened messages: copy sources
 	decoded    decodedState
@@ -219,6 +223,34 @@ func (a *Account) Changed(name string, flags bool) {
 	listed := m.changed(flags)
 	a.notify(Change{Mailbox: m, Noticed: true})
 	a.revalidate(m, listed)
+}
+
+// TreeNoticed is called when the server reports a mailbox made, deleted
+// or renamed (NOTIFY): the tree is listed again now, in the background,
+// so the kernel hears of it (ObserveTree) at once.
+func (a *Account) TreeNoticed() {
+	a.tree.invalidate()
+	a.goSafe("list the mailbox tree", func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		if err := a.tree.refresh(ctx); err != nil {
+			a.log.Debug("listing the tree after a server notice failed", "err", err)
+		}
+	})
+}
+
+// Resync is called when changes may have been missed in any mailbox (a
+// NOTIFY connection made again, or the server dropped its notices):
+// every mailbox looked at so far is revalidated and the tree listed
+// again.
+func (a *Account) Resync() {
+	a.mu.Lock()
+	names := slices.Collect(maps.Keys(a.mailboxes))
+	a.mu.Unlock()
+	for _, name := range names {
+		a.Changed(name, false)
+	}
+	a.TreeNoticed()
 }
 
 // Watching is called when a watcher first has mailbox in view: a

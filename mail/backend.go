@@ -26,6 +26,10 @@ type Backend interface {
 	// Bodies fetches many bodies in one pipelined command, handing each
 	// over as it arrives.
 	Bodies(ctx context.Context, mailbox string, uidValidity uint32, uids []uint32, each func(uid uint32, body []byte)) error
+	// Heads fetches many messages' headers (BODY.PEEK[HEADER]: each up
+	// to and including the blank line that ends it) in one pipelined
+	// command, handing each over as it arrives.
+	Heads(ctx context.Context, mailbox string, uidValidity uint32, uids []uint32, each func(uid uint32, head []byte)) error
 
 	// Search returns the messages matching a query in each of the
 	// mailboxes (only those messages' metadata), with each mailbox's

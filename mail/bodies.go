@@ -31,6 +31,7 @@ func (m *Mailbox) Body(ctx context.Context, r Ref) (body []byte, corrected bool,
 		b, err := m.acct.backend.Body(ctx, name, r.UIDValidity, r.UID)
 		if err == nil {
 			m.toDisk(r, b)
+			m.checkHead(r, b)
 		}
 		return b, err
 	})

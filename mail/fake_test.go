@@ -241,6 +241,13 @@ func (f *fake) Bodies(ctx context.Context, mailbox string, validity uint32, uids
 	return nil
 }
 
+func (f *fake) Heads(ctx context.Context, mailbox string, validity uint32, uids []uint32, each func(uint32, []byte)) error {
+	f.mu.Lock()
+	f.calls["HEADS"]++
+	f.mu.Unlock()
+	return f.Bodies(ctx, mailbox, validity, uids, func(uid uint32, b []byte) { each(uid, HeadOf(b)) })
+}
+
 func (f *fake) CreateMailbox(ctx context.Context, name string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -36,8 +36,19 @@ type readahead struct {
 // continues a scan in listing order, what comes next is fetched ahead;
 // and a file written with its bytes is stored as a copy of it.
 func (m *Mailbox) Opened(uid uint32) {
+	m.OpenedForHead(uid)
+	m.Reading(uid)
+}
+
+// OpenedForHead records that a view opened message uid for reading and
+// may read only its head (see Head): a copy source, but no read-ahead of
+// bodies until Reading.
+func (m *Mailbox) OpenedForHead(uid uint32) { m.acct.opens.note(m, uid) }
+
+// Reading records that a view reads message uid's body: when it
+// continues a scan in listing order, what comes next is fetched ahead.
+func (m *Mailbox) Reading(uid uint32) {
 	a := m.acct
-	a.opens.note(m, uid)
 	if a.prefetch == nil {
 		return
 	}
@@ -198,6 +209,7 @@ func (m *Mailbox) runBatch(a *Account, name string, validity uint32, uids []uint
 			r := Ref{validity, uid}
 			k := m.bodyKey(r)
 			a.bodies.Fill(k, body)
+			m.checkHead(r, body)
 			m.measured(r, int64(len(body)))
 			m.toDisk(r, body)
 			filled[k] = true

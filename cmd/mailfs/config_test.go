@@ -115,7 +115,7 @@ projects = "in:Work/Projects"
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"[cloud]", "[home]", "[work]", "watching:       INBOX, Work (IDLE)", "read-only true"} {
+	for _, want := range []string{"[cloud]", "[home]", "[work]", "changes:        NOTIFY: every mailbox", "read-only true"} {
 		if !strings.Contains(string(st), want) {
 			t.Errorf("status lacks %q:\n%s", want, st)
 		}

@@ -286,6 +286,28 @@ func serve(setups []accountSetup, dir string, mount *mountFlags, log *slog.Logge
 		}
 	}
 	for _, a := range accounts {
+		if a.client.HasNotify() {
+			// One NOTIFY connection reports every mailbox and the tree;
+			// --watch's IDLE connections are not needed.
+			seen := make(chan struct{})
+			var once sync.Once
+			watchers = append(watchers, a.client.Notify(ctx, func(n imapback.Notice) {
+				switch {
+				case n.Initial:
+					once.Do(func() { close(seen) })
+				case n.Resync:
+					a.acct.Resync()
+				case n.Tree:
+					a.acct.TreeNoticed()
+				default:
+					a.acct.Changed(n.Mailbox, n.Flags)
+				}
+			}))
+			if a.client.Health().Connected {
+				inView = append(inView, seen)
+			}
+			continue
+		}
 		for _, mb := range a.setup.f.watch {
 			seen := make(chan struct{})
 			var once sync.Once

@@ -83,10 +83,12 @@ func statusText(c *imapback.Client, acct *mail.Account, fm *files.Model, f *moun
 	}
 	fmt.Fprintf(&b, "capabilities:   %s\n", strings.Join(c.Capabilities(), " "))
 	fmt.Fprintf(&b, "connections:    %d busy, %d idle, at most %d\n", busy, idle, cfg.Connections)
-	if len(watched) == 0 {
-		fmt.Fprintf(&b, "watching:       none (every mailbox polled)\n")
+	if c.HasNotify() {
+		fmt.Fprintf(&b, "changes:        NOTIFY: every mailbox and the mailbox tree, on one connection\n")
+	} else if len(watched) == 0 {
+		fmt.Fprintf(&b, "changes:        no NOTIFY on the server; every mailbox polled (--poll-interval %s)\n", f.pollInterval)
 	} else {
-		fmt.Fprintf(&b, "watching:       %s (IDLE)\n", strings.Join(watched, ", "))
+		fmt.Fprintf(&b, "changes:        no NOTIFY on the server; IDLE on %s, the others polled (--poll-interval %s)\n", strings.Join(watched, ", "), f.pollInterval)
 	}
 	rate := 0.0
 	if total := cs.Hits + cs.Misses; total > 0 {

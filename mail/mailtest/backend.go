@@ -126,6 +126,13 @@ func (f *Fake) Bodies(ctx context.Context, mailbox string, validity uint32, uids
 	return nil
 }
 
+func (f *Fake) Heads(ctx context.Context, mailbox string, validity uint32, uids []uint32, each func(uint32, []byte)) error {
+	f.mu.Lock()
+	f.calls["HEADS"]++
+	f.mu.Unlock()
+	return f.Bodies(ctx, mailbox, validity, uids, func(uid uint32, b []byte) { each(uid, mail.HeadOf(b)) })
+}
+
 func (f *Fake) Search(ctx context.Context, mailboxes []string, q *mail.Query) ([]mail.Found, error) {
 	return nil, fmt.Errorf("search: %w", mail.ErrUnsupported)
 }
