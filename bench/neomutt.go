@@ -16,6 +16,9 @@ import (
 type neomuttResult struct {
 	IMAP    phase `json:"neomutt_imap"`
 	Maildir phase `json:"neomutt_maildir_on_mailfs"`
+	Warm    phase `json:"neomutt_maildir_on_mailfs_again"` // the same mount again: heads cached
+	Local   phase `json:"neomutt_local_maildir"`           // the corpus as a Maildir on local disk
+	Floor   phase `json:"neomutt_fuse_floor"`              // the same through go-fuse's loopback
 }
 
 // neomuttRC is a muttrc with nothing cached, that quits without asking.
@@ -73,8 +76,22 @@ func (b *bench) neomuttRun(ctx context.Context) error {
 	}
 	res := &neomuttResult{}
 	b.res.Neomutt = res
-	imapURL := fmt.Sprintf("imap://%s@%s/", b.d.User, b.p.Addr)
+	local := filepath.Join(b.work, "local")
 	var err error
+	if res.Local, err = b.neomuttOpen(ctx, "neomutt on a local Maildir", filepath.Join(local, "INBOX"), local); err != nil {
+		return err
+	}
+	floor := filepath.Join(b.work, "floor-neomutt")
+	unmount, err := mountFloor(local, floor)
+	if err != nil {
+		return err
+	}
+	res.Floor, err = b.neomuttOpen(ctx, "neomutt on the FUSE floor", filepath.Join(floor, "INBOX"), floor)
+	unmount()
+	if err != nil {
+		return err
+	}
+	imapURL := fmt.Sprintf("imap://%s@%s/", b.d.User, b.p.Addr)
 	if res.IMAP, err = b.neomuttOpen(ctx, "neomutt over IMAP", imapURL+"INBOX", imapURL); err != nil {
 		return err
 	}
@@ -83,6 +100,9 @@ func (b *bench) neomuttRun(ctx context.Context) error {
 	}
 	maildir := filepath.Join(b.mount.dir, ".maildir")
 	if res.Maildir, err = b.neomuttOpen(ctx, "neomutt on mailfs .maildir", filepath.Join(maildir, "INBOX"), maildir); err != nil {
+		return err
+	}
+	if res.Warm, err = b.neomuttOpen(ctx, "neomutt on mailfs .maildir again", filepath.Join(maildir, "INBOX"), maildir); err != nil {
 		return err
 	}
 	b.res.PeakRSS = max(b.res.PeakRSS, b.stopMount("neomutt"))

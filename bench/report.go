@@ -187,6 +187,11 @@ func printReport(w io.Writer, r *results) {
 		t.row("neomutt on .maildir", secs(n.Maildir.Seconds), mb(n.Maildir.Wire())+" wire",
 			fmt.Sprintf("%.2fx time, %.2fx bytes of neomutt over IMAP (target ≤ %.1fx, ≤ %.0fx)", tr, br, targetNeomuttTime, targetNeomuttBytes),
 			verdict(tr <= targetNeomuttTime && br <= targetNeomuttBytes), "fresh mount: listing and every head")
+		t.row("neomutt on .maildir again", secs(n.Warm.Seconds), mb(n.Warm.Wire())+" wire", "(information)", "",
+			"the same mount: heads cached, the kernel round trips alone")
+		t.row("neomutt on a local Maildir", secs(n.Local.Seconds), "", "(information)", "", "the same messages on local disk, page cache warm")
+		t.row("neomutt on the FUSE floor", secs(n.Floor.Seconds), "", fmt.Sprintf("mailfs again: %.2fx", ratio(n.Warm.Seconds, n.Floor.Seconds)), "",
+			"the local Maildir through go-fuse's loopback (first open)")
 	}
 	if r.PeakRSS > 0 {
 		limit := cfg.cacheBytes + targetRSSOverhead

@@ -11,13 +11,16 @@ import (
 // aerc) reads the head of every file, not the bodies. A small first
 // read of a message whose body is not here is answered with its header
 // alone (BODY.PEEK[HEADER]); a miss fetches it together with the
-// headers of the messages after it in listing order (wrapping around), in pipelined
-// batches, so a mailbox's heads cost a few round trips in whatever order
-// they are read. A read past the header fetches the body.
+// headers of the messages after it in listing order, and the rest of the
+// mailbox's (wrapping around, up to headsAhead) in pipelined background
+// batches, as a mail client over IMAP fetches every header when it opens
+// a mailbox: the heads cost a few round trips in whatever order they are
+// read (neomutt reads a Maildir in inode order). A read past the header
+// fetches the body.
 const (
-	headsNow   = 64  // headers fetched with the one missed
-	headsBatch = 256 // headers per background UID FETCH
-	headsAhead = 3   // background batches after the first
+	headsNow   = 64     // headers fetched with the one missed
+	headsBatch = 500    // headers per background UID FETCH
+	headsAhead = 10_000 // headers fetched in the background after a miss
 	// MaxHeadRead is the largest first read answered with the header:
 	// stdio and mail clients read a head in 4–12 KiB; grep, cat and
 	// whole-file readers ask for far more and get the body.
@@ -93,7 +96,7 @@ func (m *Mailbox) Head(ctx context.Context, r Ref) ([]byte, error) {
 // listing order (then from the first) whose body and head are neither here nor on their way,
 // some now and the rest in background batches.
 func (m *Mailbox) headsAfter(r Ref) (now, later []uint32) {
-	most := headsNow + headsAhead*headsBatch
+	most := headsNow + headsAhead
 	if m.acct.prefetch == nil { // read-ahead off: nothing in the background
 		most = headsNow
 	}

@@ -48,6 +48,7 @@ func (d *Dir) _md() *maildirState {
 	if d.md == nil {
 		d.md = &maildirState{new: map[mail.Ref]bool{}, moved: map[mail.Ref]bool{}, alias: map[string]mail.Ref{},
 			aliasOf: map[mail.Ref]string{}}
+		d._loadMaildir(d.md)
 	}
 	return d.md
 }
@@ -322,6 +323,7 @@ func (m *Model) maildirRename(ctx context.Context, src *mail.Mailbox, ssub, name
 	} else {
 		md.new[r], md.moved[r] = true, false
 	}
+	m._dir(dst)._keepMaildir()
 	return e, nil
 }
 
@@ -377,15 +379,21 @@ func (m *Model) _settleDelivery(f *File, cur version) {
 	} else {
 		md.moved[r] = true
 	}
+	f.dir._keepMaildir()
 }
 
 // MaildirNoteArrivals marks unseen messages that arrived while mounted as
 // new (from the mail model's Change).
 func (m *Model) maildirObserve(d *Dir, c mail.Change) {
+	added := false
 	for _, e := range c.Added {
 		if !slices.ContainsFunc(e.Flags, func(f string) bool { return strings.EqualFold(f, `\Seen`) }) {
 			d._md().new[e.Ref()] = true
+			added = true
 		}
+	}
+	if added {
+		d._keepMaildir()
 	}
 	if c.Reset {
 		d.md = nil
