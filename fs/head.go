@@ -37,6 +37,7 @@ func (n *msgNode) readHeadFirst(ctx context.Context, h *headHandle, dest []byte,
 				h.mu.Lock()
 				h.headLen = len(head)
 				h.mu.Unlock()
+				mb.ReadHead()
 				return readAt(head, dest, off), 0
 			} else if mail.IsInterrupt(err) {
 				return nil, syscall.EINTR
@@ -44,14 +45,17 @@ func (n *msgNode) readHeadFirst(ctx context.Context, h *headHandle, dest []byte,
 			// Any other failure: the body says what is wrong.
 		}
 	}
-	if h.ranged != nil {
-		return n.readRanged(ctx, h.ranged, dest, off)
-	}
 	if !reading {
 		h.mu.Lock()
 		h.reading = true
 		h.mu.Unlock()
-		mb.Reading(ref.UID)
+		mb.ReadBody()
+		if h.ranged == nil {
+			mb.Reading(ref.UID)
+		}
+	}
+	if h.ranged != nil {
+		return n.readRanged(ctx, h.ranged, dest, off)
 	}
 	body, corrected, err := mb.Body(ctx, ref)
 	if err != nil {

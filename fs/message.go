@@ -131,7 +131,7 @@ func (n *msgNode) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint
 		}
 		return h, fuse.FOPEN_KEEP_CACHE | fuse.FOPEN_NOFLUSH, 0
 	}
-	if !mb.HasBody(ref) {
+	if !mb.HasBody(ref) && mb.PreferHead() {
 		// Maybe only the head will be read (a mail client opening a
 		// mailbox): direct I/O, so a short read can end at the header
 		// (and the end of the file is where the bytes end, whatever
@@ -142,6 +142,10 @@ func (n *msgNode) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint
 			h.ranged = &rangedHandle{}
 		}
 		return h, fuse.FOPEN_DIRECT_IO | fuse.FOPEN_NOFLUSH, 0
+	}
+	if n.wantsRanged(mb, e) {
+		mb.Opened(ref.UID)
+		return &rangedHandle{}, fuse.FOPEN_DIRECT_IO | fuse.FOPEN_NOFLUSH, 0
 	}
 	mb.Opened(ref.UID)
 	if !e.SizeKnown {

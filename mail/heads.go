@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"sync/atomic"
 	"time"
 )
 
@@ -30,6 +31,31 @@ const (
 // ErrNoHead: the header alone is not served (the server's headers were
 // found not to be the first bytes of its bodies); read the body.
 var ErrNoHead = errors.New("headers alone are not served for this account")
+
+// headState is how the mailbox's messages are being read: whether a
+// reader last wanted heads alone (a mail client) or whole bodies (grep,
+// cat), and how many head misses there were.
+type headState struct {
+	bodies atomic.Bool  // the last first read wanted the body
+	opens  atomic.Int64 // opens while bodies: every 16th tries heads again
+	misses atomic.Int64
+}
+
+// PreferHead says whether a message opened with its body not here should
+// be opened for its head first (see Head): yes, unless readers of this
+// mailbox lately read whole bodies (then the page cache serves them
+// better), except every 16th open, to notice when that changes.
+func (m *Mailbox) PreferHead() bool {
+	if !m.heads.bodies.Load() {
+		return true
+	}
+	return m.heads.opens.Add(1)%16 == 0
+}
+
+// ReadHead and ReadBody record what a reader opened for its head first
+// did: read the head alone, or went on to the body.
+func (m *Mailbox) ReadHead() { m.heads.bodies.Store(false) }
+func (m *Mailbox) ReadBody() { m.heads.bodies.Store(true) }
 
 func (m *Mailbox) headKey(r Ref) string { return m.bodyKey(r) + "\x00head" }
 
@@ -97,7 +123,9 @@ func (m *Mailbox) Head(ctx context.Context, r Ref) ([]byte, error) {
 // some now and the rest in background batches.
 func (m *Mailbox) headsAfter(r Ref) (now, later []uint32) {
 	most := headsNow + headsAhead
-	if m.acct.prefetch == nil { // read-ahead off: nothing in the background
+	if m.acct.prefetch == nil || m.heads.misses.Add(1) == 1 {
+		// Read-ahead off, or the mailbox's first miss (one head read,
+		// as head -c does, need not fetch them all): no background.
 		most = headsNow
 	}
 	m.mu.Lock()

@@ -41,6 +41,7 @@ type Mailbox struct {
 	persisting, persistAgain bool
 
 	ra     readahead    // has its own lock
+	heads  headState    // atomics
 	textAt atomic.Int64 // when the text view last read it (unix ns)
 	// changedAt is when the mount last saw its messages change (mail
 	// arrived or went, flags changed), Unix ns; 0: not since it started.
