@@ -148,13 +148,22 @@ func (m *Mailbox) persist() {
 	}
 }
 
+func treeKey(id string) string { return cache.BoxKey(id, "\x00tree") }
+
+// HasKeptTree reports whether disk holds the mailbox tree of the account
+// of this ID (Options.ID): a mount of it can show that much with the
+// server unreachable.
+func HasKeptTree(disk *cache.Disk, id string) bool {
+	return disk != nil && disk.HasListing(treeKey(id))
+}
+
 // keepTree wires the mailbox tree to the disk cache.
 func (a *Account) keepTree() {
 	d := a.disk
 	if d == nil {
 		return
 	}
-	box := cache.BoxKey(a.id, "\x00tree")
+	box := treeKey(a.id)
 	var last []byte // what was kept last: the same tree is not written again
 	a.tree.keep = func(list []MailboxInfo) {
 		sorted := append([]MailboxInfo(nil), list...)

@@ -28,8 +28,14 @@ import (
 // runCLI runs the mailfs binary to completion with the given password.
 func runCLI(t *testing.T, password string, args ...string) (code int, stderr string) {
 	t.Helper()
+	return runCLIEnv(t, []string{"MAILFS_PASSWORD=" + password}, args...)
+}
+
+// runCLIEnv runs mailfs with env added to ours and waits for it.
+func runCLIEnv(t *testing.T, env []string, args ...string) (code int, stderr string) {
+	t.Helper()
 	cmd := exec.Command(mailfsBin, args...)
-	cmd.Env = append(os.Environ(), "MAILFS_PASSWORD="+password)
+	cmd.Env = append(os.Environ(), env...)
 	var errb bytes.Buffer
 	cmd.Stderr = &errb
 	done := make(chan error, 1)

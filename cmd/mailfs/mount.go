@@ -184,7 +184,20 @@ func serve(setups []accountSetup, dir string, mount *mountFlags, log *slog.Logge
 			log.Warn("imap+insecure:// sends the password and all mail unencrypted over the network", "host", s.ep.Host)
 		}
 	}
-	// Every account is dialled at once; any failure mounts nothing.
+	ms := &mountState{}
+	if mount.diskBytes > 0 {
+		disk, err := cache.OpenDisk(mount.cacheDir, mount.diskBytes, log)
+		if err != nil {
+			return fail(exitFailure, "disk cache: %v", err)
+		}
+		defer disk.Close()
+		ms.disk = disk
+		log.Info("disk cache on: mail is kept on this disk", "dir", mount.cacheDir, "size", mount.diskCache)
+	}
+	// Every account is dialled at once; any failure mounts nothing. An
+	// account whose server cannot be reached is mounted anyway when
+	// there are others, or when the disk cache holds its mailbox tree
+	// (it is served from there): it connects in the background.
 	accounts := make([]served, len(setups))
 	errs := make([]error, len(setups))
 	var wg sync.WaitGroup
@@ -193,7 +206,8 @@ func serve(setups []accountSetup, dir string, mount *mountFlags, log *slog.Logge
 		go func() {
 			defer wg.Done()
 			accounts[i].setup = s
-			accounts[i].client, errs[i] = dialAccount(ctx, s, trace, log, len(setups) > 1)
+			kept := mail.HasKeptTree(ms.disk, accountID(s.ep))
+			accounts[i].client, errs[i] = dialAccount(ctx, s, trace, log, len(setups) > 1 || kept, kept, ms.disk != nil)
 		}()
 	}
 	wg.Wait()
@@ -212,16 +226,6 @@ func serve(setups []accountSetup, dir string, mount *mountFlags, log *slog.Logge
 	}
 
 	bodies := cache.New(mount.cacheBytes) // one bound, shared by every account
-	ms := &mountState{}
-	if mount.diskBytes > 0 {
-		disk, err := cache.OpenDisk(mount.cacheDir, mount.diskBytes, log)
-		if err != nil {
-			return fail(exitFailure, "disk cache: %v", err)
-		}
-		defer disk.Close()
-		ms.disk = disk
-		log.Info("disk cache on: mail is kept on this disk", "dir", mount.cacheDir, "size", mount.diskCache)
-	}
 	// Keep the garbage collector's slack small: without a limit the heap
 	// may grow to twice what is live, and the cache is most of it. (A soft
 	// limit: the GC works harder near it, nothing fails.)
@@ -236,7 +240,7 @@ func serve(setups []accountSetup, dir string, mount *mountFlags, log *slog.Logge
 			alog = log.With("account", a.setup.name)
 		}
 		a.acct = mail.NewAccount(mail.Options{
-			ID: ep.User + "@" + ep.Addr(), Backend: a.client, Bodies: bodies, TTL: f.pollInterval,
+			ID: accountID(ep), Backend: a.client, Bodies: bodies, TTL: f.pollInterval,
 			Logger: alog, ReadOnly: f.readOnly, Delete: f.delete, ReadAhead: max(1, f.connections-len(f.watch)),
 			Disk: ms.disk,
 		})
@@ -387,11 +391,14 @@ func serve(setups []accountSetup, dir string, mount *mountFlags, log *slog.Logge
 	return nil
 }
 
+// accountID names an account in the model and the disk cache.
+func accountID(ep imapback.Endpoint) string { return ep.User + "@" + ep.Addr() }
+
 // dialAccount connects one account; a failure is one line naming it.
 // With several accounts (wait), one whose server cannot be reached is
 // mounted anyway and connects in the background: only its directory
 // fails (EIO) until then.
-func dialAccount(ctx context.Context, s accountSetup, trace io.Writer, log *slog.Logger, wait bool) (*imapback.Client, error) {
+func dialAccount(ctx context.Context, s accountSetup, trace io.Writer, log *slog.Logger, wait, kept, disk bool) (*imapback.Client, error) {
 	f, ep := s.f, s.ep
 	cfg := imapback.Config{
 		Endpoint: ep, Password: s.password, Connections: f.connections, Timeout: f.timeout,
@@ -413,7 +420,11 @@ func dialAccount(ctx context.Context, s accountSetup, trace io.Writer, log *slog
 		return client, nil
 	}
 	if client != nil {
-		cfg.Logger.Warn("server unreachable; the account is mounted and connects in the background", "server", ep.Addr(), "err", rootCause(err))
+		if kept {
+			cfg.Logger.Warn("server unreachable; mounted from the disk cache (its mailbox tree, listings and bodies), connecting in the background", "server", ep.Addr(), "err", rootCause(err))
+		} else {
+			cfg.Logger.Warn("server unreachable; the account is mounted and connects in the background", "server", ep.Addr(), "err", rootCause(err))
+		}
 		return client, nil
 	}
 	who := ""
@@ -427,6 +438,8 @@ func dialAccount(ctx context.Context, s accountSetup, trace io.Writer, log *slog
 		return nil, err
 	case errors.Is(err, imapback.ErrUnsupported):
 		return nil, fail(exitAuth, "%s%s: %s", who, ep.Addr(), rootCause(err))
+	case disk:
+		return nil, fail(exitUnreachable, "%scannot reach %s: %s (the disk cache holds nothing of this account yet to show meanwhile)", who, ep.Addr(), rootCause(err))
 	default:
 		return nil, fail(exitUnreachable, "%scannot reach %s: %s", who, ep.Addr(), rootCause(err))
 	}
