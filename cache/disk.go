@@ -18,6 +18,8 @@ import (
 
 	"github.com/hashicorp/golang-lru/v2/simplelru"
 	"golang.org/x/sys/unix"
+
+	"mailfs/internal/private"
 )
 
 // Disk keeps message bodies and mailbox listings in files, bounded in
@@ -106,15 +108,15 @@ func OpenDisk(dir string, maxBytes int64, log *slog.Logger) (*Disk, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	// The cache is the user's alone: real directories owned by them
+	// that nobody else can write to (else another user could plant
+	// entries served as mail, or point the lock file elsewhere).
 	for _, sub := range []string{"", "bodies", "listings"} {
-		if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {
-			return nil, fmt.Errorf("disk cache %s: %w", dir, err)
-		}
-		if err := os.Chmod(filepath.Join(dir, sub), 0o700); err != nil {
-			return nil, fmt.Errorf("disk cache %s: %w", dir, err)
+		if err := private.Dir(filepath.Join(dir, sub)); err != nil {
+			return nil, err // names the directory
 		}
 	}
-	lock, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_RDWR|os.O_CREATE, 0o600)
+	lock, err := private.OpenFile(filepath.Join(dir, "lock"), os.O_RDWR|os.O_CREATE)
 	if err != nil {
 		return nil, fmt.Errorf("disk cache %s: %w", dir, err)
 	}
@@ -158,6 +160,15 @@ func (d *Disk) scan() error {
 			return err
 		}
 		if de.IsDir() {
+			if path != root {
+				if err := private.Check(path); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		if !de.Type().IsRegular() {
+			os.Remove(path) // a symlink or other file nobody should have put here
 			return nil
 		}
 		box := filepath.Base(filepath.Dir(path))
@@ -273,7 +284,7 @@ func (d *Disk) load(box string, uidValidity, uid uint32) ([]byte, bool) {
 		return nil, false
 	}
 	d.mu.Unlock()
-	body, err := os.ReadFile(e.path)
+	body, err := private.ReadFile(e.path)
 	good := err == nil && int64(len(body)) == e.size
 	if good && !e.verified {
 		good = checksum(body) == e.sum
@@ -479,7 +490,7 @@ func (d *Disk) writeBatch(batch []diskWrite) {
 // writeTemp writes data to a new 0600 temporary in dir, fsynced when
 // sync (a batch is synced at once instead).
 func writeTemp(dir string, data []byte, sync bool) (string, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := private.Dir(dir); err != nil {
 		return "", err
 	}
 	f, err := os.CreateTemp(dir, ".tmp-")
@@ -558,7 +569,7 @@ func (d *Disk) SaveListing(box string, data []byte) error {
 
 // LoadListing returns what SaveListing kept.
 func (d *Disk) LoadListing(box string) ([]byte, bool) {
-	b, err := os.ReadFile(filepath.Join(d.dir, "listings", box))
+	b, err := private.ReadFile(filepath.Join(d.dir, "listings", box))
 	return b, err == nil
 }
 

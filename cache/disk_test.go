@@ -182,3 +182,50 @@ func TestDiskValidityPurges(t *testing.T) {
 		t.Error("another mailbox's entry went")
 	}
 }
+
+// An entry replaced by a symlink (to a file of the same bytes and name
+// checksum, which another user could make if the directory were theirs
+// to write) is removed at start, never served; nor is a listing that is
+// a symlink.
+func TestDiskSymlinkEntriesNotServed(t *testing.T) {
+	dir := t.TempDir()
+	d := openDisk(t, dir, 1<<20)
+	box := BoxKey("alice@host", "INBOX")
+	d.Put(box, 7, 42, []byte("the body"))
+	d.Flush()
+	if err := d.SaveListing(box, []byte("listing")); err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	var entry string
+	filepath.WalkDir(filepath.Join(dir, "bodies"), func(path string, de fs.DirEntry, err error) error {
+		if err == nil && !de.IsDir() {
+			entry = path
+		}
+		return nil
+	})
+	elsewhere := filepath.Join(t.TempDir(), "same")
+	if err := os.WriteFile(elsewhere, []byte("the body"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(entry)
+	if err := os.Symlink(elsewhere, entry); err != nil {
+		t.Fatal(err)
+	}
+	listing := filepath.Join(dir, "listings", box)
+	os.Remove(listing)
+	if err := os.Symlink(elsewhere, listing); err != nil {
+		t.Fatal(err)
+	}
+	d = openDisk(t, dir, 1<<20)
+	defer d.Close()
+	if got, ok := d.Get(box, 7, 42); ok {
+		t.Fatalf("a symlinked entry was served: %q", got)
+	}
+	if _, err := os.Lstat(entry); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the symlinked entry is still there: %v", err)
+	}
+	if got, ok := d.LoadListing(box); ok {
+		t.Fatalf("a symlinked listing was read: %q", got)
+	}
+}

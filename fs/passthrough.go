@@ -11,6 +11,8 @@ import (
 
 	gofs "github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
+
+	"mailfs/internal/private"
 )
 
 // Messages whose body is in the disk cache are opened on its file. Where
@@ -69,7 +71,7 @@ func (n *msgNode) openFromDisk() (*diskHandle, int64, bool) {
 	if !ok {
 		return nil, 0, false
 	}
-	f, err := os.Open(path)
+	f, err := private.OpenFile(path, os.O_RDONLY)
 	if err != nil {
 		return nil, 0, false // evicted meanwhile: the usual way
 	}

@@ -10,6 +10,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"mailfs/internal/private"
 )
 
 // --daemon: mailfs mount starts itself again in the background (a new
@@ -37,8 +39,23 @@ func daemonize(args []string) error {
 		return fail(exitFailure, "--daemon: %v", err)
 	}
 	cmd := exec.Command(self, append([]string{"mount"}, rest...)...)
-	cmd.Env = append(os.Environ(), readyEnv+"=3")
+	cmd.Env = append(withoutPassword(os.Environ()), readyEnv+"=3")
 	cmd.ExtraFiles = []*os.File{w}
+	// The password goes to the background process on a pipe, never in
+	// its environment (readable in /proc/PID/environ while it runs).
+	if pw, ok := os.LookupEnv("MAILFS_PASSWORD"); ok {
+		pr, pwW, err := os.Pipe()
+		if err != nil {
+			return fail(exitFailure, "--daemon: %v", err)
+		}
+		go func() {
+			pwW.Write([]byte(pw))
+			pwW.Close()
+		}()
+		defer pr.Close()
+		cmd.ExtraFiles = append(cmd.ExtraFiles, pr)
+		cmd.Env = append(cmd.Env, passwordFDEnv+"=4")
+	}
 	cmd.Stdin = nil
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
@@ -112,8 +129,8 @@ func unsavedDir(account string) string {
 
 func openDaemonLog() (*os.File, error) {
 	path := daemonLogPath()
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+	if err := private.Dir(filepath.Dir(path)); err != nil {
 		return nil, err
 	}
-	return os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	return private.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE)
 }

@@ -24,6 +24,7 @@ import (
 	"mailfs/cache"
 	"mailfs/fs"
 	"mailfs/imapback"
+	"mailfs/internal/private"
 	"mailfs/mail"
 	"mailfs/mail/files"
 )
@@ -44,6 +45,7 @@ func cmdMount(args []string) error {
 	if f.daemon {
 		return daemonize(args)
 	}
+	hidePassword(append([]string{"mount"}, args...))
 	configFlag, only := f.config, f.account
 	switch set.NArg() {
 	case 1:
@@ -184,11 +186,16 @@ func serve(setups []accountSetup, dir string, mount *mountFlags, log *slog.Logge
 			log.Warn("imap+insecure:// sends the password and all mail unencrypted over the network", "host", s.ep.Host)
 		}
 	}
+	// Where the daemon's log and unsaved files go must be the user's
+	// alone, like the disk cache: refused before anything is mounted.
+	if err := private.Dir(stateDir()); err != nil {
+		return fail(exitCode(err), "state directory: %v", err)
+	}
 	ms := &mountState{}
 	if mount.diskBytes > 0 {
 		disk, err := cache.OpenDisk(mount.cacheDir, mount.diskBytes, log)
 		if err != nil {
-			return fail(exitFailure, "disk cache: %v", err)
+			return fail(exitCode(err), "disk cache: %v", err)
 		}
 		defer disk.Close()
 		ms.disk = disk
@@ -389,6 +396,16 @@ func serve(setups []accountSetup, dir string, mount *mountFlags, log *slog.Logge
 	}
 	log.Info("unmounted; logging out", "mountpoint", dir)
 	return nil
+}
+
+// exitCode is the exit status of a failure to set up the mount's own
+// directories: a directory that is not the user's alone is a usage
+// error (the user must choose or fix it).
+func exitCode(err error) int {
+	if errors.Is(err, private.ErrUnsafe) {
+		return exitUsage
+	}
+	return exitFailure
 }
 
 // accountID names an account in the model and the disk cache.

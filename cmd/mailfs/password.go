@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
+	"syscall"
 
 	"golang.org/x/term"
 )
@@ -16,11 +19,68 @@ import (
 // argv and never logged. MAILFS_PASSWORD is removed from the environment so
 // that no child process inherits it.
 func password(command, who string) (string, error) {
+	if fd := os.Getenv(passwordFDEnv); fd != "" {
+		os.Unsetenv(passwordFDEnv)
+		if n, err := strconv.Atoi(fd); err == nil && n > 2 {
+			f := os.NewFile(uintptr(n), "password")
+			pw, err := io.ReadAll(f)
+			f.Close()
+			if err == nil {
+				return string(pw), nil
+			}
+		}
+	}
 	if pw, ok := os.LookupEnv("MAILFS_PASSWORD"); ok {
 		os.Unsetenv("MAILFS_PASSWORD")
 		return pw, nil
 	}
 	return passwordFrom(command, who)
+}
+
+// passwordFDEnv names the descriptor a password is handed over on, instead
+// of MAILFS_PASSWORD: the environment a process was started with stays
+// readable in /proc/PID/environ for its whole life (os.Unsetenv changes
+// only Go's copy), and the password must not.
+const passwordFDEnv = "MAILFS_PASSWORD_FD"
+
+// hidePassword starts mailfs again, as the same process, with
+// MAILFS_PASSWORD moved from its environment to a pipe, so that the
+// mount's environ never shows it. It returns only when that cannot be
+// done (the password is then read from the environment as before).
+func hidePassword(args []string) {
+	pw, ok := os.LookupEnv("MAILFS_PASSWORD")
+	if !ok || len(pw) > 60000 { // more than a pipe holds unread
+		return
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return
+	}
+	var p [2]int
+	if err := syscall.Pipe(p[:]); err != nil { // not close-on-exec: the new image reads it
+		return
+	}
+	if _, err := syscall.Write(p[1], []byte(pw)); err != nil {
+		syscall.Close(p[0])
+		syscall.Close(p[1])
+		return
+	}
+	syscall.Close(p[1])
+	env := withoutPassword(os.Environ())
+	env = append(env, passwordFDEnv+"="+strconv.Itoa(p[0]))
+	syscall.Exec(self, append([]string{os.Args[0]}, args...), env)
+	syscall.Close(p[0]) // Exec failed
+}
+
+// withoutPassword is env without MAILFS_PASSWORD.
+func withoutPassword(env []string) []string {
+	out := env[:0:0]
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, "MAILFS_PASSWORD=") {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
 
 // passwordFrom is password without MAILFS_PASSWORD: for the accounts of

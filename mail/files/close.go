@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"mailfs/internal/private"
 	"mailfs/mail"
 )
 
@@ -142,7 +143,7 @@ func (m *Model) _saveUnsaved(f *File) string {
 	}
 	dir := filepath.Join(m.o.Unsaved, filepath.FromSlash(safePath(f.dir.mb.Name())))
 	path := filepath.Join(dir, safePath(f.name))
-	err := os.MkdirAll(dir, 0o700)
+	err := private.Dir(dir)
 	if err == nil {
 		for i := 1; ; i++ {
 			var fh *os.File
