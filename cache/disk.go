@@ -28,6 +28,7 @@ import (
 // Layout under the directory (0700; files 0600):
 //
 //	lock                               held (flock) by the mount using it
+//	verified                           the entries checked by the last run (verified.go)
 //	bodies/BOX/UIDVALIDITY-UID-SIZE-SUM   one body, exactly its bytes
 //	listings/BOX                       a mailbox's listing, as its owner encoded it
 //
@@ -63,6 +64,7 @@ type Disk struct {
 	skipped  int64 // writes dropped: queue full, low disk space
 
 	listingsSaved int64
+	hashed        int64
 }
 
 // diskEntry is one body file.
@@ -155,6 +157,10 @@ func (d *Disk) scan() error {
 	}
 	var all []found
 	root := filepath.Join(d.dir, "bodies")
+	checked := d.loadVerified()
+	// The record is for this run's start only: an entry checked now is
+	// recorded again at Close; one the run never closes cleanly is not.
+	os.Remove(filepath.Join(d.dir, verifiedFile))
 	err := filepath.WalkDir(root, func(path string, de fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -182,7 +188,13 @@ func (d *Disk) scan() error {
 			}
 			return nil
 		}
-		all = append(all, found{key, &diskEntry{path: path, size: size, sum: sum}, fi.ModTime()})
+		e := &diskEntry{path: path, size: size, sum: sum}
+		if rel, err := filepath.Rel(d.dir, path); err == nil {
+			if id, ok := idOf(fi); ok && checked[rel] == id {
+				e.verified = true
+			}
+		}
+		all = append(all, found{key, e, fi.ModTime()})
 		return nil
 	})
 	if err != nil {
@@ -288,6 +300,9 @@ func (d *Disk) load(box string, uidValidity, uid uint32) ([]byte, bool) {
 	good := err == nil && int64(len(body)) == e.size
 	if good && !e.verified {
 		good = checksum(body) == e.sum
+		d.mu.Lock()
+		d.hashed++
+		d.mu.Unlock()
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -590,13 +605,15 @@ type DiskStats struct {
 	Hits, Misses, Written     int64
 	Rejected, Skipped, Queued int64
 	ListingsSaved             int64 // listings and trees written
+	Hashed                    int64 // entries of earlier runs read and hashed before use
 }
 
 func (d *Disk) Stats() DiskStats {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return DiskStats{Dir: d.dir, Bytes: d.bytes, MaxBytes: d.max, Entries: d.lru.Len(), Hits: d.hits, Misses: d.misses,
-		Written: d.written, Rejected: d.rejected, Skipped: d.skipped, Queued: int64(len(d.writing)), ListingsSaved: d.listingsSaved}
+		Written: d.written, Rejected: d.rejected, Skipped: d.skipped, Queued: int64(len(d.writing)), ListingsSaved: d.listingsSaved,
+		Hashed: d.hashed}
 }
 
 // Flush waits until every queued body is on disk (tests, unmount).
@@ -621,6 +638,9 @@ func (d *Disk) Close() error {
 		close(d.done)
 		d.wg.Wait()
 	}
+	d.mu.Lock()
+	d._saveVerified()
+	d.mu.Unlock()
 	syscall.Flock(int(d.lock.Fd()), syscall.LOCK_UN)
 	return d.lock.Close()
 }

@@ -229,3 +229,51 @@ func TestDiskSymlinkEntriesNotServed(t *testing.T) {
 		t.Fatalf("a symlinked listing was read: %q", got)
 	}
 }
+
+// A remount after a clean close takes the entries checked before as
+// checked (no read and hash); an entry whose file was written since (same
+// length, other bytes) is hashed again and refused.
+func TestDiskRemountTrustsCheckedEntries(t *testing.T) {
+	dir := t.TempDir()
+	d := openDisk(t, dir, 1<<20)
+	box := BoxKey("alice@host", "INBOX")
+	d.Put(box, 7, 1, []byte("first body"))
+	d.Put(box, 7, 2, []byte("second body"))
+	d.Flush()
+	d.Close()
+	d = openDisk(t, dir, 1<<20)
+	if _, ok := d.Verify(box, 7, 1); !ok {
+		t.Fatal("entry 1 not served")
+	}
+	if _, ok := d.Verify(box, 7, 2); !ok {
+		t.Fatal("entry 2 not served")
+	}
+	if h := d.Stats().Hashed; h != 0 {
+		t.Errorf("a remount after a clean close hashed %d entries", h)
+	}
+	d.Close()
+	// Another program writes into entry 2's file, keeping its length.
+	var second string
+	filepath.WalkDir(filepath.Join(dir, "bodies"), func(path string, de fs.DirEntry, err error) error {
+		if err == nil && !de.IsDir() {
+			if b, _ := os.ReadFile(path); string(b) == "second body" {
+				second = path
+			}
+		}
+		return nil
+	})
+	if err := os.WriteFile(second, []byte("SECOND BODY"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d = openDisk(t, dir, 1<<20)
+	defer d.Close()
+	if got, ok := d.Get(box, 7, 2); ok {
+		t.Fatalf("an entry changed since the last run was served: %q", got)
+	}
+	if got, ok := d.Get(box, 7, 1); !ok || string(got) != "first body" {
+		t.Fatalf("entry 1: %q %v", got, ok)
+	}
+	if h := d.Stats().Hashed; h != 1 {
+		t.Errorf("hashed %d entries, want the changed one only", h)
+	}
+}
