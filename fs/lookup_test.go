@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"io"
 	"mime"
 	"os"
 	"os/exec"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-message/charset"
 	"github.com/emersion/go-message/textproto"
 
@@ -143,4 +145,63 @@ func TestUIDNames(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
+}
+
+// TestLargeMessageExpungedMidRead: a large message another client
+// expunges while it is being read in ranges ends the read with an error,
+// never a silent end of file short of its size (found by a breaking
+// session: cp exited 0 with the first 256 KiB).
+func TestLargeMessageExpungedMidRead(t *testing.T) {
+	eachServer(t, func(t *testing.T, s *server) {
+		big := bigMessage("big-gone@x")
+		p := s.peek(t)
+		appendRaw(t, p, "INBOX", big)
+		m := s.mount(t, imapback.Config{}, nil)
+		name := ""
+		ents, err := os.ReadDir(filepath.Join(m.dir, "INBOX"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range ents {
+			if fi, err := e.Info(); err == nil && fi.Size() == int64(len(big)) {
+				name = e.Name()
+			}
+		}
+		if name == "" {
+			t.Fatal("no file of the big message's size")
+		}
+		f, err := os.Open(filepath.Join(m.dir, "INBOX", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		first := make([]byte, 4096)
+		if _, err := io.ReadFull(f, first); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.c.Select("INBOX", nil).Wait(); err != nil {
+			t.Fatal(err)
+		}
+		found, err := p.c.UIDSearch(&imap.SearchCriteria{Header: []imap.SearchCriteriaHeaderField{{Key: "Message-ID", Value: "<big-gone@x>"}}}, nil).Wait()
+		if err != nil || len(found.AllUIDs()) != 1 {
+			t.Fatalf("search: %v %v", found, err)
+		}
+		uids := imap.UIDSetNum(found.AllUIDs()...)
+		if err := p.c.Store(uids, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Flags: []imap.Flag{imap.FlagDeleted}, Silent: true}, nil).Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.c.UIDExpunge(uids).Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.c.Unselect().Wait(); err != nil {
+			t.Fatal(err)
+		}
+		rest, err := io.ReadAll(f)
+		if err == nil && 4096+len(rest) != len(big) {
+			t.Fatalf("read on after the expunge: %d bytes of %d and no error", 4096+len(rest), len(big))
+		}
+		if err == nil && string(first)+string(rest) != big {
+			t.Fatal("read on after the expunge: wrong bytes")
+		}
+	})
 }

@@ -164,10 +164,13 @@ func (c *Client) Range(ctx context.Context, mailbox string, uidValidity, uid uin
 				for msg := cmd.Next(); msg != nil; msg = cmd.Next() {
 					for item := msg.Next(); item != nil; item = msg.Next() {
 						if it, ok := item.(imapclientSection); ok {
-							found = true
 							if it.Literal == nil {
-								continue // NIL: nothing at that offset
+								// NIL, not "": the message is gone (Dovecot
+								// answers so for one expunged meanwhile). An
+								// offset past the end is an empty string.
+								continue
 							}
+							found = true
 							b, err := readLiteral(it.Literal)
 							if err != nil {
 								cn.abandon() // a literal cut short: do not drain it

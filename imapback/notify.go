@@ -191,7 +191,11 @@ func (c *Client) notifyOnce(ctx context.Context, first *bool, onNotice func(Noti
 	c.cfg.Logger.Debug("NOTIFY set for every mailbox")
 	onNotice(Notice{Resync: true, Initial: *first})
 	*first = false
-	check := min(idleCheck, cn.timeout)
+	// A NOOP every 2 s, not only to prove the connection: Dovecot 2.3
+	// stops pushing a mailbox's changes once its index log rotates (about
+	// every 32 KiB of changes) until a command makes it look, so the
+	// NOOP bounds how late any change is.
+	check := min(pollInterval, cn.timeout)
 	for {
 		select {
 		case <-ctx.Done():
@@ -200,7 +204,8 @@ func (c *Client) notifyOnce(ctx context.Context, first *bool, onNotice func(Noti
 			return fmt.Errorf("NOTIFY: %w: the server closed the connection", ErrUnavailable)
 		case <-n.signal:
 		case <-time.After(check):
-			// NOOP proves the connection within the deadline.
+			// NOOP proves the connection within the deadline, and
+			// collects what the server did not push (above).
 			if err := cn.run(ctx, "NOOP", func() error { return cn.c.Noop().Wait() }); err != nil {
 				return err
 			}

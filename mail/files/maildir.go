@@ -36,6 +36,7 @@ type maildirState struct {
 	moved   map[mail.Ref]bool   // a client moved it to cur/: never new again
 	alias   map[string]mail.Ref // a unique part a client delivered under -> the message stored
 	aliasOf map[mail.Ref]string // and back: the message keeps that unique part for the mount's life
+	info    map[mail.Ref]bool   // in new/ under a name with ":2,FLAGS" (mdeliver's): shown so
 }
 
 // delivery is a file a client renamed from tmp/ into new/ or cur/, until
@@ -47,7 +48,7 @@ type delivery struct {
 func (d *Dir) _md() *maildirState {
 	if d.md == nil {
 		d.md = &maildirState{new: map[mail.Ref]bool{}, moved: map[mail.Ref]bool{}, alias: map[string]mail.Ref{},
-			aliasOf: map[mail.Ref]string{}}
+			aliasOf: map[mail.Ref]string{}, info: map[mail.Ref]bool{}}
 		d._loadMaildir(d.md)
 	}
 	return d.md
@@ -87,8 +88,8 @@ func (d *Dir) _maildirName(e mail.Entry, sub string) string {
 		unique = MaildirUnique(e)
 	}
 	letters := MaildirFlags(e.Flags)
-	if sub == MaildirNew && letters == "" {
-		return unique // new mail, as delivered
+	if sub == MaildirNew && letters == "" && !d._md().info[e.Ref()] {
+		return unique // new mail, as delivered (mdeliver's "NAME:2," kept as it is)
 	}
 	return unique + ":2," + letters
 }
@@ -227,6 +228,11 @@ func (m *Model) MaildirRename(ctx context.Context, src *mail.Mailbox, ssub, name
 
 func (m *Model) maildirRename(ctx context.Context, src *mail.Mailbox, ssub, name string, dst *mail.Mailbox, dsub, newName string) (mail.Entry, error) {
 	_, letters, hasInfo := ParseMaildirName(newName)
+	if dsub != MaildirTmp {
+		if err := checkMaildirName(newName); err != nil {
+			return mail.Entry{}, err
+		}
+	}
 	if ssub == MaildirTmp {
 		if dsub == MaildirTmp {
 			_, err := m.Rename(ctx, src, tmpPrefix+name, dst, tmpPrefix+newName, false)
@@ -323,6 +329,7 @@ func (m *Model) maildirRename(ctx context.Context, src *mail.Mailbox, ssub, name
 	} else {
 		md.new[r], md.moved[r] = true, false
 	}
+	md.info[r] = dsub == MaildirNew && hasInfo
 	m._dir(dst)._keepMaildir()
 	return e, nil
 }
@@ -376,6 +383,7 @@ func (m *Model) _settleDelivery(f *File, cur version) {
 	md.alias[unique], md.aliasOf[r] = r, unique
 	if f.delivery.sub == MaildirNew {
 		md.new[r] = true
+		_, _, md.info[r] = ParseMaildirName(f.delivery.name)
 	} else {
 		md.moved[r] = true
 	}

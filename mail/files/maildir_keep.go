@@ -16,8 +16,8 @@ const maildirStateKind = "maildir"
 
 // keptMaildir is maildirState as kept on disk.
 type keptMaildir struct {
-	New, Moved []mail.Ref
-	Alias      map[string]mail.Ref
+	New, Moved, Info []mail.Ref
+	Alias            map[string]mail.Ref
 }
 
 // _loadMaildir fills a fresh maildirState from the disk cache; m.mu held.
@@ -35,6 +35,9 @@ func (d *Dir) _loadMaildir(md *maildirState) {
 	}
 	for _, r := range k.Moved {
 		md.moved[r] = true
+	}
+	for _, r := range k.Info {
+		md.info[r] = true
 	}
 	for u, r := range k.Alias {
 		md.alias[u], md.aliasOf[r] = r, u
@@ -57,6 +60,11 @@ func (d *Dir) _keepMaildir() {
 	for r, ok := range md.moved {
 		if ok {
 			k.Moved = append(k.Moved, r)
+		}
+	}
+	for r, ok := range md.info {
+		if ok {
+			k.Info = append(k.Info, r)
 		}
 	}
 	var buf bytes.Buffer

@@ -118,3 +118,29 @@ func FlagsFromLetters(flags []string, letters string) []string {
 	sort.Strings(out)
 	return out
 }
+
+// checkMaildirName refuses a name a client renames a message to that this
+// view could not show as asked: a colon in the unique part (":1," and
+// other info this view does not know), or flag letters it cannot store,
+// repeated or out of ASCII order (the Maildir convention: a client that
+// asked for ":2,SF" would not find its file under ":2,FS").
+func checkMaildirName(name string) error {
+	unique, letters, _ := ParseMaildirName(name)
+	if unique == "" || strings.ContainsAny(unique, ":/") {
+		return fmt.Errorf("%w: %q is not a Maildir name this view can keep (UNIQUE or UNIQUE:2,FLAGS, no other colon)", mail.ErrInvalid, name)
+	}
+	known := ""
+	for _, l := range maildirLetters {
+		known += string(l.letter)
+	}
+	for i := 0; i < len(letters); i++ {
+		c := letters[i]
+		if !strings.ContainsRune(known, rune(c)) {
+			return fmt.Errorf("%w: flag letter %q of %q is not one the server can store (%s)", mail.ErrInvalid, c, name, known)
+		}
+		if i > 0 && letters[i-1] >= c {
+			return fmt.Errorf("%w: the flags of %q are not in ASCII order, each once", mail.ErrInvalid, name)
+		}
+	}
+	return nil
+}
