@@ -92,6 +92,12 @@ func dial(ctx context.Context, cfg *Config, stats *counters, events *imapclient.
 		err = cn.c.WaitGreeting()
 	}
 	if !stop() {
+		if ctx.Err() != nil {
+			// Interrupted, not a timeout (go-imap may already have sent
+			// its own CAPABILITY when the caller gave up).
+			nc.Close()
+			return nil, ctx.Err()
+		}
 		err = fmt.Errorf("%w: no greeting within %v", ErrTimeout, cfg.Timeout)
 	}
 	if err != nil {
