@@ -33,7 +33,9 @@ func (n *msgNode) readHeadFirst(ctx context.Context, h *headHandle, dest []byte,
 	small := off == 0 && len(dest) <= mail.MaxHeadRead || off > 0 && off < int64(headLen)
 	if !reading && small && n.v.reads.isDirectRead(ctx) {
 		if _, cached := mb.CachedBody(ref); !cached {
-			if head, err := mb.Head(ctx, ref); err == nil {
+			// An empty head (a message with no header, or a server that
+			// answers "" for one gone) is no answer: the body says.
+			if head, err := mb.Head(ctx, ref); err == nil && len(head) > 0 {
 				h.mu.Lock()
 				h.headLen = len(head)
 				h.mu.Unlock()
