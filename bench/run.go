@@ -83,6 +83,9 @@ type bigResult struct {
 	FloorLs  phase `json:"floor_ls"`
 	PeakRSS  int64 `json:"mailfs_peak_rss_bytes"`
 	MaxConns int   `json:"mailfs_max_connections"`
+
+	RemountLs  phase `json:"mailfs_remount_ls_disk_cache"`
+	RemountRSS int64 `json:"mailfs_remount_peak_rss_bytes"`
 }
 
 type corpusInfo struct {
@@ -723,6 +726,36 @@ func (b *bench) bigMailbox(ctx context.Context) error {
 	b.res.check("ls -l lists every message of the big mailbox", ls.ExitCode == 0 && ls.Lines == n+1,
 		"exit %d, %d lines for %d messages %s", ls.ExitCode, ls.Lines, n, firstLine(ls.Stderr))
 	br.PeakRSS = b.stopMount("big mailbox")
+
+	// A remount on the disk cache: the first mount keeps the listing,
+	// the second lists with one STATUS.
+	cacheDir := filepath.Join(b.work, "diskcache-big")
+	disk := []string{"--disk-cache", "8GiB", "--cache-dir", cacheDir}
+	if _, err := b.startMount(ctx, "mnt-big-disk1", disk...); err != nil {
+		return err
+	}
+	if _, err := b.measure("mailfs ls -l filling the disk cache ("+mailbox+", not reported)", func() error {
+		_, err := shell(ctx, 0, "ls", "-l", filepath.Join(b.mount.dir, mailbox))
+		return err
+	}); err != nil {
+		return err
+	}
+	b.stopMount("big mailbox, disk cache, first mount")
+	if _, err := b.startMount(ctx, "mnt-big-disk2", disk...); err != nil {
+		return err
+	}
+	br.RemountLs, err = b.measure("mailfs ls -l after a remount ("+mailbox+", disk cache)", func() (err error) {
+		pctx, cancel := b.phaseCtx(ctx)
+		defer cancel()
+		ls, err = shell(pctx, 4096, "ls", "-l", filepath.Join(b.mount.dir, mailbox))
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	b.res.check("ls -l after a remount lists every message of the big mailbox", ls.ExitCode == 0 && ls.Lines == n+1,
+		"exit %d, %d lines for %d messages %s", ls.ExitCode, ls.Lines, n, firstLine(ls.Stderr))
+	br.RemountRSS = b.stopMount("big mailbox, disk cache, remount")
 	br.MaxConns = b.res.MaxConns
 	b.res.MaxConns = max(maxBefore, br.MaxConns)
 
