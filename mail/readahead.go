@@ -2,6 +2,7 @@ package mail
 
 import (
 	"context"
+	"runtime"
 	"sync"
 	"time"
 )
@@ -166,15 +167,18 @@ func (m *Mailbox) runBatch(a *Account, name string, validity uint32, uids []uint
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	// While the mailbox's text view is being read, texts are made as the
-	// bodies arrive, on a goroutine of their own: off the reader's path.
+	// bodies arrive, on goroutines of their own (one per CPU: decoding
+	// is the work), off the reader's path.
 	var texts chan Ref
 	if m.textWanted() {
 		texts = make(chan Ref, len(uids))
-		a.goSafe("texts ahead", func() {
-			for r := range texts {
-				m.Text(ctx, r)
-			}
-		})
+		for range runtime.GOMAXPROCS(0) {
+			a.goSafe("texts ahead", func() {
+				for r := range texts {
+					m.Text(ctx, r)
+				}
+			})
+		}
 		defer close(texts)
 	}
 	// What the disk cache holds comes from there. Unless texts are to be
