@@ -20,16 +20,23 @@ type Client struct {
 	done   chan struct{} // closed by Close: background work stops
 	bg     sync.WaitGroup
 
-	mu   sync.Mutex // protects the following
-	caps []string
+	connected chan struct{} // closed once a connection has logged in
+
+	mu      sync.Mutex // protects the following
+	caps    []string
+	capsSet bool
 }
+
+// Connected is closed once the client has logged in: at once after Dial,
+// later after a DialOrWait whose server could not be reached.
+func (c *Client) Connected() <-chan struct{} { return c.connected }
 
 // Dial connects and authenticates once, so that a wrong password or an
 // unreachable server is reported before anything is mounted. That first
 // connection stays in the pool.
 func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	cfg.setDefaults()
-	c := &Client{cfg: cfg, done: make(chan struct{})}
+	c := &Client{cfg: cfg, done: make(chan struct{}), connected: make(chan struct{})}
 	c.pool = newPool(cfg.Connections, c.dialForPool)
 	cn, err := dial(ctx, &c.cfg, &c.stats, nil)
 	if err != nil {
@@ -53,7 +60,7 @@ func DialOrWait(ctx context.Context, cfg Config) (*Client, error) {
 		return c, err
 	}
 	cfg.setDefaults()
-	c = &Client{cfg: cfg, done: make(chan struct{})}
+	c = &Client{cfg: cfg, done: make(chan struct{}), connected: make(chan struct{})}
 	c.pool = newPool(cfg.Connections, c.dialForPool)
 	if c.health.result(err) {
 		c.bg.Add(1)
@@ -66,12 +73,14 @@ func DialOrWait(ctx context.Context, cfg Config) (*Client, error) {
 func (c *Client) setCaps(cn *conn) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.caps) > 0 {
+	if c.capsSet {
 		return
 	}
+	c.capsSet = true
 	for cp := range cn.caps {
 		c.caps = append(c.caps, string(cp))
 	}
+	close(c.connected)
 }
 
 // dialForPool opens a connection for the pool, failing fast while the

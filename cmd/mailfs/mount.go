@@ -296,28 +296,34 @@ func serve(setups []accountSetup, dir string, mount *mountFlags, log *slog.Logge
 			return err
 		}
 	}
+	var late sync.WaitGroup // NOTIFY started once an account offline at mount time connects
 	for _, a := range accounts {
 		if a.client.HasNotify() {
 			// One NOTIFY connection reports every mailbox and the tree;
 			// --watch's IDLE connections are not needed.
 			seen := make(chan struct{})
-			var once sync.Once
-			watchers = append(watchers, a.client.Notify(ctx, func(n imapback.Notice) {
-				switch {
-				case n.Initial:
-					once.Do(func() { close(seen) })
-				case n.Resync:
-					a.acct.Resync()
-				case n.Tree:
-					a.acct.TreeNoticed()
-				default:
-					a.acct.Changed(n.Mailbox, n.Flags)
-				}
-			}))
+			watchers = append(watchers, notifyAccount(ctx, a, seen))
 			if a.client.Health().Connected {
 				inView = append(inView, seen)
 			}
 			continue
+		}
+		if !a.client.Health().Connected {
+			// Mounted offline: whether the server has NOTIFY is known
+			// once it answers; then every mailbox is pushed too.
+			late.Add(1)
+			go func() {
+				defer late.Done()
+				select {
+				case <-a.client.Connected():
+				case <-ctx.Done():
+					return
+				}
+				if a.client.HasNotify() {
+					a.acct.Log().Info("the server offers NOTIFY: every mailbox is pushed from now on")
+					<-notifyAccount(ctx, a, make(chan struct{}))
+				}
+			}()
 		}
 		for _, mb := range a.setup.f.watch {
 			seen := make(chan struct{})
@@ -375,6 +381,7 @@ func serve(setups []accountSetup, dir string, mount *mountFlags, log *slog.Logge
 	for _, w := range watchers {
 		<-w
 	}
+	late.Wait()
 	// Files closed just before the unmount may still be on their way.
 	drain, stop := context.WithTimeout(context.Background(), drainTimeout)
 	defer stop()
@@ -396,6 +403,24 @@ func serve(setups []accountSetup, dir string, mount *mountFlags, log *slog.Logge
 	}
 	log.Info("unmounted; logging out", "mountpoint", dir)
 	return nil
+}
+
+// notifyAccount keeps the account's NOTIFY connection (imapback.Notify),
+// turning its notices into the model's; seen is closed once it is set.
+func notifyAccount(ctx context.Context, a served, seen chan struct{}) <-chan struct{} {
+	var once sync.Once
+	return a.client.Notify(ctx, func(n imapback.Notice) {
+		switch {
+		case n.Initial:
+			once.Do(func() { close(seen) })
+		case n.Resync:
+			a.acct.Resync()
+		case n.Tree:
+			a.acct.TreeNoticed()
+		default:
+			a.acct.Changed(n.Mailbox, n.Flags)
+		}
+	})
 }
 
 // exitCode is the exit status of a failure to set up the mount's own

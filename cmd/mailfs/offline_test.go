@@ -53,7 +53,9 @@ password-command = "printf x"
 			cacheDir := filepath.Join(t.TempDir(), "cache")
 			state := t.TempDir()
 			args := func(dir string) []string {
-				a := []string{"mount", "--disk-cache", "1GiB", "--cache-dir", cacheDir}
+				// Listings are kept 10 minutes: only pushed changes show
+				// within the test's deadlines.
+				a := []string{"mount", "--disk-cache", "1GiB", "--cache-dir", cacheDir, "--poll-interval", "10m"}
 				switch how {
 				case "url", "daemon":
 					a = append(a, url, dir)
@@ -143,6 +145,22 @@ password-command = "printf x"
 			waitFor(t, 90*time.Second, "the new mail listed", func() error {
 				if got := messagesIn(t, root, "INBOX"); len(got) != len(inbox)+1 {
 					return fmt.Errorf("%d messages, want %d", len(got), len(inbox)+1)
+				}
+				return nil
+			})
+			// The server offers NOTIFY; learnt once it answered.
+			waitFor(t, 30*time.Second, "status saying NOTIFY after the server came back", func() error {
+				st, err := exec.Command(mailfsBin, "status", dir).Output()
+				if err != nil || !strings.Contains(string(st), "changes:        NOTIFY") {
+					return fmt.Errorf("%v: %s", err, st)
+				}
+				return nil
+			})
+			work := messagesIn(t, root, "Work")
+			appendTo(t, s, "Work", "From: c@example.com\r\nSubject: pushed\r\nMessage-ID: <pushed-"+how+"@example.com>\r\n\r\nnew\r\n")
+			waitFor(t, 30*time.Second, "new mail in Work, pushed by NOTIFY started after the server came back", func() error {
+				if got := messagesIn(t, root, "Work"); len(got) != len(work)+1 {
+					return fmt.Errorf("%d messages, want %d", len(got), len(work)+1)
 				}
 				return nil
 			})
