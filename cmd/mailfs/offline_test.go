@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -48,129 +49,151 @@ password-command = "printf x"
 `, url, s.pass), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// The four ways run side by side, so that the server stops and
+	// starts once and their waits for it overlap.
+	type way struct {
+		how, cacheDir, dir, root string
+		env                      []string
+		cmd                      *exec.Cmd
+		stderr                   *bytes.Buffer
+		inbox                    []string
+	}
+	var ways []*way
 	for _, how := range []string{"url", "daemon", "config", "account"} {
-		t.Run(how, func(t *testing.T) {
-			cacheDir := filepath.Join(t.TempDir(), "cache")
-			state := t.TempDir()
-			args := func(dir string) []string {
-				// Listings are kept 10 minutes: only pushed changes show
-				// within the test's deadlines.
-				a := []string{"mount", "--disk-cache", "1GiB", "--cache-dir", cacheDir, "--poll-interval", "10m"}
-				switch how {
-				case "url", "daemon":
-					a = append(a, url, dir)
-				case "config":
-					a = append(a, "--config", config, dir)
-				case "account":
-					a = append(a, "--config", twoConfig, "--account", "one", dir)
-				}
-				if how == "daemon" {
-					a = append(a[:1], append([]string{"--daemon"}, a[1:]...)...)
-				}
-				return a
+		ways = append(ways, &way{how: how, cacheDir: filepath.Join(t.TempDir(), "cache"),
+			env: []string{"MAILFS_PASSWORD=" + s.pass, "XDG_STATE_HOME=" + t.TempDir()}})
+	}
+	args := func(w *way) []string {
+		// Listings are kept 10 minutes: only pushed changes show within
+		// the test's deadlines.
+		a := []string{"mount", "--disk-cache", "1GiB", "--cache-dir", w.cacheDir, "--poll-interval", "10m"}
+		switch w.how {
+		case "url", "daemon":
+			a = append(a, url, w.dir)
+		case "config":
+			a = append(a, "--config", config, w.dir)
+		case "account":
+			a = append(a, "--config", twoConfig, "--account", "one", w.dir)
+		}
+		if w.how == "daemon" {
+			a = append(a[:1], append([]string{"--daemon"}, a[1:]...)...)
+		}
+		return a
+	}
+	// A config's account is its own directory unless it is mounted alone
+	// at the root.
+	rootOf := func(dir string) string {
+		if _, err := os.Stat(filepath.Join(dir, "INBOX")); err == nil {
+			return dir
+		}
+		return filepath.Join(dir, "one")
+	}
+	mount := func(w *way) {
+		t.Helper()
+		w.dir = t.TempDir()
+		w.cmd, w.stderr = startMount(t, w.dir, w.env, args(w)...)
+		if w.how == "daemon" {
+			waitExit(t, w.cmd, w.stderr) // the parent exits 0 once mounted
+		}
+		w.root = rootOf(w.dir)
+	}
+	unmount := func(w *way) {
+		t.Helper()
+		unmountCLI(t, w.dir)
+		if w.how != "daemon" {
+			if code := waitExit(t, w.cmd, w.stderr); code != 0 {
+				t.Fatalf("%s: exit %d: %s", w.how, code, w.stderr)
 			}
-			env := []string{"MAILFS_PASSWORD=" + s.pass, "XDG_STATE_HOME=" + state}
-			// A config's account is its own directory unless it is
-			// mounted alone at the root.
-			rootOf := func(dir string) string {
-				if _, err := os.Stat(filepath.Join(dir, "INBOX")); err == nil {
-					return dir
-				}
-				return filepath.Join(dir, "one")
-			}
+		}
+	}
+	// Warm each cache: a mount that reads everything.
+	for _, w := range ways {
+		mount(w)
+		if out, err := exec.Command("grep", "-rl", sample.PlantedWord, w.root).CombinedOutput(); err != nil {
+			t.Fatalf("%s: grep while online: %v %s", w.how, err, out)
+		}
+		w.inbox = messagesIn(t, w.root, "INBOX")
+		unmount(w)
+	}
 
-			// Warm the cache: a mount that reads everything.
-			dir := t.TempDir()
-			cmd, stderr := startMount(t, dir, env, args(dir)...)
-			if how == "daemon" {
-				// startMount waited for the mount; the daemon parent exits 0.
-				waitExit(t, cmd, stderr)
+	if err := d.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	restarted := false
+	t.Cleanup(func() {
+		if !restarted {
+			d.Start()
+		}
+	})
+	// Without the cache: exit 4 at once.
+	code, msg := runCLIEnv(t, ways[0].env, "mount", url, t.TempDir())
+	if code != exitUnreachable || !strings.Contains(msg, "cannot reach") {
+		t.Fatalf("offline without a disk cache: exit %d, %q", code, msg)
+	}
+	for _, w := range ways {
+		mount(w)
+		if got := messagesIn(t, w.root, "INBOX"); strings.Join(got, "\n") != strings.Join(w.inbox, "\n") {
+			t.Fatalf("%s: INBOX offline:\n%v\nwant\n%v", w.how, got, w.inbox)
+		}
+		if out, err := exec.Command("grep", "-rl", sample.PlantedWord, w.root).CombinedOutput(); err != nil || !strings.Contains(string(out), "Projects") {
+			t.Fatalf("%s: grep offline: %v %s", w.how, err, out)
+		}
+		st, err := exec.Command(mailfsBin, "status", w.dir).Output()
+		if err != nil || !strings.Contains(string(st), "DISCONNECTED") {
+			t.Fatalf("%s: status offline: %v\n%s", w.how, err, st)
+		}
+		// A file written offline waits for the server.
+		note := "From: me@example.com\r\nSubject: written offline\r\nMessage-ID: <offline-" + w.how + "@example.com>\r\n\r\nkept\r\n"
+		if err := os.WriteFile(filepath.Join(w.root, "Drafts", "offline.eml"), []byte(note), 0o600); err != nil {
+			t.Fatalf("%s: writing offline: %v", w.how, err)
+		}
+		if st, _ := exec.Command(mailfsBin, "status", w.dir).Output(); !strings.Contains(string(st), "offline.eml") {
+			t.Errorf("%s: status does not list the file waiting for the server:\n%s", w.how, st)
+		}
+	}
+	// The server comes back with new mail in INBOX.
+	if err := d.Start(); err != nil {
+		t.Fatal(err)
+	}
+	restarted = true
+	appendTo(t, s, "INBOX", "From: b@example.com\r\nSubject: while away\r\nMessage-ID: <away@example.com>\r\n\r\nnew\r\n")
+	for _, w := range ways {
+		waitFor(t, 60*time.Second, w.how+": the offline file stored", func() error {
+			if !serverHas(t, s, "Drafts", "<offline-"+w.how+"@example.com>") {
+				return fmt.Errorf("not on the server yet")
 			}
-			if out, err := exec.Command("grep", "-rl", sample.PlantedWord, rootOf(dir)).CombinedOutput(); err != nil {
-				t.Fatalf("grep while online: %v %s", err, out)
-			}
-			inbox := messagesIn(t, rootOf(dir), "INBOX")
-			unmountCLI(t, dir)
-
-			if err := d.Stop(); err != nil {
-				t.Fatal(err)
-			}
-			restarted := false
-			t.Cleanup(func() {
-				if !restarted {
-					d.Start()
-				}
-			})
-			// Without the cache: exit 4 at once.
-			code, msg := runCLIEnv(t, env, "mount", url, t.TempDir())
-			if code != exitUnreachable || !strings.Contains(msg, "cannot reach") {
-				t.Fatalf("offline without a disk cache: exit %d, %q", code, msg)
-			}
-			dir = t.TempDir()
-			cmd, stderr = startMount(t, dir, env, args(dir)...)
-			if how == "daemon" {
-				waitExit(t, cmd, stderr)
-			}
-			root := rootOf(dir)
-			if got := messagesIn(t, root, "INBOX"); strings.Join(got, "\n") != strings.Join(inbox, "\n") {
-				t.Fatalf("INBOX offline:\n%v\nwant\n%v", got, inbox)
-			}
-			if out, err := exec.Command("grep", "-rl", sample.PlantedWord, root).CombinedOutput(); err != nil || !strings.Contains(string(out), "Projects") {
-				t.Fatalf("grep offline: %v %s", err, out)
-			}
-			st, err := exec.Command(mailfsBin, "status", dir).Output()
-			if err != nil || !strings.Contains(string(st), "DISCONNECTED") {
-				t.Fatalf("status offline: %v\n%s", err, st)
-			}
-			// A file written offline waits for the server.
-			note := "From: me@example.com\r\nSubject: written offline\r\nMessage-ID: <offline-" + how + "@example.com>\r\n\r\nkept\r\n"
-			if err := os.WriteFile(filepath.Join(root, "Drafts", "offline.eml"), []byte(note), 0o600); err != nil {
-				t.Fatalf("writing offline: %v", err)
-			}
-			if st, _ := exec.Command(mailfsBin, "status", dir).Output(); !strings.Contains(string(st), "offline.eml") {
-				t.Errorf("status does not list the file waiting for the server:\n%s", st)
-			}
-			// The server comes back with new mail in INBOX.
-			if err := d.Start(); err != nil {
-				t.Fatal(err)
-			}
-			restarted = true
-			appendTo(t, s, "INBOX", "From: b@example.com\r\nSubject: while away\r\nMessage-ID: <away-"+how+"@example.com>\r\n\r\nnew\r\n")
-			waitFor(t, 60*time.Second, "the offline file stored", func() error {
-				if !serverHas(t, s, "Drafts", "<offline-"+how+"@example.com>") {
-					return fmt.Errorf("not on the server yet")
-				}
-				return nil
-			})
-			waitFor(t, 90*time.Second, "the new mail listed", func() error {
-				if got := messagesIn(t, root, "INBOX"); len(got) != len(inbox)+1 {
-					return fmt.Errorf("%d messages, want %d", len(got), len(inbox)+1)
-				}
-				return nil
-			})
-			// The server offers NOTIFY; learnt once it answered.
-			waitFor(t, 30*time.Second, "status saying NOTIFY after the server came back", func() error {
-				st, err := exec.Command(mailfsBin, "status", dir).Output()
-				if err != nil || !strings.Contains(string(st), "changes:        NOTIFY") {
-					return fmt.Errorf("%v: %s", err, st)
-				}
-				return nil
-			})
-			work := messagesIn(t, root, "Work")
-			appendTo(t, s, "Work", "From: c@example.com\r\nSubject: pushed\r\nMessage-ID: <pushed-"+how+"@example.com>\r\n\r\nnew\r\n")
-			waitFor(t, 30*time.Second, "new mail in Work, pushed by NOTIFY started after the server came back", func() error {
-				if got := messagesIn(t, root, "Work"); len(got) != len(work)+1 {
-					return fmt.Errorf("%d messages, want %d", len(got), len(work)+1)
-				}
-				return nil
-			})
-			unmountCLI(t, dir)
-			if how != "daemon" {
-				if code := waitExit(t, cmd, stderr); code != 0 {
-					t.Fatalf("exit %d: %s", code, stderr)
-				}
-			}
+			return nil
 		})
+		waitFor(t, 90*time.Second, w.how+": the new mail listed", func() error {
+			if got := messagesIn(t, w.root, "INBOX"); len(got) != len(w.inbox)+1 {
+				return fmt.Errorf("%d messages, want %d", len(got), len(w.inbox)+1)
+			}
+			return nil
+		})
+		// The server offers NOTIFY; learnt once it answered.
+		waitFor(t, 30*time.Second, w.how+": status saying NOTIFY after the server came back", func() error {
+			st, err := exec.Command(mailfsBin, "status", w.dir).Output()
+			if err != nil || !strings.Contains(string(st), "changes:        NOTIFY") {
+				return fmt.Errorf("%v: %s", err, st)
+			}
+			return nil
+		})
+	}
+	work := make([][]string, len(ways))
+	for i, w := range ways {
+		work[i] = messagesIn(t, w.root, "Work")
+	}
+	appendTo(t, s, "Work", "From: c@example.com\r\nSubject: pushed\r\nMessage-ID: <pushed@example.com>\r\n\r\nnew\r\n")
+	for i, w := range ways {
+		waitFor(t, 30*time.Second, w.how+": new mail in Work, pushed by NOTIFY started after the server came back", func() error {
+			if got := messagesIn(t, w.root, "Work"); len(got) != len(work[i])+1 {
+				return fmt.Errorf("%d messages, want %d", len(got), len(work[i])+1)
+			}
+			return nil
+		})
+	}
+	for _, w := range ways {
+		unmount(w)
 	}
 }
 

@@ -436,6 +436,8 @@ func (d *Dovecot) config() string {
 	p("    mode = 0")
 	p("  }")
 	p("}")
+	p("# several mounts of one user at once (tests mount side by side)")
+	p("mail_max_userip_connections = 40")
 	p("# a mailbox of a million messages (bench --big-mailbox) needs more")
 	p("# than the default 256 MB per imap process")
 	p("service imap {")
