@@ -70,20 +70,26 @@ func TestTextDecodes(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			text := string(Text([]byte(crlf(tc.msg))))
-			for _, w := range tc.want {
-				if !strings.Contains(text, w) {
-					t.Errorf("%q missing from:\n%s", w, text)
-				}
-			}
-			for _, n := range tc.not {
-				if strings.Contains(text, n) {
-					t.Errorf("%q should not be in:\n%s", n, text)
-				}
-			}
+			checkText(t, text, tc.want, tc.not)
 			if !utf8.ValidString(text) {
 				t.Errorf("not UTF-8: %q", text)
 			}
 		})
+	}
+}
+
+// checkText: every string of want is in text, none of not.
+func checkText(t *testing.T, text string, want, not []string) {
+	t.Helper()
+	for _, w := range want {
+		if !strings.Contains(text, w) {
+			t.Errorf("%q missing from:\n%s", w, text)
+		}
+	}
+	for _, n := range not {
+		if strings.Contains(text, n) {
+			t.Errorf("%q should not be in:\n%s", n, text)
+		}
 	}
 }
 
@@ -254,4 +260,48 @@ func FuzzText(f *testing.F) {
 			}
 		}
 	})
+}
+
+// alternativeMsg is a multipart/alternative of a plain and an HTML part.
+func alternativeMsg(plain, html string) string {
+	return "Subject: alt\nMIME-Version: 1.0\nContent-Type: multipart/alternative; boundary=\"alt\"\n\n" +
+		"--alt\nContent-Type: text/plain; charset=utf-8\n\n" + plain + "\n" +
+		"--alt\nContent-Type: text/html; charset=utf-8\n\n" + html + "\n--alt--\n"
+}
+
+// newsletter is an HTML body whose words a stub plain part lacks.
+const newsletter = `<html><body><h1>Quarterly roadmap</h1>
+<p>Our <b>quarterly</b> roadmap covers the migration of every archive to the new cluster,
+the retirement of the legacy gateway, and the hiring plan for the platform team.</p>
+<p>Budget figures for the harbour project are attached below, with the vendor shortlist
+and the timeline the steering committee agreed on Tuesday.</p>
+<p><a href="https://example.org/unsubscribe?id=8f3a">Unsubscribe</a></p></body></html>`
+
+// TestTextAlternative: of a multipart/alternative, a plain part that is
+// a stub or lacks the HTML's words does not hide the HTML's words from
+// the text view; a good plain part is still shown alone (issue 22).
+func TestTextAlternative(t *testing.T) {
+	good := "Our quarterly roadmap covers the migration of every archive to the new cluster,\n" +
+		"the retirement of the legacy gateway, and the hiring plan for the platform team.\n\n" +
+		"Budget figures for the harbour project are attached below, with the vendor shortlist\n" +
+		"and the timeline the steering committee agreed on Tuesday.\n\nUnsubscribe: https://example.org/unsubscribe?id=8f3a\n-- \nplain-only signature"
+	for _, tc := range []struct {
+		name, plain, html string
+		want, not         []string
+	}{
+		{"stub sending to a browser", "View this message in your browser:\nhttps://example.org/v/8f3a", newsletter,
+			[]string{"harbour project", "steering committee", "Quarterly roadmap"}, []string{"[mailfs:"}},
+		{"plain shorter than a tenth of the HTML", "Hi,\n\nsee below.", newsletter,
+			[]string{"harbour project", "hiring plan"}, []string{"[mailfs:"}},
+		{"plain lacking the HTML's words", "Our quarterly roadmap covers the migration of every archive to the new cluster,\n" +
+			"the retirement of the legacy gateway, and the hiring plan for the platform team.\n(plain-only line)", newsletter,
+			[]string{"plain-only line", "[mailfs: the HTML alternative", "harbour project", "steering committee"}, nil},
+		{"good plain part alone", good, newsletter,
+			[]string{"plain-only signature", "harbour project"}, []string{"[mailfs:", "Quarterly roadmap", "<https://example.org/unsubscribe"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			text := string(Text([]byte(crlf(alternativeMsg(tc.plain, tc.html)))))
+			checkText(t, text, tc.want, tc.not)
+		})
+	}
 }

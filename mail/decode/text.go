@@ -18,9 +18,10 @@ var shownHeaders = []string{"From", "To", "Cc", "Date", "Subject"}
 // Text renders a message as its reader sees it, in UTF-8: the main
 // header fields decoded, a blank line, every text part decoded from its
 // transfer encoding and charset (of a multipart/alternative the plain
-// text, else the HTML as text), HTML-only parts as text, a forwarded
-// message's headers and text, and one line per attachment (name, type,
-// size). Undecodable parts are shown as they came, with a note.
+// text, else the HTML as text; the HTML's text too when the plain one is
+// a stub or lacks its words, see alternative), HTML-only parts as text,
+// a forwarded message's headers and text, and one line per attachment
+// (name, type, size). Undecodable parts are shown as they came, with a note.
 func Text(raw []byte) []byte {
 	var b bytes.Buffer
 	w := &textWriter{b: &b}
@@ -67,8 +68,7 @@ func (w *textWriter) body(e *entity, path []int, parts []leaf) {
 	mediaType = strings.ToLower(mediaType)
 	if e.isMultipart() {
 		if mediaType == "multipart/alternative" {
-			i := bestAlternative(e)
-			w.body(e.children[i], appendPath(path, i), parts)
+			w.alternative(e, path, parts)
 			return
 		}
 		for i, c := range e.children {

@@ -1,0 +1,138 @@
+package decode
+
+import (
+	"bytes"
+	"strings"
+	"unicode"
+)
+
+// Of a multipart/alternative the text view shows the plain text, the
+// sender's own rendering, when it says what the HTML says. Many senders
+// put a stub there ("view this message in your browser") or a plain
+// text that lacks what the HTML shows; grep would then miss words every
+// HTML-reading client shows. So the two are compared by their words:
+//
+//   - a plain text with under a tenth of the HTML's letters, or a short
+//     one (under half) that sends the reader to a browser, is a stub:
+//     the HTML's text is shown alone;
+//   - a plain text that lacks more than a tenth of the HTML's distinct
+//     words, and at least minLacking of them (link addresses not
+//     counted), is shown, then the HTML's text after a note;
+//   - else the plain text alone.
+
+// stubPhrases send the reader of a plain part elsewhere.
+var stubPhrases = []string{
+	"in your browser", "in a browser", "in a web browser", "view in browser",
+	"as a web page", "web version", "online version", "view online",
+	"does not support html", "html-capable", "html capable", "enable html",
+}
+
+// minLacking: fewer words missing from the plain text (a signature,
+// "cafe" for "café") do not show the HTML again.
+const minLacking = 3
+
+// alternativeHTMLNote precedes the HTML's text shown after the plain one.
+const alternativeHTMLNote = "[mailfs: the HTML alternative, which has words the plain text lacks]\n"
+
+// alternative writes the child of multipart/alternative e to show, or
+// its plain text and its HTML's text (see above).
+func (w *textWriter) alternative(e *entity, path []int, parts []leaf) {
+	best := bestAlternative(e)
+	html := htmlAlternative(e)
+	if html < 0 || !isPlain(e.children[best]) {
+		w.body(e.children[best], appendPath(path, best), parts)
+		return
+	}
+	plain := w.render(e.children[best], appendPath(path, best), parts)
+	htmlText := w.render(e.children[html], appendPath(path, html), parts)
+	pw, hw := words(plain, false), words(htmlText, true)
+	missing := lacks(pw, hw)
+	switch {
+	case pw.letters*10 < hw.letters || (pw.letters*2 < hw.letters && sendsToBrowser(plain)):
+		w.write(htmlText)
+	case missing >= minLacking && missing*10 > len(hw.words):
+		w.write(plain)
+		w.section()
+		w.b.WriteString(alternativeHTMLNote)
+		w.write(htmlText)
+	default:
+		w.write(plain)
+	}
+}
+
+// render is what body would write for e, on its own.
+func (w *textWriter) render(e *entity, path []int, parts []leaf) []byte {
+	sub := &textWriter{b: &bytes.Buffer{}}
+	sub.body(e, path, parts)
+	return sub.b.Bytes()
+}
+
+// write adds a rendered block as a section of its own.
+func (w *textWriter) write(block []byte) {
+	if len(block) == 0 {
+		return
+	}
+	w.section()
+	w.b.Write(block)
+}
+
+func isPlain(e *entity) bool {
+	t, _, _ := e.header.ContentType()
+	return !e.isMultipart() && strings.EqualFold(t, "text/plain")
+}
+
+// htmlAlternative is the index of the HTML child of e (text/html, or a
+// multipart such as multipart/related around it); -1 when none.
+func htmlAlternative(e *entity) int {
+	for i, c := range e.children {
+		t, _, _ := c.header.ContentType()
+		if c.isMultipart() || strings.EqualFold(t, "text/html") {
+			return i
+		}
+	}
+	return -1
+}
+
+func sendsToBrowser(text []byte) bool {
+	low := strings.ToLower(string(text))
+	for _, p := range stubPhrases {
+		if strings.Contains(low, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// wordSet is the distinct lower-case words of a text and how many
+// letters and digits it has.
+type wordSet struct {
+	words   map[string]bool
+	letters int
+}
+
+// words reads text's words: runs of letters and digits. With skipLinks,
+// the "<url>" fields HTMLText adds after a link's text are left out.
+func words(text []byte, skipLinks bool) wordSet {
+	s := wordSet{words: map[string]bool{}}
+	for _, f := range strings.Fields(string(text)) {
+		if skipLinks && strings.HasPrefix(f, "<") && strings.HasSuffix(f, ">") {
+			continue
+		}
+		for _, w := range strings.FieldsFunc(f, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
+			s.words[strings.ToLower(w)] = true
+			s.letters += len([]rune(w))
+		}
+	}
+	return s
+}
+
+// lacks counts html's distinct words that plain lacks.
+func lacks(plain, html wordSet) int {
+	n := 0
+	for w := range html.words {
+		if !plain.words[w] {
+			n++
+		}
+	}
+	return n
+}
