@@ -47,6 +47,7 @@ Usage:
   mailfs search [--count] MOUNTPOINT QUERY
                                         print the paths of the messages matching QUERY
                                         (searched on the server; see README: Search)
+  mailfs version                        the version of this binary (also: mailfs --version)
   mailfs help [mount]                   this text, or the mount flags
 
 URL is imaps://user@host[:port] (TLS), imap://user@host[:port] (STARTTLS required)
@@ -87,6 +88,9 @@ func run(args []string) int {
 		err = cmdStatus(args[1:])
 	case "search":
 		err = cmdSearch(args[1:])
+	case "version", "--version":
+		fmt.Println("mailfs " + version())
+		return exitOK
 	case "help", "-h", "--help":
 		if len(args) > 1 && args[1] == "mount" {
 			fs, _ := newMountFlags("mount")
@@ -96,7 +100,7 @@ func run(args []string) int {
 		}
 		return exitOK
 	default:
-		err = fail(exitUsage, "unknown command %q (want mount, demo, umount, status or search)", args[0])
+		err = fail(exitUsage, "unknown command %q (want mount, demo, umount, status, search or version)", args[0])
 	}
 	if err == nil {
 		return exitOK

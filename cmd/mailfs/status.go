@@ -65,6 +65,7 @@ func statusText(c *imapback.Client, acct *mail.Account, fm *files.Model, f *moun
 		return fmt.Sprintf("%s (%s ago)", t.Format(time.RFC3339), time.Since(t).Round(time.Second))
 	}
 	fmt.Fprintf(&b, "account:        %s\n", cfg.Endpoint)
+	fmt.Fprintf(&b, "version:        %s\n", version())
 	fmt.Fprintf(&b, "mounted:        %s\n", ago(mounted))
 	fmt.Fprintf(&b, "state:          %s since %s\n", state, ago(h.Since))
 	if !h.Connected && !h.NextTry.IsZero() {
