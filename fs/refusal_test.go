@@ -37,7 +37,9 @@ func TestServerRefusalsGetTheirErrno(t *testing.T) {
 		{"n1", no(imap.ResponseCodeNonExistent, "No such parent n1"), syscall.ENOENT},
 		{"l1", no(imap.ResponseCodeLimit, "Too many mailboxes l1"), syscall.EIO},
 		{"c1", no(imap.ResponseCodeCannot, "Cannot do that l1"), syscall.EIO},
-		{"u1", no("", "Odd failure u1"), syscall.EIO},
+		// A NO without a code, in words not known above, to CREATE
+		// refuses the name (see TestMailboxNameRefusedWithoutCode).
+		{"u1", no("", "Odd failure u1"), syscall.EINVAL},
 	}
 	s := startMemOpts(t, demoserver.Options{Refuse: func(cmd, mailbox string, _ int64) *imap.Error {
 		for _, c := range cases {
@@ -269,6 +271,66 @@ func TestMkdirOutsideThePersonalNamespace(t *testing.T) {
 	}
 	if !s.peek(t).mailboxes()["INBOX.Projects"] {
 		t.Error("INBOX.Projects not created on the server")
+	}
+}
+
+// A server that refuses a mailbox name with a NO without a response code
+// (Courier-IMAP's NO "Invalid mailbox name." for a top-level mkdir outside
+// its INBOX. namespace) gets EINVAL for mkdir and for mv of a mailbox, the
+// server's words in a warning, and nothing changes; such a NO to DELETE
+// (a name the server listed, so not an invalid one) is EACCES. Never EIO,
+// which reads as a broken connection.
+func TestMailboxNameRefusedWithoutCode(t *testing.T) {
+	const words = "Invalid mailbox name."
+	s := startMemOpts(t, demoserver.Options{Refuse: func(cmd, mailbox string, _ int64) *imap.Error {
+		if (cmd == "CREATE" && mailbox == "Projects") || (cmd == "RENAME" && mailbox == "Work") || (cmd == "DELETE" && mailbox == "Keep") {
+			return &imap.Error{Type: imap.StatusResponseTypeNo, Text: words}
+		}
+		return nil
+	}})
+	s.seedSample(t)
+	p := s.peek(t)
+	if err := p.c.Create("Keep", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	before := p.mailboxes()
+	log, rec := recordLog(t)
+	m := s.mount(t, imapback.Config{}, func(o *options) { o.Logger = log })
+	dirs := func() string {
+		ents, err := os.ReadDir(m.dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, e := range ents {
+			out = append(out, e.Name())
+		}
+		return strings.Join(out, " ")
+	}
+	listed := dirs()
+	wantErrno(t, "mkdir refused without a code", os.Mkdir(filepath.Join(m.dir, "Projects"), 0o700), syscall.EINVAL)
+	if !rec.has("level=WARN", "Projects", words) {
+		t.Errorf("no warning carries the server's words for mkdir:\n%s", rec)
+	}
+	wantErrno(t, "mv of a mailbox refused without a code", os.Rename(filepath.Join(m.dir, "Work"), filepath.Join(m.dir, "Job")), syscall.EINVAL)
+	if !rec.has("level=WARN", "Work", words) {
+		t.Errorf("no warning carries the server's words for mv:\n%s", rec)
+	}
+	wantErrno(t, "rmdir refused without a code", os.Remove(filepath.Join(m.dir, "Keep")), syscall.EACCES)
+	if !rec.has("level=WARN", "Keep", words) {
+		t.Errorf("no warning carries the server's words for rmdir:\n%s", rec)
+	}
+	if rec.has("server unavailable") {
+		t.Errorf("a NO was logged as the server being unavailable:\n%s", rec)
+	}
+	if after := p.mailboxes(); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Errorf("the server's mailboxes changed:\n before %v\n after  %v", before, after)
+	}
+	if got := dirs(); got != listed {
+		t.Errorf("the mount's root changed: %q, was %q", got, listed)
+	}
+	if _, err := os.Stat(filepath.Join(m.dir, "Work", "Projects")); err != nil {
+		t.Errorf("Work/Projects after a refused mv: %v", err)
 	}
 }
 

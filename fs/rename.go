@@ -2,10 +2,13 @@ package fs
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"syscall"
 
 	gofs "github.com/hanwen/go-fuse/v2/fs"
+
+	"mailfs/mail"
 )
 
 const (
@@ -108,6 +111,10 @@ func (d *dirNode) renameMailbox(ctx context.Context, from string, dst *dirNode, 
 		return syscall.EPERM
 	}
 	if err := d.v.acct.RenameMailbox(ctx, from, to); err != nil {
+		if !errors.Is(err, mail.ErrExists) {
+			// As for mkdir: the user needs the server's reason.
+			d.v.log.Warn("the server refused to rename the mailbox", "mailbox", from, "to", to, "err", err)
+		}
 		return d.v.errno("rename "+from, err)
 	}
 	return 0

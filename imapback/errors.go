@@ -51,7 +51,7 @@ func classify(op string, err error) error {
 	}
 	var ie *imap.Error
 	if errors.As(err, &ie) {
-		return fmt.Errorf("%s: %w (server said %s %q)", op, sentinelFor(ie), ie.Type, ie.Text)
+		return &mail.ServerRefusal{Op: op, Err: sentinelFor(ie), Type: string(ie.Type), Code: string(ie.Code), Words: ie.Text}
 	}
 	var ne net.Error
 	if errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
@@ -103,6 +103,20 @@ func sentinelFor(ie *imap.Error) error {
 		}
 	}
 	return ErrRefused
+}
+
+// refusedAs reads a tagged NO without a response code, in words that
+// sentinelFor does not know (ErrRefused), as sentinel: what such a NO
+// means depends on the command it answers. Other errors are returned as
+// they are.
+func refusedAs(err, sentinel error) error {
+	var r *mail.ServerRefusal
+	if errors.As(err, &r) && r.Type == string(imap.StatusResponseTypeNo) && r.Code == "" && r.Err == ErrRefused {
+		again := *r
+		again.Err = sentinel
+		return &again
+	}
+	return err
 }
 
 // refusalWords classifies a NO without a response code by what it says;

@@ -7,6 +7,14 @@ import (
 	"github.com/emersion/go-imap/v2"
 )
 
+// Refusals: a NO without a response code, in words sentinelFor does not
+// know, answers CREATE and RENAME most often because the server will not
+// take the new name (Courier-IMAP: NO "Invalid mailbox name." for a name
+// outside its INBOX. namespace): ErrInvalid, EINVAL to mkdir and mv, as a
+// local file system answers a name it cannot hold. DELETE names a mailbox
+// the server listed, so its refusal is not about the name: ErrDenied
+// (EACCES). Either way a refusal, never a server that cannot be reached.
+
 // CreateMailbox makes a mailbox and subscribes to it (CREATE + SUBSCRIBE). A
 // failed SUBSCRIBE is logged, not returned: the mailbox exists.
 func (c *Client) CreateMailbox(ctx context.Context, name string) error {
@@ -15,7 +23,7 @@ func (c *Client) CreateMailbox(ctx context.Context, name string) error {
 	}
 	return c.with(ctx, "", func(cn *conn) error {
 		if err := cn.run(ctx, "CREATE "+name, func() error { return cn.c.Create(name, nil).Wait() }); err != nil {
-			return err
+			return refusedAs(err, ErrInvalid) // see "Refusals" above
 		}
 		if err := cn.run(ctx, "SUBSCRIBE "+name, func() error { return cn.c.Subscribe(name).Wait() }); err != nil {
 			c.cfg.Logger.Warn("created mailbox but could not subscribe to it", "mailbox", name, "err", err)
@@ -88,7 +96,8 @@ func (c *Client) DeleteMailbox(ctx context.Context, name string) error {
 				return errorf("DELETE", ErrNotEmpty, "%s holds %d messages", name, *st.NumMessages)
 			}
 		}
-		return cn.run(ctx, "DELETE "+name, func() error { return cn.c.Delete(name).Wait() })
+		err = cn.run(ctx, "DELETE "+name, func() error { return cn.c.Delete(name).Wait() })
+		return refusedAs(err, ErrDenied) // see "Refusals" above
 	})
 }
 
@@ -104,7 +113,7 @@ func (c *Client) RenameMailbox(ctx context.Context, from, to string) error {
 	c.pool.forget(from)
 	return c.with(ctx, "", func(cn *conn) error {
 		if err := cn.run(ctx, "RENAME "+from, func() error { return cn.c.Rename(from, to, nil).Wait() }); err != nil {
-			return err
+			return refusedAs(err, ErrInvalid) // see "Refusals" above
 		}
 		if err := cn.run(ctx, "SUBSCRIBE "+to, func() error { return cn.c.Subscribe(to).Wait() }); err != nil {
 			c.cfg.Logger.Debug("could not subscribe to renamed mailbox", "mailbox", to, "err", err)
