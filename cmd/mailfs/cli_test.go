@@ -140,6 +140,46 @@ func TestCLIBadMountPoint(t *testing.T) {
 	}
 }
 
+// TestCLINonEmptyMountPoint: a mount over a directory that holds files
+// would hide them: refused with exit 5 and one line naming the
+// directory, the files untouched; --nonempty mounts over them, and they
+// are back after the unmount.
+func TestCLINonEmptyMountPoint(t *testing.T) {
+	testenv.RequireFUSE(t)
+	s := startMem(t)
+	dir := t.TempDir()
+	kept := filepath.Join(dir, "notes.txt")
+	if err := os.WriteFile(kept, []byte("mine\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, stderr := runCLI(t, s.pass, "mount", "imap+insecure://"+s.user+"@"+s.addr, dir)
+	if code != exitMountPoint || !strings.Contains(stderr, dir+" is not empty") || !strings.Contains(stderr, "--nonempty") {
+		t.Errorf("exit %d, stderr %q; want %d naming %s and --nonempty", code, stderr, exitMountPoint, dir)
+	}
+	if n := strings.Count(strings.TrimSpace(stderr), "\n"); n != 0 {
+		t.Errorf("want one line, got %d: %q", n+1, stderr)
+	}
+	if testenv.IsMounted(dir) {
+		t.Fatal("mounted over a directory that is not empty")
+	}
+	if b, err := os.ReadFile(kept); err != nil || string(b) != "mine\n" {
+		t.Fatalf("the file in the mount point: %q %v", b, err)
+	}
+	cmd, errb := startCLI(t, s, dir, "--nonempty")
+	if _, err := os.Stat(filepath.Join(dir, "INBOX")); err != nil {
+		t.Errorf("--nonempty: no INBOX in the mount: %v", err)
+	}
+	if code, msg := runCLI(t, "", "umount", dir); code != 0 {
+		t.Fatalf("umount: %d %s", code, msg)
+	}
+	if code := waitExit(t, cmd, errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	if b, err := os.ReadFile(kept); err != nil || string(b) != "mine\n" {
+		t.Errorf("after the unmount: %q %v", b, err)
+	}
+}
+
 // startCLI starts `mailfs mount` in the background and waits for the mount.
 func startCLI(t *testing.T, s *server, dir string, extra ...string) (*exec.Cmd, *bytes.Buffer) {
 	t.Helper()

@@ -29,7 +29,7 @@ func cmdDemo(args []string) error {
 			return fail(exitMountPoint, "creating mount point: %v", err)
 		}
 	}
-	dir, err := checkMountPoint(set.Arg(0))
+	dir, err := checkMountPoint(set.Arg(0), f.nonEmpty)
 	if err != nil {
 		return err
 	}

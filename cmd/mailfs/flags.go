@@ -30,6 +30,7 @@ type mountFlags struct {
 	debug           bool
 	debugFUSE       bool
 	debugIMAP       bool
+	nonEmpty        bool // mount over a directory that holds files
 	// mount only: the config file of accounts.
 	config, account string
 	daemon          bool
@@ -58,6 +59,7 @@ func newMountFlags(cmd string) (*pflag.FlagSet, *mountFlags) {
 	set.StringSliceVar(&f.watch, "watch", []string{"INBOX"}, "mailboxes kept in IDLE, so new mail shows within seconds (comma-separated; --watch= for none); each takes one of --connections")
 	set.StringVar(&f.passwordCommand, "password-command", "", "command whose output is the password (e.g. 'pass show mail')")
 	set.StringArrayVar(&f.searchArgs, "search", nil, "a named search, listed in .search: NAME=QUERY (repeat for more; config file: [searches])")
+	set.BoolVar(&f.nonEmpty, "nonempty", false, "mount over a directory that is not empty (its files are hidden until the unmount)")
 	set.BoolVar(&f.debug, "debug", false, "log mailfs's own decisions")
 	set.BoolVar(&f.debugFUSE, "debug-fuse", false, "log every kernel request")
 	set.BoolVar(&f.debugIMAP, "debug-imap", false, "log the IMAP protocol (credentials redacted)")

@@ -65,7 +65,7 @@ func cmdMount(args []string) error {
 		return fail(exitUsage, "%v", err)
 	}
 	log := newLogger(f.debug)
-	dir, err := checkMountPoint(set.Arg(1))
+	dir, err := checkMountPoint(set.Arg(1), f.nonEmpty)
 	if err != nil {
 		return err
 	}
@@ -125,7 +125,7 @@ func mountConfig(set *pflag.FlagSet, f *mountFlags, path, only, mountPoint strin
 		setups[0].name = "" // one account, at the root
 	}
 	log := newLogger(f.debug)
-	dir, err := checkMountPoint(mountPoint)
+	dir, err := checkMountPoint(mountPoint, f.nonEmpty)
 	if err != nil {
 		return err
 	}
@@ -502,8 +502,9 @@ func rootCause(err error) string {
 }
 
 // checkMountPoint resolves dir and refuses one that is missing, not a
-// directory, or already a mount point.
-func checkMountPoint(arg string) (string, error) {
+// directory, already a mount point, or (unless nonEmpty) holding files
+// the mount would hide.
+func checkMountPoint(arg string, nonEmpty bool) (string, error) {
 	dir, err := filepath.Abs(arg)
 	if err != nil {
 		return "", fail(exitMountPoint, "mount point %s: %v", arg, err)
@@ -522,6 +523,17 @@ func checkMountPoint(arg string) (string, error) {
 	parent, err := os.Stat(filepath.Dir(dir))
 	if err == nil && dir != "/" && !sameDevice(st, parent) {
 		return "", fail(exitMountPoint, "%s is already a mount point (mailfs umount %s first)", dir, dir)
+	}
+	if !nonEmpty {
+		d, err := os.Open(dir)
+		if err != nil {
+			return "", fail(exitMountPoint, "mount point %s: %v", dir, err)
+		}
+		names, _ := d.Readdirnames(1)
+		d.Close()
+		if len(names) > 0 {
+			return "", fail(exitMountPoint, "mount point %s is not empty: the mount would hide its files (use an empty directory, or --nonempty)", dir)
+		}
 	}
 	return dir, nil
 }
