@@ -105,6 +105,9 @@ func loadConfig(path string) (*config, error) {
 			accounts = t
 		case contains(mountKeys, key), contains(accountKeys, key):
 			s, err := flagString(v)
+			if err == nil {
+				err = checkValue(key, v, s)
+			}
 			if err != nil {
 				return nil, bad(key, "%v", err)
 			}
@@ -159,6 +162,9 @@ func loadConfig(path string) (*config, error) {
 			case k == "token-command":
 				a.token = s
 			case contains(accountKeys, k):
+				if err := checkValue(k, v, s); err != nil {
+					return nil, bad(key+"."+k, "%v", err)
+				}
 				a.values[k] = s
 			case contains(mountKeys, k):
 				return nil, bad(key+"."+k, "is mount-wide: set it at the top of the file")
@@ -244,6 +250,30 @@ func flagString(v any) (string, error) {
 		return strings.Join(parts, ","), nil
 	}
 	return "", fmt.Errorf("unsupported value %v", v)
+}
+
+// checkValue parses a key's value as its flag does, so that a mistake
+// is reported where it was written (the top, or an account's table)
+// rather than where it is used, and worded for the file: what the value
+// should look like, not the flag's syntax.
+func checkValue(key string, v any, s string) error {
+	set, _ := newMountFlags("mount")
+	if setFlag(set, key, s) == nil {
+		return nil
+	}
+	shown := fmt.Sprint(v)
+	if _, ok := v.(string); ok {
+		shown = strconv.Quote(s)
+	}
+	switch set.Lookup(key).Value.Type() {
+	case "duration":
+		return fmt.Errorf("%s is not a duration: write a string with a unit, such as %s = \"20s\"", shown, key)
+	case "int":
+		return fmt.Errorf("%s is not a whole number, such as %s = 3", shown, key)
+	case "bool":
+		return fmt.Errorf("%s is not true or false, such as %s = true", shown, key)
+	}
+	return fmt.Errorf("%s is not a valid value", shown)
 }
 
 // commandExists checks that a shell command's program can be found, so

@@ -184,6 +184,15 @@ func TestCLIConfigErrors(t *testing.T) {
 		{"bad search query", "[searches]\nx = \"from:\"\n" + ok, "", "searches: x: query"},
 		{"bad search name", "[searches]\n\".x\" = \"a\"\n" + ok, "", "searches: \".x\": a search's name"},
 		{"search not a string", ok + "[accounts.a.searches]\nx = 3\n", "", "accounts.a.searches.x: a query is a string"},
+		// A value is named where it was written (the top as every
+		// account's default, or an account's table) and said what it
+		// should look like.
+		{"top timeout not a duration", "timeout = 20\n" + ok, "", `: timeout: 20 is not a duration: write a string with a unit, such as timeout = "20s"`},
+		{"account timeout not a duration", ok + "timeout = 20\n", "", `: accounts.a.timeout: 20 is not a duration: write a string with a unit, such as timeout = "20s"`},
+		{"top poll-interval not a duration", "poll-interval = \"soon\"\n" + ok, "", `: poll-interval: "soon" is not a duration: write a string with a unit, such as poll-interval = "20s"`},
+		{"account poll-interval not a duration", ok + "poll-interval = \"soon\"\n", "", `: accounts.a.poll-interval: "soon" is not a duration: write a string with a unit, such as poll-interval = "20s"`},
+		{"top connections not a number", "connections = \"many\"\n" + ok, "", `: connections: "many" is not a whole number, such as connections = 3`},
+		{"top read-only not a boolean", "read-only = \"yes\"\n" + ok, "", `: read-only: "yes" is not true or false, such as read-only = true`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := writeConfig(t, tc.text)
@@ -201,6 +210,9 @@ func TestCLIConfigErrors(t *testing.T) {
 			}
 			if lines := strings.Count(strings.TrimSpace(stderr), "\n"); lines != 0 {
 				t.Errorf("more than one line: %q", stderr)
+			}
+			if strings.Contains(stderr, "flag") || strings.Contains(stderr, "--") {
+				t.Errorf("a mistake in the file is called a flag's: %q", stderr)
 			}
 			if testenv.IsMounted(dir) {
 				t.Error("something was mounted")
