@@ -130,13 +130,18 @@ func (v *view) itemInode(ctx context.Context, parent *gofs.Inode, mb *mail.Mailb
 
 // msgInode is the inode of a message under parent: one per message,
 // whichever directory reaches it (its mailbox, a search result), since
-// its number comes from its identity.
+// its number comes from its identity. A node that still names where the
+// message was before this mount moved it (a move made elsewhere than by
+// rename of this node: .maildir, rm to Trash) is pointed at where it is.
 func (v *view) msgInode(ctx context.Context, parent *gofs.Inode, mb *mail.Mailbox, e mail.Entry, out *fuse.EntryOut) *gofs.Inode {
 	n := &msgNode{v: v, mb: mb, ref: e.Ref(), last: e}
 	ino := parent.NewInode(ctx, n, gofs.StableAttr{Mode: syscall.S_IFREG, Ino: v.msgIno(mb, e.Ref())})
 	live, ok := ino.Operations().(*msgNode)
 	if !ok {
 		live = n
+	}
+	if was, r := live.where(); (was != mb || r != e.Ref()) && v.acct.MovedAway(was, r) && !v.acct.MovedAway(mb, e.Ref()) {
+		live.moved(mb, e)
 	}
 	live.fillEntry(e, out)
 	return ino

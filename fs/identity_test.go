@@ -5,6 +5,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -192,4 +194,76 @@ func TestFsyncRaces(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestMovedMessageKeepsItsInode: after mv msg.eml Other/, the moved path,
+// the name ls Other/ lists for the message and a fresh lookup of that
+// name give one inode number, the one the message had before the move
+// (issue 22). With a zero-length TTL every stat is a fresh LOOKUP.
+func TestMovedMessageKeepsItsInode(t *testing.T) {
+	eachServer(t, func(t *testing.T, s *server) {
+		s.seedSample(t)
+		for _, ttl := range []time.Duration{0, time.Nanosecond} {
+			m := s.mount(t, imapback.Config{}, func(o *options) { o.TTL = ttl })
+			p := s.peek(t)
+			msg := p.messages("INBOX")[len(p.messages("INBOX"))-1]
+			name := fileNameOf(t, msg)
+			src, dst := filepath.Join(m.dir, "INBOX", name), filepath.Join(m.dir, "Work", name)
+			before := inodeOf(t, src)
+			if err := os.Rename(src, dst); err != nil {
+				t.Fatal(err)
+			}
+			if got := inodeOf(t, dst); got != before {
+				t.Errorf("ttl %v: the moved path has inode %d, %d before the move", ttl, got, before)
+			}
+			moved, _ := p.find("Work", messageIDOf(msg.Body))
+			eventually(t, 20*time.Second, "Work lists the moved message", func() error {
+				for n, ino := range listedInodes(t, filepath.Join(m.dir, "Work")) {
+					if uid, ok := fs.ParseMessageUID(n); n == name || ok && uid == moved.UID {
+						if ino != before {
+							return fmt.Errorf("ls -i Work lists %s as inode %d, the moved path has %d", n, ino, before)
+						}
+						if st := inodeOf(t, filepath.Join(m.dir, "Work", n)); st != before {
+							return fmt.Errorf("stat Work/%s: inode %d, the moved path had %d", n, st, before)
+						}
+						return nil
+					}
+				}
+				return fmt.Errorf("Work does not list %s", name)
+			})
+			// Back, under its name there: the same file still.
+			if err := os.Rename(dst, src); err != nil {
+				t.Fatal(err)
+			}
+			if got, listed := inodeOf(t, src), listedInodes(t, filepath.Join(m.dir, "INBOX"))[name]; got != before || listed != before {
+				t.Errorf("moved back: stat %d, ls -i %d, want %d", got, listed, before)
+			}
+		}
+	})
+}
+
+func inodeOf(t *testing.T, path string) uint64 {
+	t.Helper()
+	var st syscall.Stat_t
+	if err := syscall.Stat(path, &st); err != nil {
+		t.Fatal(err)
+	}
+	return st.Ino
+}
+
+// listedInodes is what ls -i lists in dir: name -> inode number.
+func listedInodes(t *testing.T, dir string) map[string]uint64 {
+	t.Helper()
+	out, err := exec.Command("ls", "-i1", dir).Output()
+	if err != nil {
+		t.Fatalf("ls -i %s: %v", dir, err)
+	}
+	inos := map[string]uint64{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		ino, name, ok := strings.Cut(strings.TrimSpace(line), " ")
+		if n, err := strconv.ParseUint(ino, 10, 64); ok && err == nil {
+			inos[name] = n
+		}
+	}
+	return inos
 }

@@ -58,9 +58,13 @@ func (v *view) name(e mail.Entry) string {
 }
 
 // msgIno is a message's inode number: from its identity (account, mailbox
-// object, UIDVALIDITY, UID), so it is the same on every mount.
+// object, UIDVALIDITY, UID), so it is the same on every mount. A message
+// this mount moved to another mailbox keeps the number of the identity it
+// had before (mail.Account.FirstIdentity), as a file keeps its inode
+// through rename(2): the moved path, its listing and every view agree.
 func (v *view) msgIno(mb *mail.Mailbox, r mail.Ref) uint64 {
-	return mail.Hash("m", v.acct.ID(), strconv.FormatUint(mb.ID(), 16),
+	id, r := v.acct.FirstIdentity(mb, r)
+	return mail.Hash("m", v.acct.ID(), strconv.FormatUint(id, 16),
 		strconv.FormatUint(uint64(r.UIDValidity), 10), strconv.FormatUint(uint64(r.UID), 10))
 }
 

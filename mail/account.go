@@ -72,6 +72,7 @@ type Account struct {
 	tree       *tree
 	opens      opens // recently opened messages: copy sources
 	decoded    decodedState
+	moves      moves // the identities of messages this mount moved
 
 	observe func(Change)   // set once by Observe, before use
 	bg      sync.WaitGroup // background jobs (goSafe)
@@ -283,6 +284,7 @@ func (a *Account) revalidate(m *Mailbox, listed bool) {
 }
 
 func (a *Account) notify(c Change) {
+	a.moves.forget(c)
 	if a.observe != nil && (c.Reset || c.Noticed || len(c.Gone) > 0 || len(c.Added) > 0 || len(c.Flagged) > 0) {
 		a.observe(c)
 	}

@@ -309,3 +309,46 @@ func TestFlagsRefreshedWithoutCondstore(t *testing.T) {
 		t.Fatalf("flags after revalidation: %v", e.Flags)
 	}
 }
+
+// TestMovesKeepFirstIdentity: a message this mount moves on (INBOX, then
+// Work, then Archive) has its first identity wherever it is, and every
+// identity it left is moved away; once it is gone, so is its history.
+func TestMovesKeepFirstIdentity(t *testing.T) {
+	f := newFake("INBOX", "Work", "Archive")
+	f.add("INBOX", "a", "A", 1)
+	a := newTestAccount(f)
+	inbox, work, archive := a.Mailbox("INBOX"), a.Mailbox("Work"), a.Mailbox("Archive")
+	mustEntries(t, archive)
+	first := mustEntries(t, inbox)[0]
+	if id, r := a.FirstIdentity(inbox, first.Ref()); id != inbox.ID() || r != first.Ref() || a.MovedAway(inbox, first.Ref()) {
+		t.Fatalf("an unmoved message: first %d %+v, moved away %v", id, r, a.MovedAway(inbox, first.Ref()))
+	}
+	inWork, err := inbox.Move(bg, first, work)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inArchive, err := work.Move(bg, inWork, archive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, at := range []struct {
+		mb *Mailbox
+		r  Ref
+	}{{work, inWork.Ref()}, {archive, inArchive.Ref()}} {
+		if id, r := a.FirstIdentity(at.mb, at.r); id != inbox.ID() || r != first.Ref() {
+			t.Errorf("%s %+v: first identity %d %+v, want INBOX's %+v", at.mb.Name(), at.r, id, r, first.Ref())
+		}
+	}
+	if !a.MovedAway(inbox, first.Ref()) || !a.MovedAway(work, inWork.Ref()) || a.MovedAway(archive, inArchive.Ref()) {
+		t.Errorf("moved away: INBOX %v, Work %v, Archive %v; want true, true, false",
+			a.MovedAway(inbox, first.Ref()), a.MovedAway(work, inWork.Ref()), a.MovedAway(archive, inArchive.Ref()))
+	}
+	f.expunge("Archive", inArchive.UID)
+	for range 2 { // one that came and went between two revalidations is seen gone at the second
+		archive.Invalidate()
+		mustEntries(t, archive)
+	}
+	if id, r := a.FirstIdentity(archive, inArchive.Ref()); id != archive.ID() || r != inArchive.Ref() || a.MovedAway(inbox, first.Ref()) {
+		t.Errorf("after it went: first identity %d %+v, INBOX's moved away %v", id, r, a.MovedAway(inbox, first.Ref()))
+	}
+}

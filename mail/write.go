@@ -56,6 +56,7 @@ func (m *Mailbox) moveTo(ctx context.Context, e Entry, dst *Mailbox, what string
 		return Entry{}, err
 	}
 	m.acct.log.Info(what, "from", from, "to", to, "uid", e.UID, "new uid", p.UID)
+	m.acct.moves.moved(m, e.Ref(), dst, Ref{p.UIDValidity, p.UID})
 	m.removed(e.Ref())
 	moved, ok := dst.added(p, e.Message, e.SizeKnown)
 	if ok {
