@@ -359,7 +359,7 @@ func (p *queryParser) term(t qtok) (Node, error) {
 		// search key, so it cannot be sent yet.
 		return nil, bad("raw: (Gmail's X-GM-RAW) is not supported yet; write the query in mailfs's terms")
 	}
-	return nil, bad("unknown field %s: (see README: .search)", field)
+	return nil, bad("unknown field %s: (see README: Search)", field)
 }
 
 // ago is now minus 7d, 3w, 3m or 1y, as a day.

@@ -119,7 +119,7 @@ func loadConfig(path string) (*config, error) {
 		case contains(ownKeys, key):
 			return nil, bad(key, "belongs in an [accounts.NAME] table")
 		default:
-			return nil, bad(key, "unknown key (known: %s, and [accounts.NAME])", strings.Join(append(append([]string{}, mountKeys...), accountKeys...), ", "))
+			return nil, bad(key, "unknown key (known: %s, [searches] and [accounts.NAME])", strings.Join(append(append([]string{}, mountKeys...), accountKeys...), ", "))
 		}
 	}
 	if len(accounts) == 0 {
@@ -169,7 +169,7 @@ func loadConfig(path string) (*config, error) {
 			case contains(mountKeys, k):
 				return nil, bad(key+"."+k, "is mount-wide: set it at the top of the file")
 			default:
-				return nil, bad(key+"."+k, "unknown key (known: %s)", strings.Join(append(append([]string{}, ownKeys...), accountKeys...), ", "))
+				return nil, bad(key+"."+k, "unknown key (known: %s and [%s.searches])", strings.Join(append(append([]string{}, ownKeys...), accountKeys...), ", "), key)
 			}
 		}
 		if a.url == "" {

@@ -171,6 +171,8 @@ func TestCLIConfigErrors(t *testing.T) {
 		{"syntax", "[accounts.a\nurl = 1\n", "", ":2: expected"},
 		{"unknown top key", "conections = 3\n" + ok, "", "conections: unknown key"},
 		{"unknown account key", ok + "conections = 3\n", "", "accounts.a.conections: unknown key"},
+		{"unknown top key: the known ones", "serches = 3\n" + ok, "", "serches: unknown key (known: cache-size, disk-cache, cache-dir, names, read-only, connections, delete, timeout, poll-interval, watch, password-command, [searches] and [accounts.NAME])"},
+		{"unknown account key: the known ones", ok + "serches = 3\n", "", "accounts.a.serches: unknown key (known: url, auth, token-command, read-only, connections, delete, timeout, poll-interval, watch, password-command and [accounts.a.searches])"},
 		{"no url", "[accounts.a]\nread-only = true\n", "", "accounts.a.url: missing"},
 		{"bad url", "[accounts.a]\nurl = \"http://x\"\n", "", "accounts.a.url:"},
 		{"missing command", "[accounts.a]\nurl = \"imaps://a@b\"\npassword-command = \"no-such-helper-4711 x\"\n", "", "accounts.a.password-command:"},
