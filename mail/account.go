@@ -125,7 +125,7 @@ func (a *Account) NoteError(op string, err error) {
 		return
 	}
 	a.mu.Lock()
-	a.lastErr, a.lastErrAt = op+": "+err.Error(), time.Now()
+	a.lastErr, a.lastErrAt = op+": "+Describe(err), time.Now()
 	a.mu.Unlock()
 }
 

@@ -80,7 +80,7 @@ func statusText(c *imapback.Client, acct *mail.Account, fm *files.Model, f *moun
 	if lastErr == "" {
 		fmt.Fprintf(&b, "last error:     none\n")
 	} else {
-		fmt.Fprintf(&b, "last error:     %s: %s\n", at.Format(time.RFC3339), lastErr)
+		fmt.Fprintf(&b, "last error:     %s: %s\n", at.Format(time.RFC3339), mail.OneLine(lastErr))
 	}
 	fmt.Fprintf(&b, "capabilities:   %s\n", strings.Join(c.Capabilities(), " "))
 	fmt.Fprintf(&b, "connections:    %d busy, %d idle, at most %d\n", busy, idle, cfg.Connections)

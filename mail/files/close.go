@@ -46,23 +46,15 @@ func (m *Model) NotStored() []NotStored {
 		for _, f := range d.files {
 			switch {
 			case f.broken != nil:
-				out = append(out, NotStored{f._label(), "mailfs", "a write failed: " + f.broken.Error()})
+				out = append(out, NotStored{f._label(), "mailfs", "a write failed: " + mail.OneLine(f.broken.Error())})
 			case f.refused != nil:
-				by := "the server"
-				if errors.Is(f.refused, mail.ErrInvalid) {
-					by = "mailfs"
-				}
-				out = append(out, NotStored{f._label(), by, oneLine(f.refused.Error())})
+				by, why := mail.WhoRefused(f.refused)
+				out = append(out, NotStored{f._label(), by, why})
 			}
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Label < out[j].Label })
 	return out
-}
-
-// oneLine puts a server's words on one line.
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(s), " ")
 }
 
 // Settle waits until no step is on its way or waiting, or ctx ends
