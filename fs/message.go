@@ -22,7 +22,10 @@ type msgNode struct {
 	gofs.Inode
 	v *view
 
+	openMu sync.Mutex // one Open at a time (see iomode.go)
+
 	mu       sync.Mutex    // protects the following
+	modes    openModes     // opens by I/O mode
 	mb       *mail.Mailbox // where the message is
 	ref      mail.Ref
 	last     mail.Entry // last known state, kept when the listing drops it
@@ -112,25 +115,67 @@ func (n *msgNode) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse.Att
 // is told before Open returns, so no reader can stop at a wrong end. (The
 // kernel holds no lock of a file being opened for reading; from READ the
 // notification would deadlock.)
+//
+// Every open follows the I/O mode the kernel holds for the file while it
+// is open (see iomode.go); opens of one message are answered one at a time.
 func (n *msgNode) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint32, syscall.Errno) {
-	if flags&(syscall.O_WRONLY|syscall.O_RDWR|syscall.O_TRUNC|syscall.O_APPEND) != 0 {
-		return n.openForEdit(ctx, flags)
+	n.openMu.Lock()
+	defer n.openMu.Unlock()
+	write := flags&(syscall.O_WRONLY|syscall.O_RDWR|syscall.O_TRUNC|syscall.O_APPEND) != 0
+	if !write {
+		if f := n.editing(); f != nil && f.Loaded() {
+			return nil, fuse.FOPEN_DIRECT_IO, 0 // the bytes being written
+		}
+		if h, ok := n.openOnDisk(); ok {
+			n.opened(modeOfHandle(h))
+			return h, fuse.FOPEN_KEEP_CACHE | fuse.FOPEN_NOFLUSH, 0
+		}
 	}
-	if f := n.editing(); f != nil && f.Loaded() {
-		return nil, fuse.FOPEN_DIRECT_IO, 0 // the bytes being written
+	if errno := n.awaitNoPassthrough(ctx); errno != 0 {
+		return nil, 0, errno
+	}
+	var (
+		h     gofs.FileHandle
+		fl    uint32
+		errno syscall.Errno
+	)
+	if write {
+		h, fl, errno = n.openForEdit(ctx, flags)
+	} else {
+		h, fl, errno = n.openToRead(ctx)
+	}
+	if errno == 0 {
+		n.opened(modeOfHandle(h))
+	}
+	return h, fl, errno
+}
+
+// openOnDisk opens a message whose body is in the disk cache on its
+// file: passthrough where the kernel allows it, unless the message is
+// open in cached mode now (then mailfs reads the file).
+func (n *msgNode) openOnDisk() (*diskHandle, bool) {
+	h, size, ok := n.openFromDisk()
+	if !ok {
+		return nil, false
+	}
+	if n.cachedOpen() {
+		h.viaMailfs = true
 	}
 	mb, ref := n.where()
-	e := n.state()
-	if h, size, ok := n.openFromDisk(); ok {
-		mb.Opened(ref.UID)
-		n.mu.Lock()
-		stale := n.reported != size
-		n.mu.Unlock()
-		if stale {
-			n.NotifyContent(0, 0)
-		}
-		return h, fuse.FOPEN_KEEP_CACHE | fuse.FOPEN_NOFLUSH, 0
+	mb.Opened(ref.UID)
+	n.mu.Lock()
+	stale := n.reported != size
+	n.mu.Unlock()
+	if stale {
+		n.NotifyContent(0, 0)
 	}
+	return h, true
+}
+
+// openToRead opens a message whose body is not in the disk cache.
+func (n *msgNode) openToRead(ctx context.Context) (gofs.FileHandle, uint32, syscall.Errno) {
+	mb, ref := n.where()
+	e := n.state()
 	if !mb.HasBody(ref) && mb.PreferHead() {
 		// Maybe only the head will be read (a mail client opening a
 		// mailbox): direct I/O, so a short read can end at the header
@@ -161,7 +206,7 @@ func (n *msgNode) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint
 	if stale {
 		n.NotifyContent(0, 0)
 	}
-	return nil, fuse.FOPEN_KEEP_CACHE | fuse.FOPEN_NOFLUSH, 0
+	return &modeHandle{ioCached}, fuse.FOPEN_KEEP_CACHE | fuse.FOPEN_NOFLUSH, 0
 }
 
 // Read serves from the body cache, fetching the whole body once on a miss.

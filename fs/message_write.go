@@ -103,6 +103,7 @@ func (n *msgNode) Fsync(ctx context.Context, fh gofs.FileHandle, flags uint32) s
 // Release of the last descriptor that could write lets the bytes go to
 // the server.
 func (n *msgNode) Release(ctx context.Context, fh gofs.FileHandle) syscall.Errno {
+	n.closed(modeOfHandle(fh))
 	if h, ok := fh.(*diskHandle); ok {
 		return h.Release(ctx)
 	}

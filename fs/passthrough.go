@@ -30,9 +30,10 @@ type passthrough struct {
 
 // diskHandle is a message opened on its disk cache file.
 type diskHandle struct {
-	f      *os.File
-	pt     *passthrough
-	served atomic.Bool // a read reached mailfs
+	f         *os.File
+	pt        *passthrough
+	viaMailfs bool        // not passthrough: the file is open in cached mode too
+	served    atomic.Bool // a read reached mailfs
 }
 
 var (
@@ -42,11 +43,14 @@ var (
 )
 
 func (h *diskHandle) PassthroughFd() (int, bool) {
-	if !h.pt.kernel.Load() {
+	if !h.passthrough() {
 		return 0, false
 	}
 	return int(h.f.Fd()), true
 }
+
+// passthrough says whether the kernel reads this open's file itself.
+func (h *diskHandle) passthrough() bool { return !h.viaMailfs && h.pt.kernel.Load() }
 
 func (h *diskHandle) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
 	if !h.served.Swap(true) {

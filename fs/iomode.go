@@ -1,0 +1,122 @@
+package fs
+
+import (
+	"context"
+	"syscall"
+	"time"
+
+	gofs "github.com/hanwen/go-fuse/v2/fs"
+)
+
+// The kernel keeps one I/O mode per inode while it is open (Linux 6.9
+// and later, fs/fuse/iomode.c): an open for passthrough is refused while
+// the file is open in cached mode, and any open without passthrough while
+// it is open for passthrough, both as EIO to the program opening it. A
+// message changes between the two when its body reaches the disk cache
+// while a reader holds it open, so a node counts its opens by mode and a
+// new open follows the mode already there: a disk-cached body is read
+// through mailfs while cached opens remain, and an open that cannot be
+// passthrough waits for the passthrough ones to be released.
+
+// ioMode is how the kernel reads one open of a message.
+type ioMode int
+
+const (
+	ioDirect      ioMode = iota // FOPEN_DIRECT_IO: no mode of the inode
+	ioCached                    // the page cache
+	ioPassthrough               // the kernel reads the backing file
+)
+
+// openModes counts a node's opens in the two modes that exclude each
+// other. Guarded by the node's mu.
+type openModes struct {
+	cached, passthrough int
+	released            chan struct{} // closed (and replaced) when a passthrough open is released
+}
+
+// passthroughWait bounds how long an open waits for passthrough opens to
+// be released. The kernel forgets an open before mailfs sees its
+// RELEASE, so `cat f; echo x >> f` may find one still counted.
+const passthroughWait = 2 * time.Second
+
+// modeOfHandle says which mode the kernel holds an open answered with h in.
+func modeOfHandle(h gofs.FileHandle) ioMode {
+	switch h := h.(type) {
+	case *diskHandle:
+		if h.passthrough() {
+			return ioPassthrough
+		}
+		return ioCached
+	case *modeHandle:
+		return h.mode
+	}
+	return ioDirect // heads, ranges, writes, the bytes being written
+}
+
+// opened counts an open the kernel is being answered.
+func (n *msgNode) opened(m ioMode) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	switch m {
+	case ioCached:
+		n.modes.cached++
+	case ioPassthrough:
+		n.modes.passthrough++
+	}
+}
+
+// closed uncounts a released open.
+func (n *msgNode) closed(m ioMode) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	switch m {
+	case ioCached:
+		n.modes.cached--
+	case ioPassthrough:
+		n.modes.passthrough--
+		if n.modes.released != nil {
+			close(n.modes.released)
+			n.modes.released = nil
+		}
+	}
+}
+
+// cachedOpen reports whether the message is open in cached mode now.
+func (n *msgNode) cachedOpen() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.modes.cached > 0
+}
+
+// awaitNoPassthrough waits until no open of the node is passthrough,
+// for an open that cannot be. ETXTBSY when one stays open: the kernel
+// would refuse the open (as EIO) anyway.
+func (n *msgNode) awaitNoPassthrough(ctx context.Context) syscall.Errno {
+	deadline := time.NewTimer(passthroughWait)
+	defer deadline.Stop()
+	for {
+		n.mu.Lock()
+		if n.modes.passthrough == 0 {
+			n.mu.Unlock()
+			return 0
+		}
+		if n.modes.released == nil {
+			n.modes.released = make(chan struct{})
+		}
+		ch := n.modes.released
+		n.mu.Unlock()
+		select {
+		case <-ch:
+		case <-deadline.C:
+			n.v.log.Warn("open refused: the message is open for kernel reads (passthrough) by another program; try again after it closes it", "file", n.v.name(n.state()))
+			return syscall.ETXTBSY
+		case <-ctx.Done():
+			return syscall.EINTR
+		}
+	}
+}
+
+// modeHandle is the handle of an open whose reads need no state of
+// their own (cached mode, or the bytes being written): it exists so
+// that Release knows the open's mode.
+type modeHandle struct{ mode ioMode }
