@@ -299,17 +299,7 @@ func TestCLIDebugIMAPRedacts(t *testing.T) {
 func TestCLIKill9ThenUmount(t *testing.T) {
 	testenv.RequireFUSE(t)
 	s := startMem(t)
-	s.seedSample(t)
-	dir := t.TempDir()
-	cmd, _ := startCLI(t, s, dir)
-	if _, err := os.ReadDir(filepath.Join(dir, "INBOX")); err != nil {
-		t.Fatal(err)
-	}
-	cmd.Process.Kill()
-	cmd.Wait()
-	if _, err := os.ReadDir(dir); err == nil {
-		t.Fatal("dead mount still answers")
-	}
+	dir := killedMount(t, s)
 	if code, msg := runCLI(t, "", "mount", "imap+insecure://"+s.user+"@"+s.addr, dir); code != exitMountPoint || !strings.Contains(msg, "umount") {
 		t.Errorf("mount over a dead mount: exit %d: %s", code, msg)
 	}

@@ -514,7 +514,7 @@ func checkMountPoint(arg string, nonEmpty bool) (string, error) {
 	case errors.Is(err, os.ErrNotExist):
 		return "", fail(exitMountPoint, "mount point %s does not exist (create it with mkdir -p %s)", dir, dir)
 	case errors.Is(err, syscall.ENOTCONN):
-		return "", fail(exitMountPoint, "mount point %s holds a dead mount; clear it with mailfs umount %s", dir, dir)
+		return "", deadMount(dir)
 	case err != nil:
 		return "", fail(exitMountPoint, "mount point %s: %v", dir, err)
 	case !st.IsDir():

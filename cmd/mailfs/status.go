@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/dustin/go-humanize"
@@ -31,6 +32,9 @@ func cmdStatus(args []string) error {
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return fail(exitMountPoint, "%s is not a mailfs mount", dir)
+		}
+		if errors.Is(err, syscall.ENOTCONN) {
+			return deadMount(dir)
 		}
 		return fail(exitMountPoint, "%s: %v", dir, err)
 	}

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -103,4 +105,54 @@ func TestCLIStatusSaysWhoRefused(t *testing.T) {
 	}
 	exec.Command(mailfsBin, "umount", dir).Run()
 	waitExit(t, cmd, stderr)
+}
+
+// TestCLIStatusDeadMount: after the mount's process is killed (kill -9),
+// mailfs status gives the hint mailfs mount gives there (the dead mount,
+// and the command that clears it) in one line and exit 5, not a bare
+// "transport endpoint is not connected".
+func TestCLIStatusDeadMount(t *testing.T) {
+	testenv.RequireFUSE(t)
+	s := startMem(t)
+	dir := killedMount(t, s)
+	_, mountMsg := runCLI(t, s.pass, "mount", "imap+insecure://"+s.user+"@"+s.addr, dir)
+	code, msg := runCLI(t, "", "status", dir)
+	if code != exitMountPoint {
+		t.Errorf("status of a dead mount: exit %d, want %d: %s", code, exitMountPoint, msg)
+	}
+	for _, want := range []string{dir + " holds a dead mount", "umount " + dir} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("status of a dead mount does not say %q: %q", want, msg)
+		}
+	}
+	if strings.Contains(msg, "not connected") || strings.Count(strings.TrimSpace(msg), "\n") != 0 {
+		t.Errorf("status of a dead mount: want one line with the hint, got %q", msg)
+	}
+	if msg != mountMsg {
+		t.Errorf("status and mount give different hints:\nstatus: %q\nmount:  %q", msg, mountMsg)
+	}
+}
+
+// killedMount mounts s with the binary, reads INBOX, and kills the mount's
+// process (kill -9): the directory returned holds a dead mount, cleared
+// when the test ends.
+func killedMount(t *testing.T, s *server) string {
+	t.Helper()
+	s.seedSample(t)
+	dir := t.TempDir()
+	cmd, _ := startCLI(t, s, dir)
+	if _, err := os.ReadDir(filepath.Join(dir, "INBOX")); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	t.Cleanup(func() {
+		if exec.Command("umount", "-l", dir).Run() != nil {
+			exec.Command("fusermount3", "-u", "-z", dir).Run()
+		}
+	})
+	if _, err := os.Stat(dir); !errors.Is(err, syscall.ENOTCONN) {
+		t.Fatalf("stat of the killed mount: %v, want ENOTCONN", err)
+	}
+	return dir
 }

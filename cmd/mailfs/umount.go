@@ -85,6 +85,22 @@ func settle(dir string) {
 	}
 }
 
+// deadMount is the failure of a command given path on a mount whose
+// process ended without unmounting (kill -9, a crash): the kernel
+// answers ENOTCONN ("transport endpoint is not connected") for it and
+// everything below. It names the mount point (the topmost such
+// directory) and the command that clears it.
+func deadMount(path string) error {
+	for {
+		parent := filepath.Dir(path)
+		if _, err := os.Stat(parent); parent == path || !errors.Is(err, syscall.ENOTCONN) {
+			break
+		}
+		path = parent
+	}
+	return fail(exitMountPoint, "%s holds a dead mount (its mailfs process ended without unmounting); clear it with %s", path, umountHint(path))
+}
+
 // unmount works for a live mount and for one whose process was killed
 // (the kernel then answers ENOTCONN, but unmounting still works).
 func unmount(dir string, lazy bool) error {
