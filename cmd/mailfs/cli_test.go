@@ -554,7 +554,7 @@ func TestCLIDaemon(t *testing.T) {
 	}
 	// The background process logs to the state directory once up, and
 	// ends there cleanly.
-	logPath := filepath.Join(state, "mailfs", "mailfs.log")
+	logPath := filepath.Join(state, "mailfs", "log", strings.ReplaceAll(strings.TrimPrefix(dir, "/"), "/", "-")+".log")
 	waitFor(t, 20*time.Second, "a clean end in the daemon's log", func() error {
 		if b, _ := os.ReadFile(logPath); !strings.Contains(string(b), "logging out") {
 			return fmt.Errorf("%s: %q", logPath, b)

@@ -1,13 +1,17 @@
 package main
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
+	"unicode/utf8"
 
 	"golang.org/x/sys/unix"
 
@@ -81,34 +85,79 @@ func daemonize(args []string) error {
 // errAlreadyReported marks a failure whose line was printed already.
 var errAlreadyReported = errors.New("")
 
-// readySignal reports the mount ready to a waiting --daemon parent.
-func readySignal() func() {
+// readySignal reports the mount ready to a waiting --daemon parent. It
+// opens the mount's own log now (daemonLogPath), and sets logDest; the
+// returned function sends the process's output there.
+func readySignal(dir string) func() {
 	if os.Getenv(readyEnv) != "3" {
 		return nil
 	}
 	os.Unsetenv(readyEnv)
 	f := os.NewFile(3, "ready")
+	lf, err := openDaemonLog(dir)
+	if err == nil {
+		logDest = lf.Name()
+	} else {
+		logDest = "none: " + err.Error()
+		lf, _ = os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	}
 	return func() {
 		// From now on the log goes to a file: the terminal (or pipe) of
 		// the command that started the mount is no longer ours.
-		if lf, err := openDaemonLog(); err == nil {
+		if lf != nil {
 			unix.Dup2(int(lf.Fd()), 1)
 			unix.Dup2(int(lf.Fd()), 2)
 			lf.Close()
-		} else if null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0); err == nil {
-			unix.Dup2(int(null.Fd()), 1)
-			unix.Dup2(int(null.Fd()), 2)
-			null.Close()
 		}
 		f.WriteString("ready\n")
 		f.Close()
 	}
 }
 
-// daemonLogPath is where a --daemon mount logs once it is up:
-// $XDG_STATE_HOME/mailfs/mailfs.log, else ~/.local/state/mailfs/mailfs.log.
-func daemonLogPath() string {
-	return filepath.Join(stateDir(), "mailfs.log")
+// logDest is where this process logs once mounted, for mailfs status:
+// the --daemon mount's log file, or "" for standard error. It is set
+// before the mount is served and never changes.
+var logDest string
+
+// daemonLogPath is where a --daemon mount at dir logs once it is up:
+// $XDG_STATE_HOME/mailfs/log/NAME.log (else ~/.local/state/mailfs/log/),
+// one file per mount point, NAME from its path (logName).
+func daemonLogPath(dir string) string {
+	return filepath.Join(stateDir(), "log", logName(dir))
+}
+
+// logName names the log of the mount at dir (an absolute, clean path):
+// the path without its leading /, each / written -, and -, % and
+// control bytes written %XX, so that every mount point has its own name
+// and the name reads back as its path: /home/alice/Mail logs to
+// home-alice-Mail.log, /srv/my-mail to srv-my%2Dmail.log, / to -.log. A
+// name too long for a file is cut and ends in a hash of the whole path.
+func logName(dir string) string {
+	var b strings.Builder
+	for _, c := range []byte(strings.TrimPrefix(dir, "/")) {
+		switch {
+		case c == '/':
+			b.WriteByte('-')
+		case c == '-' || c == '%' || c < 0x20 || c == 0x7f:
+			fmt.Fprintf(&b, "%%%02X", c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	name := b.String()
+	if name == "" {
+		name = "-"
+	}
+	const most = 200 // bytes, of the 255 a file name may have
+	if len(name) > most {
+		cut := most
+		for !utf8.RuneStart(name[cut]) {
+			cut--
+		}
+		sum := sha256.Sum256([]byte(dir))
+		name = name[:cut] + "~" + hex.EncodeToString(sum[:8])
+	}
+	return name + ".log"
 }
 
 // stateDir is $XDG_STATE_HOME/mailfs, else ~/.local/state/mailfs.
@@ -127,8 +176,11 @@ func unsavedDir(account string) string {
 	return filepath.Join(stateDir(), "unsaved", account)
 }
 
-func openDaemonLog() (*os.File, error) {
-	path := daemonLogPath()
+// openDaemonLog opens (creates) the log of the mount at dir, private to
+// the user (internal/private: O_NOFOLLOW, 0600, in directories only the
+// user may write to).
+func openDaemonLog(dir string) (*os.File, error) {
+	path := daemonLogPath(dir)
 	if err := private.Dir(filepath.Dir(path)); err != nil {
 		return nil, err
 	}

@@ -76,7 +76,7 @@ func cmdMount(args []string) error {
 	if err != nil {
 		return err
 	}
-	return serve([]accountSetup{{ep: ep, password: pw, f: f}}, dir, f, log, readySignal())
+	return serve([]accountSetup{{ep: ep, password: pw, f: f}}, dir, f, log, readySignal(dir))
 }
 
 // mountConfig mounts the config file's accounts (or the one named).
@@ -148,7 +148,7 @@ func mountConfig(set *pflag.FlagSet, f *mountFlags, path, only, mountPoint strin
 			return err
 		}
 	}
-	return serve(setups, dir, f, log, readySignal())
+	return serve(setups, dir, f, log, readySignal(dir))
 }
 
 // accountSetup is one account to mount: where, how to log in, its flags.
@@ -354,11 +354,11 @@ func serve(setups []accountSetup, dir string, mount *mountFlags, log *slog.Logge
 		return fail(exitMountPoint, "%v", err)
 	}
 	ms.passthrough = server.PassthroughStatus
+	if ready != nil {
+		ready() // --daemon: from here on the log is the mount's own file
+	}
 	for _, a := range accounts {
 		log.Info("mounted", "account", a.setup.ep.String(), "name", a.setup.name, "mountpoint", dir)
-	}
-	if ready != nil {
-		ready()
 	}
 	unmounted := make(chan struct{})
 	go func() {

@@ -71,6 +71,11 @@ func statusText(c *imapback.Client, acct *mail.Account, fm *files.Model, f *moun
 	fmt.Fprintf(&b, "account:        %s\n", cfg.Endpoint)
 	fmt.Fprintf(&b, "version:        %s\n", version())
 	fmt.Fprintf(&b, "mounted:        %s\n", ago(mounted))
+	if logDest == "" {
+		fmt.Fprintf(&b, "log:            standard error of the mailfs mount command (a --daemon mount logs to a file of its own)\n")
+	} else {
+		fmt.Fprintf(&b, "log:            %s\n", logDest)
+	}
 	fmt.Fprintf(&b, "state:          %s since %s\n", state, ago(h.Since))
 	if !h.Connected && !h.NextTry.IsZero() {
 		fmt.Fprintf(&b, "next attempt:   in %s\n", time.Until(h.NextTry).Round(time.Second))
