@@ -205,3 +205,57 @@ func TestLargeMessageExpungedMidRead(t *testing.T) {
 		}
 	})
 }
+
+// TestDateNames: with --names date a name carries the date of the Date
+// header (mail imported in one day sorts by when it was written), or the
+// INTERNALDATE when there is none; a lookup by name on a fresh mount
+// finds the name the listing gives, and ls sorts by it (issue 22).
+func TestDateNames(t *testing.T) {
+	eachServer(t, func(t *testing.T, s *server) {
+		p := s.peek(t)
+		for _, m := range []struct{ id, date string }{
+			{"newer@x", "Tue, 5 Mar 2019 08:30:00 +0100"},
+			{"older@x", "Tue, 3 Mar 2015 10:00:00 -0500 (EST)"},
+			{"undated@x", ""},
+		} {
+			raw := newRaw(m.id, "Imported "+m.id)
+			if m.date != "" {
+				raw = "Date: " + m.date + "\r\n" + raw
+			}
+			appendRaw(t, p, "INBOX", raw)
+		}
+		uid := map[string]uint32{}
+		var undated string
+		for _, msg := range p.messages("INBOX") {
+			uid[messageIDOf(msg.Body)] = msg.UID
+			if messageIDOf(msg.Body) == "<undated@x>" {
+				undated = fileNameOf(t, msg) // its INTERNALDATE
+			}
+		}
+		want := []string{
+			fmt.Sprintf("2015-03-03_1500_Imported_older@x_%d.eml", uid["<older@x>"]),
+			fmt.Sprintf("2019-03-05_0730_Imported_newer@x_%d.eml", uid["<newer@x>"]),
+			undated,
+		}
+		m := s.mount(t, imapback.Config{Dates: true}, func(o *options) { o.Names, o.Dates = fs.NamesDate, true })
+		for _, name := range want {
+			if _, err := os.Stat(filepath.Join(m.dir, "INBOX", name)); err != nil {
+				t.Errorf("lookup by name before any listing: %v", err)
+			}
+		}
+		if st := m.client.Stats(); st.ListFetches != 0 {
+			t.Errorf("the lookups listed the mailbox: %+v", st)
+		}
+		ents, err := os.ReadDir(filepath.Join(m.dir, "INBOX"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, e := range ents {
+			got = append(got, e.Name())
+		}
+		if strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Errorf("ls INBOX:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+	})
+}

@@ -46,7 +46,7 @@ type Options struct {
 // when the mount ends are written below unsaved ("" keeps none).
 func FileModel(acct *mail.Account, style NameStyle, budget *files.Budget, unsaved string) *files.Model {
 	return files.New(files.Options{Account: acct, Budget: budget, Unsaved: unsaved,
-		Name:     func(e mail.Entry) string { return MessageName(style, e.InternalDate, e.Subject, e.UID) },
+		Name:     func(e mail.Entry) string { return EntryName(style, e) },
 		ParseUID: ParseMessageUID})
 }
 

@@ -7,6 +7,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"mailfs/mail"
 )
 
 // NameStyle chooses how message files are named.
@@ -19,6 +21,12 @@ const (
 	NamesReadable NameStyle = iota
 	// NamesUID is "4711.eml".
 	NamesUID
+	// NamesDate is NamesReadable with the date of the Date header (the
+	// sender's), so that mail imported or migrated on one day (every
+	// INTERNALDATE that day) sorts by when it was written; INTERNALDATE
+	// when the header is missing or unparsable. Listings fetch the Date
+	// header for it (UsesDate).
+	NamesDate
 )
 
 // ParseNameStyle reads the --names flag.
@@ -28,8 +36,27 @@ func ParseNameStyle(s string) (NameStyle, error) {
 		return NamesReadable, nil
 	case "uid":
 		return NamesUID, nil
+	case "date":
+		return NamesDate, nil
 	}
-	return 0, fmt.Errorf("--names must be readable or uid, not %q", s)
+	return 0, fmt.Errorf("--names must be readable, date or uid, not %q", s)
+}
+
+// UsesDate reports whether names of the style are made from the Date
+// header, which listings must then fetch (imapback.Config.Dates,
+// mail.Options.Dates).
+func (s NameStyle) UsesDate() bool { return s == NamesDate }
+
+// EntryName is the file name of message e in style: MessageName of its
+// INTERNALDATE, or with NamesDate of its Date header when it has one.
+// Both are fixed for the message's life, and the listing, a lookup by
+// UID and a search all fetch the same fields, so the name never changes.
+func EntryName(style NameStyle, e mail.Entry) string {
+	date := e.InternalDate
+	if style == NamesDate && e.DateHeader != 0 {
+		date = time.Unix(e.DateHeader, 0)
+	}
+	return MessageName(style, date, e.Subject, e.UID)
 }
 
 const (
@@ -39,9 +66,10 @@ const (
 )
 
 // MessageName is the file name of a message. It depends only on the
-// arrival date, subject and UID, which never change for a message, so the
-// name is stable for the message's life; the UID makes it unique in its
-// directory and lets a lookup find the message without a listing.
+// date (arrival, or the Date header: EntryName), subject and UID, which
+// never change for a message, so the name is stable for the message's
+// life; the UID makes it unique in its directory and lets a lookup find
+// the message without a listing.
 func MessageName(style NameStyle, date time.Time, subject string, uid uint32) string {
 	id := strconv.FormatUint(uint64(uid), 10)
 	if style == NamesUID {

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"mailfs/mail"
 )
 
 var when = time.Date(2026, 11, 24, 10, 13, 0, 0, time.FixedZone("CET", 3600))
@@ -40,6 +42,42 @@ func TestMessageName(t *testing.T) {
 	}
 	if got := MessageName(NamesUID, when, "x", 42); got != "42.eml" {
 		t.Errorf("uid style: %q", got)
+	}
+}
+
+// TestEntryName: --names date takes the date of the Date header (in
+// UTC), INTERNALDATE when the message has none; the other styles never
+// look at it (issue 22).
+func TestEntryName(t *testing.T) {
+	imported := time.Date(2026, 12, 7, 9, 50, 0, 0, time.UTC) // the day of an import
+	sent := time.Date(2015, 3, 3, 10, 0, 0, 0, time.FixedZone("", -5*3600))
+	e := mail.Entry{Message: mail.Message{UID: 42, InternalDate: imported, Subject: "Old news", DateHeader: sent.Unix()}}
+	noDate := e
+	noDate.DateHeader = 0
+	for _, tc := range []struct {
+		style NameStyle
+		e     mail.Entry
+		want  string
+	}{
+		{NamesDate, e, "2015-03-03_1500_Old_news_42.eml"},
+		{NamesDate, noDate, "2026-12-07_0950_Old_news_42.eml"},
+		{NamesReadable, e, "2026-12-07_0950_Old_news_42.eml"},
+		{NamesUID, e, "42.eml"},
+	} {
+		if got := EntryName(tc.style, tc.e); got != tc.want {
+			t.Errorf("EntryName(%v, date header %d) = %q, want %q", tc.style, tc.e.DateHeader, got, tc.want)
+		}
+	}
+	for in, want := range map[string]NameStyle{"": NamesReadable, "readable": NamesReadable, "date": NamesDate, "uid": NamesUID} {
+		if got, err := ParseNameStyle(in); err != nil || got != want {
+			t.Errorf("ParseNameStyle(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	if _, err := ParseNameStyle("sent"); err == nil || !strings.Contains(err.Error(), "readable, date or uid") {
+		t.Errorf("ParseNameStyle(sent): %v", err)
+	}
+	if !NamesDate.UsesDate() || NamesReadable.UsesDate() || NamesUID.UsesDate() {
+		t.Error("only --names date needs the Date header")
 	}
 }
 

@@ -54,7 +54,7 @@ func (v *view) dirInode(mb *mail.Mailbox, in *gofs.Inode) {
 
 // name is a message's file name.
 func (v *view) name(e mail.Entry) string {
-	return MessageName(v.style, e.InternalDate, e.Subject, e.UID)
+	return EntryName(v.style, e)
 }
 
 // msgIno is a message's inode number: from its identity (account, mailbox

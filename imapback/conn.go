@@ -20,6 +20,8 @@ type conn struct {
 	timeout time.Duration
 	stats   *counters
 	caps    imap.CapSet // read with CAPABILITY after login (fetchCaps)
+	// nameHeaders are the header fields listings fetch (nameHeaders).
+	nameHeaders []string
 
 	// Selected-mailbox state, valid while broken is false.
 	selected    string

@@ -36,6 +36,9 @@ type Config struct {
 	// ReadOnly forbids every change: EXAMINE only, writes fail with
 	// ErrReadOnly.
 	ReadOnly bool
+	// Dates: listings fetch the Date header too (Message.DateHeader),
+	// for names made from it (mail.Options.Dates).
+	Dates bool
 	// Trace, when set, receives the raw protocol with credentials redacted.
 	Trace  io.Writer
 	Logger *slog.Logger
@@ -80,7 +83,7 @@ func dial(ctx context.Context, cfg *Config, stats *counters, events *imapclient.
 		red = newRedactor(cfg.Trace, ep.User, cfg.Password)
 		opts.DebugWriter = red
 	}
-	cn := &conn{raw: raw, timeout: cfg.Timeout, stats: stats}
+	cn := &conn{raw: raw, timeout: cfg.Timeout, stats: stats, nameHeaders: nameHeaders(cfg.Dates)}
 
 	// The greeting (and STARTTLS) happen inside the constructors: bound
 	// them by closing the socket when the deadline passes.

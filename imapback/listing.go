@@ -13,18 +13,27 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-message/charset"
+
+	"mailfs/mail"
 )
 
 // wordDecoder decodes RFC 2047 words in every charset go-message knows.
 var wordDecoder = &mime.WordDecoder{CharsetReader: charset.Reader}
 
 // nameHeaders are the only header fields a listing fetches: what a file
-// name needs. Anything more costs bytes per message on every listing.
-var nameHeaders = []string{"Subject"}
+// name needs (the Date too with Config.Dates). Anything more costs bytes
+// per message on every listing.
+func nameHeaders(dates bool) []string {
+	if dates {
+		return []string{"Subject", "Date"}
+	}
+	return []string{"Subject"}
+}
 
 // Messages lists a mailbox's messages with one pipelined
-// UID FETCH 1:* (UID FLAGS RFC822.SIZE INTERNALDATE BODY.PEEK[HEADER.FIELDS (SUBJECT)]).
-// Bodies and envelopes are never fetched here.
+// UID FETCH 1:* (UID FLAGS RFC822.SIZE INTERNALDATE BODY.PEEK[HEADER.FIELDS (SUBJECT)]),
+// (SUBJECT DATE) with Config.Dates. Bodies and envelopes are never
+// fetched here.
 func (c *Client) Messages(ctx context.Context, mailbox string) (*Listing, error) {
 	var l *Listing
 	err := c.withAvoiding(ctx, mailbox, func(cn *conn) error {
@@ -77,7 +86,7 @@ func (cn *conn) fetchListing(l *Listing, uids imap.UIDSet) error {
 func (cn *conn) listingCommand(uids imap.UIDSet) *imapclient.FetchCommand {
 	section := &imap.FetchItemBodySection{
 		Specifier:    imap.PartSpecifierHeader,
-		HeaderFields: nameHeaders,
+		HeaderFields: cn.nameHeaders,
 		Peek:         true,
 	}
 	opts := &imap.FetchOptions{UID: true, Flags: true, RFC822Size: true, InternalDate: true,
@@ -106,7 +115,7 @@ func (cn *conn) collectListing(l *Listing, cmd *imapclient.FetchCommand) error {
 						cn.abandon() // a literal cut short: do not drain it
 						return err
 					}
-					m.Subject = decodeSubject(hdr)
+					m.Subject, m.DateHeader = decodeNameHeaders(hdr)
 				}
 			}
 		}
@@ -125,21 +134,23 @@ func flagStrings(flags []imap.Flag) []string {
 	return out
 }
 
-// decodeSubject reads the Subject out of a HEADER.FIELDS reply and decodes
-// RFC 2047 words. Undecodable text is returned as it came.
-func decodeSubject(hdr []byte) string {
+// decodeNameHeaders reads the Subject out of a HEADER.FIELDS reply,
+// decoding RFC 2047 words (undecodable text is returned as it came), and
+// the Date, when there is one (mail.ParseHeaderDate).
+func decodeNameHeaders(hdr []byte) (subject string, date int64) {
 	if !bytes.HasSuffix(hdr, []byte("\r\n\r\n")) && !bytes.HasSuffix(hdr, []byte("\n\n")) {
 		hdr = append(hdr, "\r\n\r\n"...)
 	}
 	h, err := textproto.NewReader(bufio.NewReader(bytes.NewReader(hdr))).ReadMIMEHeader()
 	if err != nil && len(h) == 0 {
-		return ""
+		return "", 0
 	}
+	date = mail.ParseHeaderDate(h.Get("Date"))
 	raw := strings.TrimSpace(h.Get("Subject"))
 	if dec, err := wordDecoder.DecodeHeader(raw); err == nil {
-		return dec
+		return dec, date
 	}
-	return raw
+	return raw, date
 }
 
 // Message fetches the listing fields of one message by UID, so that a

@@ -38,6 +38,11 @@ type Options struct {
 	// Delete is what rm does (--delete): DeleteTrash (default) or
 	// DeleteExpunge.
 	Delete DeleteMode
+	// Dates: names are made from the Date header, which the backend's
+	// listings fetch (imapback.Config.Dates): a listing kept on disk by
+	// a mount that did not fetch it is listed again, not used, so no
+	// name is made without it that a later listing would change.
+	Dates bool
 }
 
 // Change is what a revalidation found: messages that went away or
@@ -67,6 +72,7 @@ type Account struct {
 	ttl        time.Duration
 	readOnly   bool
 	deleteMode DeleteMode
+	dates      bool          // Options.Dates
 	prefetch   chan struct{} // read-ahead batches in flight (nil: off)
 	headsOff   atomic.Bool   // the server's headers are not its bodies' first bytes
 	tree       *tree
@@ -97,7 +103,7 @@ func NewAccount(o Options) *Account {
 		o.Bodies = cache.New(256 << 20)
 	}
 	a := &Account{id: o.ID, backend: o.Backend, bodies: o.Bodies, disk: o.Disk, log: o.Logger, ttl: o.TTL,
-		readOnly: o.ReadOnly, deleteMode: o.Delete, tree: newTree(o.Backend, o.TTL),
+		readOnly: o.ReadOnly, deleteMode: o.Delete, dates: o.Dates, tree: newTree(o.Backend, o.TTL),
 		mailboxes: map[string]*Mailbox{}, seen: map[string]int{}}
 	if o.ReadAhead > 0 {
 		a.prefetch = make(chan struct{}, o.ReadAhead)

@@ -57,6 +57,7 @@ func (m *Mailbox) listingOnDisk() bool {
 // keptListing is what the disk holds of a listing.
 type keptListing struct {
 	Version int
+	Dates   bool // its messages' Date headers were fetched (Options.Dates)
 	Listing Listing
 }
 
@@ -76,6 +77,10 @@ func (m *Mailbox) listingFromDisk() (State, int, bool) {
 	var k keptListing
 	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&k); err != nil || k.Version != keptListingVersion || k.Listing.UIDValidity == 0 {
 		m.acct.log.Debug("a listing in the disk cache could not be read; listing again", "mailbox", m.Name(), "err", err)
+		return State{}, 0, false
+	}
+	if m.acct.dates && !k.Dates {
+		m.acct.log.Debug("the listing in the disk cache has no Date headers, which names need now; listing again", "mailbox", m.Name())
 		return State{}, 0, false
 	}
 	m.mu.Lock()
@@ -112,7 +117,7 @@ func (m *Mailbox) persist() {
 			box := cache.BoxKey(m.acct.id, m.name)
 			var k *keptListing
 			if m.listing != nil {
-				k = &keptListing{Version: keptListingVersion, Listing: Listing{UIDValidity: m.listing.UIDValidity, State: m.state}}
+				k = &keptListing{Version: keptListingVersion, Dates: m.acct.dates, Listing: Listing{UIDValidity: m.listing.UIDValidity, State: m.state}}
 				k.Listing.Messages = make([]Message, 0, len(m.listing.Messages))
 				for _, msg := range m.listing.Messages {
 					if _, gone := m.gone[msg.UID]; !gone {

@@ -251,3 +251,34 @@ func TestDiskCopyOfAMessageOpenedOnDisk(t *testing.T) {
 		t.Fatalf("copy: %v, %d COPY, %d APPEND", err, f.count("COPY"), f.count("APPEND"))
 	}
 }
+
+// A listing kept by a mount whose names did not need the Date header is
+// listed again, not used, by one whose names do (Options.Dates): names
+// made from it without the Date would change at the next full listing.
+// One kept with dates is used as usual.
+func TestDiskListingWithoutDatesListedAgain(t *testing.T) {
+	f := newFake("INBOX")
+	f.add("INBOX", "one", "body one", 8)
+	dir := t.TempDir()
+	open := func(dates bool) (*Account, *cache.Disk) {
+		d, err := cache.OpenDisk(dir, 64<<20, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return NewAccount(Options{ID: "test", Backend: f, TTL: time.Hour, Disk: d, Dates: dates}), d
+	}
+	for i, step := range []struct {
+		dates    bool
+		listings int // more LISTINGs than before
+	}{{false, 1}, {true, 1}, {true, 0}, {false, 0}} {
+		a, d := open(step.dates)
+		before := f.count("LISTING")
+		if es, err := a.Mailbox("INBOX").Entries(bg); err != nil || len(es) != 1 {
+			t.Fatalf("step %d: %v %v", i, es, err)
+		}
+		if got := f.count("LISTING") - before; got != step.listings {
+			t.Errorf("step %d (dates %v): %d listings, want %d", i, step.dates, got, step.listings)
+		}
+		closeDisk(t, a, d)
+	}
+}

@@ -55,6 +55,10 @@ type Message struct {
 	Size         int64 // RFC822.SIZE as the server reported it; may be wrong
 	InternalDate time.Time
 	Subject      string // decoded to UTF-8; may be empty
+	// DateHeader is the Date header field (ParseHeaderDate), for names
+	// made from it (Options.Dates); 0 when it is missing or unparsable,
+	// or listings do not fetch it.
+	DateHeader int64
 }
 
 // Placed is where a stored message went. UID is 0 when the server did not

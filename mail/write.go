@@ -34,7 +34,7 @@ func (m *Mailbox) Append(ctx context.Context, data []byte, flags []string, date 
 	if err != nil {
 		return Entry{}, err
 	}
-	e, _ := m.added(p, Message{Flags: flags, Size: int64(len(msg)), InternalDate: date, Subject: subject}, true)
+	e, _ := m.added(p, Message{Flags: flags, Size: int64(len(msg)), InternalDate: date, Subject: subject, DateHeader: HeaderDate(msg)}, true)
 	m.acct.log.Info("stored message", "mailbox", name, "uid", p.UID, "bytes", len(msg))
 	return e, nil
 }

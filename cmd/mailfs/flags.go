@@ -52,7 +52,7 @@ func newMountFlags(cmd string) (*pflag.FlagSet, *mountFlags) {
 	set.StringVar(&f.cacheSize, "cache-size", "256MiB", "memory for cached message bodies (e.g. 64MiB, 1GiB)")
 	set.StringVar(&f.diskCache, "disk-cache", "0", "also keep bodies and listings on disk, up to this size (e.g. 2GiB; 0: off): puts mail on the disk")
 	set.StringVar(&f.cacheDir, "cache-dir", "", "directory of the disk cache (default $XDG_CACHE_HOME/mailfs)")
-	set.StringVar(&f.names, "names", "readable", "message file names: readable (DATE_TIME_SUBJECT_UID.eml) or uid (UID.eml)")
+	set.StringVar(&f.names, "names", "readable", "message file names: readable (DATE_TIME_SUBJECT_UID.eml, the arrival date), date (the same from the Date header) or uid (UID.eml)")
 	set.StringVar(&f.deleteMode, "delete", "trash", "what rm does: trash (move to the Trash mailbox; refused when the account has none) or expunge")
 	set.DurationVar(&f.timeout, "timeout", 30*time.Second, "longest wait for the server on any command before giving up with EIO")
 	set.DurationVar(&f.pollInterval, "poll-interval", 30*time.Second, "how long listings are served before asking the server again")

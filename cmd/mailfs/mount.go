@@ -214,7 +214,7 @@ func serve(setups []accountSetup, dir string, mount *mountFlags, log *slog.Logge
 			defer wg.Done()
 			accounts[i].setup = s
 			kept := mail.HasKeptTree(ms.disk, accountID(s.ep))
-			accounts[i].client, errs[i] = dialAccount(ctx, s, trace, log, len(setups) > 1 || kept, kept, ms.disk != nil)
+			accounts[i].client, errs[i] = dialAccount(ctx, s, trace, log, len(setups) > 1 || kept, kept, ms.disk != nil, mount.nameStyle.UsesDate())
 		}()
 	}
 	wg.Wait()
@@ -249,7 +249,7 @@ func serve(setups []accountSetup, dir string, mount *mountFlags, log *slog.Logge
 		a.acct = mail.NewAccount(mail.Options{
 			ID: accountID(ep), Backend: a.client, Bodies: bodies, TTL: f.pollInterval,
 			Logger: alog, ReadOnly: f.readOnly, Delete: f.delete, ReadAhead: max(1, f.connections-len(f.watch)),
-			Disk: ms.disk,
+			Disk: ms.disk, Dates: mount.nameStyle.UsesDate(),
 		})
 		unsaved := a.setup.name
 		if unsaved == "" {
@@ -439,12 +439,13 @@ func accountID(ep imapback.Endpoint) string { return ep.User + "@" + ep.Addr() }
 // dialAccount connects one account; a failure is one line naming it.
 // With several accounts (wait), one whose server cannot be reached is
 // mounted anyway and connects in the background: only its directory
-// fails (EIO) until then.
-func dialAccount(ctx context.Context, s accountSetup, trace io.Writer, log *slog.Logger, wait, kept, disk bool) (*imapback.Client, error) {
+// fails (EIO) until then. dates: listings fetch the Date header too
+// (--names date).
+func dialAccount(ctx context.Context, s accountSetup, trace io.Writer, log *slog.Logger, wait, kept, disk, dates bool) (*imapback.Client, error) {
 	f, ep := s.f, s.ep
 	cfg := imapback.Config{
 		Endpoint: ep, Password: s.password, Connections: f.connections, Timeout: f.timeout,
-		Trace: trace, Logger: log, ReadOnly: f.readOnly,
+		Trace: trace, Logger: log, ReadOnly: f.readOnly, Dates: dates,
 	}
 	if s.auth != "" && s.auth != "plain" {
 		cfg.Auth = s.auth
