@@ -46,7 +46,8 @@ Usage:
   mailfs status MOUNTPOINT              connection state, cache and traffic of a mount
   mailfs search [--count] MOUNTPOINT QUERY
                                         print the paths of the messages matching QUERY
-                                        (searched on the server; see README: Search)
+                                        (searched on the server; see README: Search);
+                                        MOUNTPOINT/MAILBOX: that mailbox and its children
   mailfs version                        the version of this binary (also: mailfs --version)
   mailfs help [mount]                   this text, or the mount flags
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -79,4 +80,106 @@ func TestCLISearch(t *testing.T) {
 			t.Errorf("not a mount: exit %d, %q", code, errs)
 		}
 	})
+}
+
+// TestCLISearchInMailbox: mailfs search takes a mailbox directory of the
+// mount for MOUNTPOINT and searches that mailbox and its children (as
+// in:MAILBOX), printing their full paths: a mailbox with children, a
+// nested one, a named search and a query with its own in: (what both
+// allow); a path inside the mount that is not a mailbox is exit 5.
+func TestCLISearchInMailbox(t *testing.T) {
+	testenv.RequireFUSE(t)
+	s := startMem(t)
+	s.seedSample(t)
+	dir := t.TempDir()
+	startCLI(t, s, dir, "--search", "everything=larger:1")
+	under := func(box string) []string {
+		t.Helper()
+		return emlUnder(t, filepath.Join(dir, box))
+	}
+	all := under("")
+	for _, box := range []string{"Work", "Work/Projects", "INBOX"} {
+		want := under(box)
+		if len(want) == 0 || len(want) == len(all) {
+			t.Fatalf("%s holds %d of %d messages: the test proves nothing", box, len(want), len(all))
+		}
+		for _, q := range []string{"larger:1", "everything", "in:Work larger:1"} {
+			if q == "in:Work larger:1" && box == "INBOX" {
+				want = nil // in:Work and INBOX/ have nothing in common
+			}
+			code, got, errs := searchSorted(t, filepath.Join(dir, box), q)
+			if strings.Join(got, "\n") != strings.Join(want, "\n") || (code != 0) != (len(want) == 0) {
+				t.Errorf("mailfs search %s/%s %q: exit %d %s\n got %v\nwant %v", dir, box, q, code, errs, got, want)
+			}
+		}
+	}
+	if code, got, errs := searchSorted(t, filepath.Join(dir, "Work"), sample.PlantedWord); code != 0 || len(got) != 1 || !strings.HasPrefix(got[0], filepath.Join(dir, "Work", "Projects")+"/") {
+		t.Errorf("the planted word under Work: exit %d %s %v", code, errs, got)
+	}
+	if code, got, _ := searchSorted(t, filepath.Join(dir, "INBOX"), sample.PlantedWord); code != exitNoHits || len(got) != 0 {
+		t.Errorf("the planted word under INBOX (it is in Work/Projects): exit %d %v", code, got)
+	}
+	if code, out, _ := searchCLI(t, "--count", filepath.Join(dir, "Work", "Projects"), "larger:1"); code != 0 || strings.TrimSpace(out) != strconv.Itoa(len(under("Work/Projects"))) {
+		t.Errorf("--count in Work/Projects: exit %d %q", code, out)
+	}
+	for _, p := range []string{filepath.Join(dir, ".search"), filepath.Join(dir, "INBOX", "nope")} {
+		if code, _, errs := searchCLI(t, p, "larger:1"); code != exitMountPoint {
+			t.Errorf("mailfs search %s: exit %d, %q; want %d", p, code, errs, exitMountPoint)
+		}
+	}
+
+	// Several accounts: a path in one searches that account (its root or
+	// a mailbox of it).
+	other := startMem(t)
+	other.seedSample(t)
+	account := "[accounts.%s]\nurl = \"imap+insecure://%s@%s\"\npassword-command = \"printf %%s %s\"\n"
+	cfg := writeConfig(t, fmt.Sprintf(account, "one", s.user, s.addr, s.pass)+fmt.Sprintf(account, "two", other.user, other.addr, other.pass))
+	multi := t.TempDir()
+	startMount(t, multi, nil, "mount", "--config", cfg, multi)
+	for _, box := range []string{"two", "two/Work", "two/Work/Projects"} {
+		want := emlUnder(t, filepath.Join(multi, box))
+		if code, got, errs := searchSorted(t, filepath.Join(multi, box), "larger:1"); code != 0 || strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("mailfs search %s/%s: exit %d %s\n got %v\nwant %v", multi, box, code, errs, got, want)
+		}
+	}
+}
+
+// emlUnder lists the message files below dir, sorted (find).
+func emlUnder(t *testing.T, dir string) []string {
+	t.Helper()
+	out, err := exec.Command("find", dir, "-name", "*.eml").Output()
+	if err != nil {
+		t.Fatalf("find: %v", err)
+	}
+	got := strings.Fields(string(out))
+	sort.Strings(got)
+	return got
+}
+
+// searchSorted runs mailfs search ARGS: its exit code, the paths it
+// printed (sorted) and its stderr.
+func searchSorted(t *testing.T, args ...string) (int, []string, string) {
+	t.Helper()
+	code, out, errs := searchCLI(t, args...)
+	got := strings.Fields(out)
+	sort.Strings(got)
+	return code, got, errs
+}
+
+// TestInMailbox: a query run for a mailbox directory is narrowed to it
+// with in: where in: can say it, else run as it is.
+func TestInMailbox(t *testing.T) {
+	root := t.TempDir() // no .search here: no named searches
+	for _, c := range []struct{ box, query, want string }{
+		{"Work", "invoice", `in:"Work" (invoice)`},
+		{"Work/Projects", "a OR b", `in:"Work/Projects" (a OR b)`},
+		{"Deleted Items", "-is:read", `in:"Deleted Items" (-is:read)`},
+		{"Work", "in:INBOX invoice", "in:INBOX invoice"},
+		{`say "hi"`, "invoice", "invoice"},
+		{"Work", strings.Repeat("x", 250), strings.Repeat("x", 250)},
+	} {
+		if got := inMailbox(root, c.box, c.query); got != c.want {
+			t.Errorf("inMailbox(%q, %q) = %q, want %q", c.box, c.query, got, c.want)
+		}
+	}
 }
