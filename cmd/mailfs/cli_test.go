@@ -495,6 +495,7 @@ func TestCLIStatus(t *testing.T) {
 	testenv.RequireFUSE(t)
 	eachServer(t, func(t *testing.T, s *server) {
 		s.seedSample(t)
+		t.Setenv("XDG_STATE_HOME", t.TempDir()) // the junk file is saved there at unmount
 		dir := t.TempDir()
 		cmd, stderr := startCLI(t, s, dir)
 		status := func() string {

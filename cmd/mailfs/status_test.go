@@ -60,6 +60,7 @@ func TestCLIStatusSaysWhoRefused(t *testing.T) {
 	s := &server{kind: "mem", addr: srv.Addr, user: "alice", pass: "mem-pass-4711"}
 	s.seedSample(t)
 	refusing.Store(true)
+	t.Setenv("XDG_STATE_HOME", t.TempDir()) // the refused files are saved there at unmount
 	dir := t.TempDir()
 	cmd, stderr := startCLI(t, s, dir)
 	oneLineEach := func(st string) {
