@@ -12,11 +12,16 @@ import (
 // and later, fs/fuse/iomode.c): an open for passthrough is refused while
 // the file is open in cached mode, and any open without passthrough while
 // it is open for passthrough, both as EIO to the program opening it. A
-// message changes between the two when its body reaches the disk cache
-// while a reader holds it open, so a node counts its opens by mode and a
-// new open follows the mode already there: a disk-cached body is read
-// through mailfs while cached opens remain, and an open that cannot be
-// passthrough waits for the passthrough ones to be released.
+// message changes between the two when its body reaches a cache while a
+// reader holds it open, so a node counts its opens by mode and a new
+// open follows the mode already there: passthrough only when the message
+// has no other open (or only passthrough ones), and an open that cannot
+// be passthrough waits for the passthrough ones to be released.
+//
+// Direct-I/O opens (heads, ranges, writes) are counted too, although the
+// kernel lets them coexist with cached ones: mailfs answers an open
+// before the kernel reads the answer, so a direct open answered first
+// may reach the kernel after a passthrough one answered later.
 
 // ioMode is how the kernel reads one open of a message.
 type ioMode int
@@ -27,11 +32,10 @@ const (
 	ioPassthrough               // the kernel reads the backing file
 )
 
-// openModes counts a node's opens in the two modes that exclude each
-// other. Guarded by the node's mu.
+// openModes counts a node's opens by mode. Guarded by the node's mu.
 type openModes struct {
-	cached, passthrough int
-	released            chan struct{} // closed (and replaced) when a passthrough open is released
+	cached, direct, passthrough int
+	released                    chan struct{} // closed (and replaced) when a passthrough open is released
 }
 
 // passthroughWait bounds how long an open waits for passthrough opens to
@@ -60,6 +64,8 @@ func (n *msgNode) opened(m ioMode) {
 	switch m {
 	case ioCached:
 		n.modes.cached++
+	case ioDirect:
+		n.modes.direct++
 	case ioPassthrough:
 		n.modes.passthrough++
 	}
@@ -72,6 +78,8 @@ func (n *msgNode) closed(m ioMode) {
 	switch m {
 	case ioCached:
 		n.modes.cached--
+	case ioDirect:
+		n.modes.direct--
 	case ioPassthrough:
 		n.modes.passthrough--
 		if n.modes.released != nil {
@@ -81,11 +89,12 @@ func (n *msgNode) closed(m ioMode) {
 	}
 }
 
-// cachedOpen reports whether the message is open in cached mode now.
-func (n *msgNode) cachedOpen() bool {
+// mayPassthrough reports whether a new open may be passthrough: the
+// message is not open, or open only for passthrough.
+func (n *msgNode) mayPassthrough() bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	return n.modes.cached > 0
+	return n.modes.passthrough > 0 || n.modes.cached+n.modes.direct == 0
 }
 
 // awaitNoPassthrough waits until no open of the node is passthrough,

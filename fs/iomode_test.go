@@ -11,11 +11,11 @@ import (
 	"time"
 )
 
-// TestOpenWhileItsBodyReachesDisk holds a message open (read through
-// mailfs, in the kernel's page cache) while its body is written to the
-// disk cache, then opens it again. The second open must not be refused:
-// the kernel does not let a file be opened for passthrough while it is
-// open in cached mode (ETXTBSY), nor the other way round.
+// TestOpenWhileItsBodyReachesDisk holds a message open while its body is
+// written to the disk cache, then opens it again. The second open must
+// not be refused: the kernel does not let a file be opened for
+// passthrough while it is open in cached mode, nor in any other mode
+// while it is open for passthrough (EIO).
 func TestOpenWhileItsBodyReachesDisk(t *testing.T) {
 	eachServer(t, func(t *testing.T, s *server) {
 		s.seedSample(t)

@@ -124,7 +124,11 @@ func (n *msgNode) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint
 	write := flags&(syscall.O_WRONLY|syscall.O_RDWR|syscall.O_TRUNC|syscall.O_APPEND) != 0
 	if !write {
 		if f := n.editing(); f != nil && f.Loaded() {
-			return nil, fuse.FOPEN_DIRECT_IO, 0 // the bytes being written
+			if errno := n.awaitNoPassthrough(ctx); errno != 0 {
+				return nil, 0, errno
+			}
+			n.opened(ioDirect)
+			return &modeHandle{ioDirect}, fuse.FOPEN_DIRECT_IO, 0 // the bytes being written
 		}
 		if h, ok := n.openOnDisk(); ok {
 			n.opened(modeOfHandle(h))
@@ -152,13 +156,13 @@ func (n *msgNode) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint
 
 // openOnDisk opens a message whose body is in the disk cache on its
 // file: passthrough where the kernel allows it, unless the message is
-// open in cached mode now (then mailfs reads the file).
+// open in another mode now (then mailfs reads the file).
 func (n *msgNode) openOnDisk() (*diskHandle, bool) {
 	h, size, ok := n.openFromDisk()
 	if !ok {
 		return nil, false
 	}
-	if n.cachedOpen() {
+	if !n.mayPassthrough() {
 		h.viaMailfs = true
 	}
 	mb, ref := n.where()

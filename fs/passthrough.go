@@ -32,7 +32,7 @@ type passthrough struct {
 type diskHandle struct {
 	f         *os.File
 	pt        *passthrough
-	viaMailfs bool        // not passthrough: the file is open in cached mode too
+	viaMailfs bool        // not passthrough: the message is open in another mode too
 	served    atomic.Bool // a read reached mailfs
 }
 
