@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"runtime/pprof"
+	"time"
 )
 
 // Exit codes, documented in README.
@@ -60,6 +61,11 @@ func main() {
 	// MAILFS_CPUPROFILE=file writes a CPU profile of the whole run to
 	// file.PID, for
 	// `go tool pprof` (see BENCHMARKS.md).
+	// MAILFS_MEMPROFILE=file writes the live heap to file.PID every 10 s
+	// (the last one written is near the peak of a listing's life).
+	if path := os.Getenv("MAILFS_MEMPROFILE"); path != "" {
+		go writeHeapProfiles(fmt.Sprintf("%s.%d", path, os.Getpid()))
+	}
 	if path := os.Getenv("MAILFS_CPUPROFILE"); path != "" {
 		if f, err := os.Create(fmt.Sprintf("%s.%d", path, os.Getpid())); err == nil {
 			pprof.StartCPUProfile(f)
@@ -70,6 +76,16 @@ func main() {
 		}
 	}
 	os.Exit(run(os.Args[1:]))
+}
+
+// writeHeapProfiles overwrites path with a heap profile every 10 s.
+func writeHeapProfiles(path string) {
+	for range time.Tick(10 * time.Second) {
+		if f, err := os.Create(path); err == nil {
+			pprof.WriteHeapProfile(f)
+			f.Close()
+		}
+	}
 }
 
 func run(args []string) int {
