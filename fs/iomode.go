@@ -2,6 +2,7 @@ package fs
 
 import (
 	"context"
+	"sync"
 	"syscall"
 	"time"
 
@@ -32,10 +33,29 @@ const (
 	ioPassthrough               // the kernel reads the backing file
 )
 
-// openModes counts a node's opens by mode. Guarded by the node's mu.
+// openModes counts a node's opens by mode; a node has one from its
+// first open on (most listed messages are never opened). The counts are
+// guarded by the node's mu.
 type openModes struct {
+	openMu sync.Mutex // one Open at a time
+
 	cached, direct, passthrough int
 	released                    chan struct{} // closed (and replaced) when a passthrough open is released
+}
+
+// modesLocked returns the node's counts, made on first use; n.mu is held.
+func (n *msgNode) modesLocked() *openModes {
+	if n.modes == nil {
+		n.modes = &openModes{}
+	}
+	return n.modes
+}
+
+// openLock serializes the node's opens.
+func (n *msgNode) openLock() *sync.Mutex {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return &n.modesLocked().openMu
 }
 
 // passthroughWait bounds how long an open waits for passthrough opens to
@@ -58,33 +78,35 @@ func modeOfHandle(h gofs.FileHandle) ioMode {
 }
 
 // opened counts an open the kernel is being answered.
-func (n *msgNode) opened(m ioMode) {
+func (n *msgNode) opened(mode ioMode) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	switch m {
+	m := n.modesLocked()
+	switch mode {
 	case ioCached:
-		n.modes.cached++
+		m.cached++
 	case ioDirect:
-		n.modes.direct++
+		m.direct++
 	case ioPassthrough:
-		n.modes.passthrough++
+		m.passthrough++
 	}
 }
 
 // closed uncounts a released open.
-func (n *msgNode) closed(m ioMode) {
+func (n *msgNode) closed(mode ioMode) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	switch m {
+	m := n.modesLocked()
+	switch mode {
 	case ioCached:
-		n.modes.cached--
+		m.cached--
 	case ioDirect:
-		n.modes.direct--
+		m.direct--
 	case ioPassthrough:
-		n.modes.passthrough--
-		if n.modes.released != nil {
-			close(n.modes.released)
-			n.modes.released = nil
+		m.passthrough--
+		if m.released != nil {
+			close(m.released)
+			m.released = nil
 		}
 	}
 }
@@ -94,7 +116,8 @@ func (n *msgNode) closed(m ioMode) {
 func (n *msgNode) mayPassthrough() bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	return n.modes.passthrough > 0 || n.modes.cached+n.modes.direct == 0
+	m := n.modesLocked()
+	return m.passthrough > 0 || m.cached+m.direct == 0
 }
 
 // awaitNoPassthrough waits until no open of the node is passthrough,
@@ -105,14 +128,15 @@ func (n *msgNode) awaitNoPassthrough(ctx context.Context) syscall.Errno {
 	defer deadline.Stop()
 	for {
 		n.mu.Lock()
-		if n.modes.passthrough == 0 {
+		m := n.modesLocked()
+		if m.passthrough == 0 {
 			n.mu.Unlock()
 			return 0
 		}
-		if n.modes.released == nil {
-			n.modes.released = make(chan struct{})
+		if m.released == nil {
+			m.released = make(chan struct{})
 		}
-		ch := n.modes.released
+		ch := m.released
 		n.mu.Unlock()
 		select {
 		case <-ch:

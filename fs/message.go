@@ -22,10 +22,8 @@ type msgNode struct {
 	gofs.Inode
 	v *view
 
-	openMu sync.Mutex // one Open at a time (see iomode.go)
-
 	mu       sync.Mutex    // protects the following
-	modes    openModes     // opens by I/O mode
+	modes    *openModes    // opens by I/O mode (see iomode.go); nil until the first open
 	mb       *mail.Mailbox // where the message is
 	ref      mail.Ref
 	last     mail.Entry // last known state, kept when the listing drops it
@@ -119,8 +117,9 @@ func (n *msgNode) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse.Att
 // Every open follows the I/O mode the kernel holds for the file while it
 // is open (see iomode.go); opens of one message are answered one at a time.
 func (n *msgNode) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint32, syscall.Errno) {
-	n.openMu.Lock()
-	defer n.openMu.Unlock()
+	mu := n.openLock()
+	mu.Lock()
+	defer mu.Unlock()
 	write := flags&(syscall.O_WRONLY|syscall.O_RDWR|syscall.O_TRUNC|syscall.O_APPEND) != 0
 	if !write {
 		if f := n.editing(); f != nil && f.Loaded() {
