@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Of a multipart/alternative the text view shows the plain text, the
@@ -110,18 +111,56 @@ type wordSet struct {
 	letters int
 }
 
-// words reads text's words: runs of letters and digits. With skipLinks,
-// the "<url>" fields HTMLText adds after a link's text are left out.
+// words reads text's words: runs of letters and digits, lower-cased.
+// With skipLinks, the "<url>" fields HTMLText adds after a link's text
+// are left out. One pass, no copy of the text: every multipart/
+// alternative of a scan of .text goes through here twice.
 func words(text []byte, skipLinks bool) wordSet {
 	s := wordSet{words: map[string]bool{}}
-	for _, f := range strings.Fields(string(text)) {
-		if skipLinks && strings.HasPrefix(f, "<") && strings.HasSuffix(f, ">") {
+	var w []byte // the word being read, lower-cased
+	end := func() {
+		if len(w) > 0 {
+			if !s.words[string(w)] {
+				s.words[string(w)] = true
+			}
+			w = w[:0]
+		}
+	}
+	for len(text) > 0 {
+		// A field: what lies between white space (strings.Fields).
+		i := 0
+		for i < len(text) {
+			r, size := utf8.DecodeRune(text[i:])
+			if !unicode.IsSpace(r) {
+				break
+			}
+			i += size
+		}
+		text = text[i:]
+		j := 0
+		for j < len(text) {
+			r, size := utf8.DecodeRune(text[j:])
+			if unicode.IsSpace(r) {
+				break
+			}
+			j += size
+		}
+		f := text[:j]
+		text = text[j:]
+		if skipLinks && len(f) > 1 && f[0] == '<' && f[len(f)-1] == '>' {
 			continue
 		}
-		for _, w := range strings.FieldsFunc(f, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
-			s.words[strings.ToLower(w)] = true
-			s.letters += len([]rune(w))
+		for k := 0; k < len(f); {
+			r, size := utf8.DecodeRune(f[k:])
+			k += size
+			if unicode.IsLetter(r) || unicode.IsDigit(r) {
+				w = utf8.AppendRune(w, unicode.ToLower(r))
+				s.letters++
+			} else {
+				end()
+			}
 		}
+		end()
 	}
 	return s
 }

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/base64"
 	"io"
+	"maps"
 	"runtime"
 	"strings"
 	"testing"
+	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/text/encoding/charmap"
@@ -303,5 +305,35 @@ func TestTextAlternative(t *testing.T) {
 			text := string(Text([]byte(crlf(alternativeMsg(tc.plain, tc.html)))))
 			checkText(t, text, tc.want, tc.not)
 		})
+	}
+}
+
+// TestWordsAsFields: words reads what strings.Fields, then runs of
+// letters and digits, lower-cased, would (the way it was first written).
+func TestWordsAsFields(t *testing.T) {
+	reference := func(text []byte, skipLinks bool) wordSet {
+		s := wordSet{words: map[string]bool{}}
+		for _, f := range strings.Fields(string(text)) {
+			if skipLinks && strings.HasPrefix(f, "<") && strings.HasSuffix(f, ">") {
+				continue
+			}
+			for _, w := range strings.FieldsFunc(f, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
+				s.words[strings.ToLower(w)] = true
+				s.letters += len([]rune(w))
+			}
+		}
+		return s
+	}
+	for _, text := range []string{
+		"", "  ", "Hello, World! hello", "Café CAFÉ café\u00a0Straße ΣΊΣΥΦΟΣ",
+		"see <https://x.example/a?b=c> and <b>bold</b> <", "a<b>c <> x\tY\nz\r\n", "İstanbul ǅ 123abc 4,5",
+		"invalid \xff\xfe bytes\xc3", "日本語のテキスト と english",
+	} {
+		for _, skip := range []bool{false, true} {
+			got, want := words([]byte(text), skip), reference([]byte(text), skip)
+			if got.letters != want.letters || !maps.Equal(got.words, want.words) {
+				t.Errorf("words(%q, %v) = %v %d, want %v %d", text, skip, got.words, got.letters, want.words, want.letters)
+			}
+		}
 	}
 }
