@@ -257,8 +257,17 @@ func flagString(v any) (string, error) {
 // rather than where it is used, and worded for the file: what the value
 // should look like, not the flag's syntax.
 func checkValue(key string, v any, s string) error {
-	set, _ := newMountFlags("mount")
+	set, f := newMountFlags("mount")
 	if setFlag(set, key, s) == nil {
+		if !contains(alone, key) {
+			return nil
+		}
+		// The value parses; whether it is one mailfs takes (a size, a
+		// range, one of some words) is said by the mount's own checks,
+		// all on defaults but this key's.
+		if err := f.parse(); err != nil {
+			return errors.New(fileWording(strings.TrimPrefix(err.Error(), "--"+key+" ")))
+		}
 		return nil
 	}
 	shown := fmt.Sprint(v)
@@ -274,6 +283,16 @@ func checkValue(key string, v any, s string) error {
 		return fmt.Errorf("%s is not true or false, such as %s = true", shown, key)
 	}
 	return fmt.Errorf("%s is not a valid value", shown)
+}
+
+// alone are the keys whose values the mount's checks judge on their own
+// (watch is judged with connections: after every key is read).
+var alone = []string{"cache-size", "disk-cache", "names", "connections", "timeout", "poll-interval", "delete"}
+
+// fileWording rewords a command-line error for the config file: keys
+// without their "--" (the file's keys are the flags' names).
+func fileWording(msg string) string {
+	return strings.ReplaceAll(strings.TrimPrefix(msg, "--"), " --", " ")
 }
 
 // commandExists checks that a shell command's program can be found, so
@@ -351,7 +370,7 @@ func (c *config) accountFlags(a accountConfig, cmdline *pflag.FlagSet) (*mountFl
 		return nil, fail(exitUsage, "%v", err)
 	}
 	if err := f.parse(); err != nil {
-		return nil, fail(exitUsage, "%s: accounts.%s: %v", c.path, a.name, err)
+		return nil, fail(exitUsage, "%s: accounts.%s: %s", c.path, a.name, fileWording(err.Error()))
 	}
 	return f, nil
 }

@@ -195,6 +195,14 @@ func TestCLIConfigErrors(t *testing.T) {
 		{"account poll-interval not a duration", ok + "poll-interval = \"soon\"\n", "", `: accounts.a.poll-interval: "soon" is not a duration: write a string with a unit, such as poll-interval = "20s"`},
 		{"top connections not a number", "connections = \"many\"\n" + ok, "", `: connections: "many" is not a whole number, such as connections = 3`},
 		{"top read-only not a boolean", "read-only = \"yes\"\n" + ok, "", `: read-only: "yes" is not true or false, such as read-only = true`},
+		// Values that parse but mailfs does not take: the same, with
+		// the mount's own words for what it takes.
+		{"top cache-size not a size", "cache-size = \"lots\"\n" + ok, "", `: cache-size: "lots": want a size such as 256MiB`},
+		{"top disk-cache too small", "disk-cache = \"1MiB\"\n" + ok, "", `: disk-cache: 1MiB: want at least 16MiB (or 0 for none)`},
+		{"account connections out of range", ok + "connections = 100\n", "", `: accounts.a.connections: 100: want 1 to 32`},
+		{"top delete unknown", "delete = \"shred\"\n" + ok, "", `: delete: must be trash or expunge, not "shred"`},
+		{"top names unknown", "names = \"short\"\n" + ok, "", `: names: must be readable, date or uid, not "short"`},
+		{"watch and connections together", ok + "connections = 2\nwatch = [\"INBOX\", \"Work\"]\n", "", `: accounts.a: watch names 2 mailboxes but connections is 2`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := writeConfig(t, tc.text)
