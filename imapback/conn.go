@@ -10,6 +10,8 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+
+	"mailfs/internal/sockq"
 )
 
 // conn is one authenticated connection and what it has selected. A conn is
@@ -66,6 +68,10 @@ func (a *activityConn) Write(p []byte) (int, error) {
 // timeout plus the time its bytes would take at this rate.
 const slowestRate = 16 << 10 // bytes per second
 
+// drainCheck is how often a command whose bytes are still leaving the
+// send buffer looks again whether they do.
+const drainCheck = 5 * time.Second
+
 // overall is how long a command may take in all when it has moved n
 // bytes so far.
 func overall(timeout time.Duration, n int64) time.Duration {
@@ -94,6 +100,7 @@ func (cn *conn) run(ctx context.Context, op string, fn func() error) error {
 	go func() {
 		timer := time.NewTimer(timeout)
 		defer timer.Stop()
+		queued := -1 // bytes the server had not acknowledged at the last look
 		for {
 			select {
 			case <-stop:
@@ -102,6 +109,21 @@ func (cn *conn) run(ctx context.Context, op string, fn func() error) error {
 				why = ctx.Err()
 			case <-timer.C:
 				now := time.Now().UnixNano()
+				// Bytes leaving the send buffer are the command's
+				// progress too: an upload written into it at once
+				// drains at the uplink's pace, and the server answers
+				// only when it has it all.
+				if q, ok := sockq.Unacked(cn.raw.Conn); ok {
+					if queued >= 0 && q < queued {
+						cn.raw.lastIO.Store(now) // drained since the last look
+					}
+					if q > 0 && (queued < 0 || q < queued) {
+						queued = q
+						timer.Reset(min(timeout, drainCheck))
+						continue
+					}
+					queued = q
+				}
 				last := max(cn.raw.lastIO.Load(), start)
 				took, limit := time.Duration(now-start), overall(timeout, cn.raw.moved.Load()-movedBefore)
 				if idle := time.Duration(now - last); idle < timeout && took < limit {
@@ -114,6 +136,9 @@ func (cn *conn) run(ctx context.Context, op string, fn func() error) error {
 				}
 			}
 			if state.CompareAndSwap(running, aborted) {
+				// Given up: what is still queued (the rest of an
+				// APPEND) must not reach the server after this.
+				sockq.Drop(cn.raw.Conn)
 				cn.c.Close()
 			}
 			return

@@ -61,6 +61,10 @@ type ProxyOptions struct {
 	// BytesPerSec caps the bandwidth of each direction of each connection;
 	// 0 means unlimited.
 	BytesPerSec int64
+	// Window is the most bytes the proxy holds per direction (at least
+	// 64 KiB; 0: 32 MiB). A small one makes a slow link back up into the
+	// sender's socket, as a real uplink does.
+	Window int64
 }
 
 const (
@@ -143,7 +147,18 @@ func (p *Proxy) accept() {
 		p.wg.Add(4)
 		up := make(chan chunk, proxyWindow/proxyChunk*4)
 		down := make(chan chunk, proxyWindow/proxyChunk*4)
-		upWin, downWin := semaphore.NewWeighted(proxyWindow), semaphore.NewWeighted(proxyWindow)
+		window := int64(proxyWindow)
+		if p.opts.Window > 0 {
+			window = max(p.opts.Window, proxyChunk)
+			// The kernel's buffers in front of the proxy are part of
+			// the window too.
+			for _, end := range []net.Conn{c, s} {
+				if tc, ok := end.(*net.TCPConn); ok {
+					tc.SetReadBuffer(int(window))
+				}
+			}
+		}
+		upWin, downWin := semaphore.NewWeighted(window), semaphore.NewWeighted(window)
 		go l.read(c, up, upWin, true)
 		go l.write(s, up, upWin, false)
 		go l.read(s, down, downWin, false)
