@@ -59,10 +59,26 @@ func (m *Model) NotStored() []NotStored {
 
 // Settle waits until no step is on its way or waiting, or ctx ends
 // (rmdir of a mailbox whose last file is still being removed).
-func (m *Model) Settle(ctx context.Context) {
-	select {
-	case <-m.Quiet():
-	case <-ctx.Done():
+func (m *Model) Settle(ctx context.Context) { m.awaitQuiet(ctx) }
+
+// awaitQuiet waits until no step is on its way or waiting, or ctx ends;
+// it reports whether the model is quiet. The quiet channel also closes
+// for an instant between a file's steps (a retry's wait ends, then its
+// next try starts, under one hold of m.mu): only a model found quiet
+// under m.mu is.
+func (m *Model) awaitQuiet(ctx context.Context) bool {
+	for {
+		select {
+		case <-m.Quiet():
+		case <-ctx.Done():
+			return false
+		}
+		m.mu.Lock()
+		quiet := m.steps == 0
+		m.mu.Unlock()
+		if quiet {
+			return true
+		}
 	}
 }
 
@@ -78,17 +94,14 @@ func (m *Model) Quiet() <-chan struct{} {
 // the server does not hold is written below Options.Unsaved, each named
 // in the log; the error names them.
 func (m *Model) Close(ctx context.Context) error {
-	select {
-	case <-m.Quiet():
-	case <-ctx.Done():
-	}
+	m.awaitQuiet(ctx)
 	m.cancel()
 	m.mu.Lock()
 	for f := range m.waiters {
 		m._endWait(f)
 	}
 	m.mu.Unlock()
-	<-m.Quiet() // what was on its way ends at once now
+	m.awaitQuiet(context.Background()) // what was on its way ends at once now
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var lost, labels []string

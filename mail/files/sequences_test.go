@@ -1,7 +1,9 @@
 package files
 
 import (
+	"context"
 	"errors"
+	"runtime"
 	"testing"
 
 	"mailfs/mail"
@@ -317,5 +319,31 @@ func TestCopyWithinMailboxKeepsOriginal(t *testing.T) {
 	e.wantHeld("Other", x)
 	if _, ok, _ := e.read("Other", "m1.eml"); !ok {
 		t.Fatal("removing the copy removed the original")
+	}
+}
+
+// An unmount while a file waits to be tried again (the server
+// unreachable) waits for it: the model is quiet for an instant between
+// the end of the wait and the next try, and Close must not take that
+// for the end (it saved the file as not stored and stopped trying).
+func TestCloseWaitsThroughRetries(t *testing.T) {
+	for i := range 50 {
+		q := &queue{}
+		e := newEnv(t, mail.DeleteTrash, q, nil)
+		e.fake.Fail("APPEND", mailtest.Unreachable)
+		e.fake.Fail("APPEND", mailtest.Unreachable)
+		e.create("Drafts", "a.eml", msg("a", "later"))
+		q.take(0, false) // the first APPEND: unreachable, a wait
+		closed := make(chan error, 1)
+		go func() { closed <- e.m.Close(context.Background()) }()
+		for q.take(0, true) || q.take(0, false) { // the waits end, the tries run
+			for range 100 {
+				runtime.Gosched() // Close would see the instant of quiet here
+			}
+		}
+		if err := <-closed; err != nil {
+			t.Fatalf("run %d: Close gave up on a file it could store: %v", i, err)
+		}
+		e.wantHeld("Drafts", msg("a", "later"))
 	}
 }

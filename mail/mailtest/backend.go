@@ -174,6 +174,9 @@ func (f *Fake) RenameMailbox(ctx context.Context, from, to string) error {
 }
 
 func (f *Fake) Append(ctx context.Context, mailbox string, body []byte, flags []string, date time.Time) (mail.Placed, error) {
+	if err := ctx.Err(); err != nil {
+		return mail.Placed{}, err // as a client given up on sends nothing
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	fault := f._fault("APPEND")
