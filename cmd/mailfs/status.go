@@ -71,6 +71,7 @@ func statusText(c *imapback.Client, acct *mail.Account, fm *files.Model, f *moun
 	fmt.Fprintf(&b, "account:        %s\n", cfg.Endpoint)
 	fmt.Fprintf(&b, "version:        %s\n", version())
 	fmt.Fprintf(&b, "mounted:        %s\n", ago(mounted))
+	fmt.Fprintf(&b, "pid:            %d\n", os.Getpid())
 	if logDest == "" {
 		fmt.Fprintf(&b, "log:            standard error of the mailfs mount command (a --daemon mount logs to a file of its own)\n")
 	} else {
