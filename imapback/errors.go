@@ -70,7 +70,7 @@ func classify(op string, err error) error {
 // ask to try again later.
 func sentinelFor(ie *imap.Error) error {
 	switch ie.Code {
-	case imap.ResponseCodeNonExistent, imap.ResponseCodeTryCreate:
+	case imap.ResponseCodeNonExistent, imap.ResponseCodeTryCreate, codeExpungeIssued:
 		return ErrNotFound
 	case imap.ResponseCodeAlreadyExists:
 		return ErrExists
@@ -105,6 +105,10 @@ func sentinelFor(ie *imap.Error) error {
 	return ErrRefused
 }
 
+// codeExpungeIssued (RFC 5530): the command named a message that is gone
+// (another client moved or expunged it); go-imap has no name for it.
+const codeExpungeIssued imap.ResponseCode = "EXPUNGEISSUED"
+
 // refusedAs reads a tagged NO without a response code, in words that
 // sentinelFor does not know (ErrRefused), as sentinel: what such a NO
 // means depends on the command it answers. Other errors are returned as
@@ -128,5 +132,5 @@ var refusalWords = []struct {
 	{ErrQuota, []string{"quota", "mailbox is full", "mailbox full", "storage limit", "insufficient storage"}},
 	{ErrDenied, []string{"permission denied", "not permitted", "no permission", "access denied", "not allowed", "insufficient permission"}},
 	{ErrExists, []string{"already exists"}},
-	{ErrNotFound, []string{"does not exist", "doesn't exist", "no such mailbox", "unknown mailbox", "mailbox not found", "nonexistent"}},
+	{ErrNotFound, []string{"does not exist", "doesn't exist", "no longer exist", "no such mailbox", "unknown mailbox", "mailbox not found", "nonexistent"}},
 }

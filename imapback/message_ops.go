@@ -140,7 +140,7 @@ func (c *Client) Move(ctx context.Context, from string, uidValidity, uid uint32,
 					return err
 				}
 				placed.UIDValidity, placed.UID = data.UIDValidity, firstUID(data.DestUIDs)
-				return nil
+				return movedNothing(caps, placed, from)
 			})
 		}
 		if !caps.Has(imap.CapUIDPlus) {
@@ -152,7 +152,7 @@ func (c *Client) Move(ctx context.Context, from string, uidValidity, uid uint32,
 				return err
 			}
 			placed.UIDValidity, placed.UID = data.UIDValidity, firstUID(data.DestUIDs)
-			return nil
+			return movedNothing(caps, placed, from)
 		})
 		if err != nil {
 			return err // nothing was removed
@@ -163,6 +163,17 @@ func (c *Client) Move(ctx context.Context, from string, uidValidity, uid uint32,
 		return nil
 	})
 	return placed, err
+}
+
+// movedNothing: a server with UIDPLUS says where a copied or moved
+// message went (COPYUID); an OK without it moved nothing, the UID being
+// gone already (another client moved or expunged it: Dovecot answers
+// "OK No messages found").
+func movedNothing(caps imap.CapSet, placed Placed, from string) error {
+	if caps.Has(imap.CapUIDPlus) && placed.UID == 0 {
+		return errorf("UID MOVE", ErrNotFound, "the message is no longer in %s", from)
+	}
+	return nil
 }
 
 func firstUID(ns imap.NumSet) uint32 {

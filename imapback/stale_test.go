@@ -2,6 +2,7 @@ package imapback
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -75,4 +76,49 @@ func dovecotClients(t *testing.T, d *testenv.Dovecot, cfg Config) (*Client, *ima
 		t.Fatal(err)
 	}
 	return c, other
+}
+
+// TestMoveOfAMessageMovedElsewhere: a UID MOVE of a message another
+// client has just moved away is not a success. Dovecot answers "OK No
+// messages found" (no COPYUID) and moves nothing; mv said it worked
+// (found by a breaking session).
+func TestMoveOfAMessageMovedElsewhere(t *testing.T) {
+	d := testenv.StartDovecot(t)
+	c, other := dovecotClients(t, d, Config{Connections: 1})
+	ctx := context.Background()
+	for _, box := range []string{"Archive", "Work"} {
+		if err := c.CreateMailbox(ctx, box); err != nil {
+			t.Fatal(err)
+		}
+	}
+	body := []byte("From: a@example.com\r\nSubject: s\r\n\r\nbody\r\n")
+	placed, err := c.Append(ctx, "INBOX", body, nil, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// This connection has INBOX selected, and knows the UID.
+	if err := c.StoreFlags(ctx, "INBOX", placed.UIDValidity, placed.UID, []string{`\Flagged`}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Select("INBOX", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Move(imap.UIDSetNum(imap.UID(placed.UID)), "Archive").Wait(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.Move(ctx, "INBOX", placed.UIDValidity, placed.UID, "Work")
+	if !errors.Is(err, ErrNotFound) {
+		t.Fatalf("moving a message already moved away: %+v, %v; want ErrNotFound", got, err)
+	}
+	// A UID this session never saw: Dovecot's "OK No messages found".
+	if got, err := c.Move(ctx, "INBOX", placed.UIDValidity, placed.UID+1000, "Work"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("moving a UID that is not there: %+v, %v; want ErrNotFound", got, err)
+	}
+	list, err := c.Messages(ctx, "Work")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Messages) != 0 {
+		t.Errorf("Work holds %d messages", len(list.Messages))
+	}
 }
