@@ -60,7 +60,7 @@ func (d *dirNode) Mkdir(ctx context.Context, name string, mode uint32, out *fuse
 		if !errors.Is(err, mail.ErrExists) {
 			// Whatever the errno, the user needs the server's reason (a
 			// personal namespace prefix, a forbidden name, a quota).
-			d.v.log.Warn("the server refused to create the mailbox", "mailbox", full, "err", err)
+			d.v.warnRefused("create the mailbox", err, "mailbox", full)
 		}
 		return nil, d.v.errno("mkdir "+name, err)
 	}

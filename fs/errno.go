@@ -102,3 +102,15 @@ func toErrno(log *slog.Logger, op string, err error) syscall.Errno {
 }
 
 func isInvalid(err error) bool { return errors.Is(err, mail.ErrInvalid) }
+
+// warnRefused logs a mailbox operation that failed: "the server refused
+// to …" with its words when it answered NO, "could not …" when it could
+// not be asked (unreachable, no answer): never one for the other.
+func (v *view) warnRefused(what string, err error, attrs ...any) {
+	var refusal *mail.ServerRefusal
+	if errors.As(err, &refusal) {
+		v.log.Warn("the server refused to "+what, append(attrs, "err", err)...)
+		return
+	}
+	v.log.Warn("could not "+what, append(attrs, "err", err)...)
+}

@@ -113,7 +113,7 @@ func (d *dirNode) renameMailbox(ctx context.Context, from string, dst *dirNode, 
 	if err := d.v.acct.RenameMailbox(ctx, from, to); err != nil {
 		if !errors.Is(err, mail.ErrExists) {
 			// As for mkdir: the user needs the server's reason.
-			d.v.log.Warn("the server refused to rename the mailbox", "mailbox", from, "to", to, "err", err)
+			d.v.warnRefused("rename the mailbox", err, "mailbox", from, "to", to)
 		}
 		return d.v.errno("rename "+from, err)
 	}

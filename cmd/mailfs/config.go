@@ -258,6 +258,11 @@ func flagString(v any) (string, error) {
 // should look like, not the flag's syntax.
 func checkValue(key string, v any, s string) error {
 	set, f := newMountFlags("mount")
+	if fl := set.Lookup(key); fl != nil && fl.Value.Type() == "string" {
+		if _, ok := v.(string); !ok {
+			return fmt.Errorf("%v is not a string: write it in quotes, such as %s = %q", v, key, fmt.Sprint(v))
+		}
+	}
 	if setFlag(set, key, s) == nil {
 		if !contains(alone, key) {
 			return nil

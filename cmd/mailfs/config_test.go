@@ -202,6 +202,7 @@ func TestCLIConfigErrors(t *testing.T) {
 		{"account connections out of range", ok + "connections = 100\n", "", `: accounts.a.connections: 100: want 1 to 32`},
 		{"top delete unknown", "delete = \"shred\"\n" + ok, "", `: delete: must be trash or expunge, not "shred"`},
 		{"top names unknown", "names = \"short\"\n" + ok, "", `: names: must be readable, date or uid, not "short"`},
+		{"top cache-dir not a string", "cache-dir = 5\n" + ok, "", `: cache-dir: 5 is not a string: write it in quotes, such as cache-dir = "5"`},
 		{"watch and connections together", ok + "connections = 2\nwatch = [\"INBOX\", \"Work\"]\n", "", `: accounts.a: watch names 2 mailboxes but connections is 2`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -435,4 +436,19 @@ func hasMessage(t *testing.T, addr, user, pass, mailbox, id string) bool {
 		t.Fatal(err)
 	}
 	return len(data.AllUIDs()) > 0
+}
+
+// TestCLIPasswordCommandPrintsNothing: a password-command whose first
+// line is empty is said to be so (exit 2), not an authentication
+// failure of the server.
+func TestCLIPasswordCommandPrintsNothing(t *testing.T) {
+	s := startMem(t)
+	dir := t.TempDir()
+	code, stderr := runCLIEnv(t, nil, "mount", "--password-command", "true", "imap+insecure://"+s.user+"@"+s.addr, dir)
+	if code != exitUsage || !strings.Contains(stderr, "printed no password") {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if testenv.IsMounted(dir) {
+		t.Fatal("mounted anyway")
+	}
 }

@@ -101,7 +101,11 @@ func passwordFrom(command, who string) (string, error) {
 		}
 		// Like git credential helpers: the first line is the password.
 		pw, _, _ := strings.Cut(string(out), "\n")
-		return strings.TrimSuffix(pw, "\r"), nil
+		pw = strings.TrimSuffix(pw, "\r")
+		if pw == "" {
+			return "", fail(exitUsage, "password-command %q printed no password (its first line is the password)", command)
+		}
+		return pw, nil
 	}
 	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
 	if err != nil || !term.IsTerminal(int(tty.Fd())) {

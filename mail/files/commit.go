@@ -302,6 +302,8 @@ func (m *Model) apply(f *File, st step, s mail.Stored, err error) {
 		if s.KeptOld {
 			m.log.Warn("a file was renamed over a different message (another Message-ID); kept that message", "file", label,
 				"mailbox", st.v.mb.Name(), "kept uid", st.v.entry.UID)
+		} else if errors.Is(err, mail.ErrNotFound) {
+			m.log.Info("an old version of a file was gone from the server already (another client moved or removed it)", "file", label, "mailbox", st.v.mb.Name(), "uid", st.v.entry.UID)
 		} else if err != nil {
 			m.log.Error("could not remove an old version of a file; it stays on the server", "file", label, "mailbox", st.v.mb.Name(), "uid", st.v.entry.UID, "err", err)
 		}
