@@ -288,7 +288,7 @@ func (n *searchNode) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno
 	}
 	if h, ok := hits[n.name]; ok && n.name != "" {
 		for _, e := range h.Entries {
-			list = append(list, fuse.DirEntry{Name: n.v.name(e), Mode: syscall.S_IFREG, Ino: n.v.msgIno(h.Mailbox, e.Ref())})
+			list = append(list, fuse.DirEntry{Name: n.v.files.NameOf(h.Mailbox, e), Mode: syscall.S_IFREG, Ino: n.v.msgIno(h.Mailbox, e.Ref())})
 		}
 	}
 	return gofs.NewListDirStream(list), 0
@@ -322,9 +322,16 @@ func (n *searchNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut
 		}
 	}
 	if h, ok := hits[n.name]; ok && n.name != "" {
-		if uid, ok := ParseMessageUID(name); ok {
+		// A hit is named as its mailbox names it (NameOf): mostly its
+		// own name, found by its UID; a name this mount kept for it
+		// (cp x Work/mine.eml) by a look at each.
+		uid, byUID := ParseMessageUID(name)
+		for _, pass := range []bool{true, false} {
+			if pass && !byUID {
+				continue
+			}
 			for _, e := range h.Entries {
-				if e.UID == uid && n.v.name(e) == name {
+				if (!pass || e.UID == uid) && n.v.files.NameOf(h.Mailbox, e) == name {
 					return n.v.msgInode(ctx, n.EmbeddedInode(), h.Mailbox, e, out), 0
 				}
 			}

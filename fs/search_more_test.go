@@ -154,3 +154,86 @@ func TestSearchAcrossAccounts(t *testing.T) {
 		t.Error("ls -a of the root lists .search")
 	}
 }
+
+// TestSearchNamesAsTheMailboxDoes: a message this mount wrote under a
+// name of its own (cp x Work/mine.eml) or moved (mv keeps the name) is
+// listed in a search result under the name its mailbox lists, and opens
+// there: `mailfs search … | xargs cat` works for it (found by a breaking
+// session: the result showed its UID name, which the mailbox has not).
+func TestSearchNamesAsTheMailboxDoes(t *testing.T) {
+	eachServer(t, func(t *testing.T, s *server) {
+		s.seedSample(t)
+		m := s.mount(t, imapback.Config{}, nil)
+		body := "From: a@example.com\r\nSubject: kept name\r\nMessage-ID: <kept-9931@x>\r\n\r\nwombat-4417 inside\r\n"
+		mine := filepath.Join(m.dir, "Work", "mine.eml")
+		if err := os.WriteFile(mine, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		moved := listNames(t, filepath.Join(m.dir, "INBOX"))[0]
+		if err := os.Rename(filepath.Join(m.dir, "INBOX", moved), filepath.Join(m.dir, "Work", moved)); err != nil {
+			t.Fatal(err)
+		}
+		p := s.peek(t)
+		p.await(t, "Work", "<kept-9931@x>")
+		work := listNames(t, filepath.Join(m.dir, "Work"))
+		for _, want := range []string{"mine.eml", moved} {
+			if !contains(work, want) {
+				t.Fatalf("Work lists %v, not %s", work, want)
+			}
+		}
+		eventually(t, 20*time.Second, "the search result names mine.eml as Work does", func() error {
+			dir := filepath.Join(m.dir, ".search", "wombat-4417", "Work")
+			got, err := os.ReadDir(dir)
+			if err != nil {
+				return err
+			}
+			if len(got) != 1 || got[0].Name() != "mine.eml" {
+				return fmt.Errorf("%s lists %v", dir, got)
+			}
+			b, err := os.ReadFile(filepath.Join(dir, "mine.eml"))
+			if err != nil || !strings.Contains(string(b), "wombat-4417") {
+				return fmt.Errorf("cat mine.eml in the result: %v", err)
+			}
+			return nil
+		})
+		// The moved message, found by a word of its own, under its name.
+		b, err := os.ReadFile(filepath.Join(m.dir, "Work", moved))
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := messageIDOf(b)
+		if id == "" {
+			t.Fatalf("%s has no Message-ID", moved)
+		}
+		query := filepath.Join(m.dir, ".search", "header:message-id:"+strings.Trim(id, "<>"), "Work")
+		eventually(t, 20*time.Second, "the moved message in a result under its kept name", func() error {
+			got := listNamesErr(query)
+			if len(got) != 1 || got[0] != moved {
+				return fmt.Errorf("%s lists %v, want %s", query, got, moved)
+			}
+			return nil
+		})
+	})
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// listNamesErr is ls of dir, nil when it cannot be listed.
+func listNamesErr(dir string) []string {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, e := range ents {
+		out = append(out, e.Name())
+	}
+	return out
+}

@@ -117,6 +117,19 @@ func (m *Model) List(ctx context.Context, mb *mail.Mailbox) ([]Item, error) {
 	return out, nil
 }
 
+// NameOf is the name message e of mb has in mb's directory: the one this
+// mount keeps for it (the name it was written or moved under), else its
+// own. Views that list the message elsewhere (a search result) use it, so
+// that a path they show is one the mailbox has.
+func (m *Model) NameOf(mb *mail.Mailbox, e mail.Entry) string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if n, ok := m._dir(mb).keptAs[e.Ref()]; ok {
+		return n
+	}
+	return m.o.Name(e)
+}
+
 // HasFiles reports whether mb's directory holds files or local
 // directories of this mount.
 func (m *Model) HasFiles(mb *mail.Mailbox) bool {
