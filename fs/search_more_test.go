@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -177,7 +178,7 @@ func TestSearchNamesAsTheMailboxDoes(t *testing.T) {
 		p.await(t, "Work", "<kept-9931@x>")
 		work := listNames(t, filepath.Join(m.dir, "Work"))
 		for _, want := range []string{"mine.eml", moved} {
-			if !contains(work, want) {
+			if !slices.Contains(work, want) {
 				t.Fatalf("Work lists %v, not %s", work, want)
 			}
 		}
@@ -214,15 +215,6 @@ func TestSearchNamesAsTheMailboxDoes(t *testing.T) {
 			return nil
 		})
 	})
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // listNamesErr is ls of dir, nil when it cannot be listed.
