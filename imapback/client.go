@@ -31,6 +31,18 @@ type Client struct {
 // later after a DialOrWait whose server could not be reached.
 func (c *Client) Connected() <-chan struct{} { return c.connected }
 
+// Reconnected returns a channel closed the next time the server answers
+// after it could not be reached (or before it first did): what waits
+// for the server can go on at once instead of at its next try.
+func (c *Client) Reconnected() <-chan struct{} {
+	c.health.mu.Lock()
+	defer c.health.mu.Unlock()
+	if c.health.back == nil {
+		c.health.back = make(chan struct{})
+	}
+	return c.health.back
+}
+
 // Dial connects and authenticates once, so that a wrong password or an
 // unreachable server is reported before anything is mounted. That first
 // connection stays in the pool.

@@ -53,6 +53,7 @@ type health struct {
 	// may leave a session behind on the server, so new connections wait
 	// for the backoff schedule instead of the 2 s probes.
 	hung bool
+	back chan struct{} // closed when the server answers again (Reconnected)
 }
 
 // gate says whether a user operation may dial now. While the server is
@@ -88,6 +89,10 @@ func (h *health) result(err error) (startLoop bool) {
 	if err == nil {
 		if !h.connected {
 			h.connected, h.since = true, now
+			if h.back != nil {
+				close(h.back)
+				h.back = nil
+			}
 		}
 		h.attempts = 0
 		return false

@@ -298,6 +298,20 @@ func serve(setups []accountSetup, dir string, mount *mountFlags, log *slog.Logge
 	}
 	var late sync.WaitGroup // NOTIFY started once an account offline at mount time connects
 	for _, a := range accounts {
+		// Files written while the server could not be reached are
+		// stored as soon as it answers again, not at their next try.
+		late.Add(1)
+		go func() {
+			defer late.Done()
+			for {
+				select {
+				case <-a.client.Reconnected():
+					a.files.RetryNow()
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
 		if a.client.HasNotify() {
 			// One NOTIFY connection reports every mailbox and the tree;
 			// --watch's IDLE connections are not needed.

@@ -57,6 +57,27 @@ func (m *Model) NotStored() []NotStored {
 	return out
 }
 
+// RetryNow tries at once every file waiting to be tried again: the
+// server answers again (a file written offline is stored as soon as it
+// can be, not at its next try, which may be 30 s away).
+func (m *Model) RetryNow() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.ctx.Err() != nil {
+		return
+	}
+	waiting := make([]*File, 0, len(m.waiters))
+	for f := range m.waiters {
+		waiting = append(waiting, f)
+	}
+	for _, f := range waiting {
+		if m._endWait(f) {
+			f.delay = 0
+			m._kick(f)
+		}
+	}
+}
+
 // Settle waits until no step is on its way or waiting, or ctx ends
 // (rmdir of a mailbox whose last file is still being removed).
 func (m *Model) Settle(ctx context.Context) { m.awaitQuiet(ctx) }

@@ -347,3 +347,23 @@ func TestCloseWaitsThroughRetries(t *testing.T) {
 		e.wantHeld("Drafts", msg("a", "later"))
 	}
 }
+
+// A file written while the server could not be reached is tried again
+// as soon as it answers (RetryNow), not at the end of its wait.
+func TestRetryNowWhenTheServerIsBack(t *testing.T) {
+	q := &queue{}
+	e := newEnv(t, mail.DeleteTrash, q, nil)
+	e.fake.Fail("APPEND", mailtest.Unreachable)
+	e.create("Drafts", "a.eml", msg("a", "offline"))
+	q.take(0, false) // the APPEND: unreachable, a wait
+	if e.fake.Calls("APPEND") != 1 {
+		t.Fatal("no APPEND tried")
+	}
+	e.m.RetryNow()
+	for q.take(0, false) { // steps only: the wait's timer never fires
+	}
+	if n := e.fake.Calls("APPEND"); n != 2 {
+		t.Fatalf("%d APPENDs after RetryNow, want 2", n)
+	}
+	e.wantHeld("Drafts", msg("a", "offline"))
+}
