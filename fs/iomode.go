@@ -7,6 +7,8 @@ import (
 	"time"
 
 	gofs "github.com/hanwen/go-fuse/v2/fs"
+
+	"mailfs/mail/files"
 )
 
 // The kernel keeps one I/O mode per inode while it is open (Linux 6.9
@@ -151,5 +153,9 @@ func (n *msgNode) awaitNoPassthrough(ctx context.Context) syscall.Errno {
 
 // modeHandle is the handle of an open whose reads need no state of
 // their own (cached mode, or the bytes being written): it exists so
-// that Release knows the open's mode.
-type modeHandle struct{ mode ioMode }
+// that Release knows the open's mode, and for the bytes being written
+// which file they are (read on from it once it is stored).
+type modeHandle struct {
+	mode    ioMode
+	writing *files.File
+}

@@ -2,6 +2,7 @@ package fs_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -9,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"mailfs/imapback"
 )
 
 // TestOpenWhileItsBodyReachesDisk holds a message open while its body is
@@ -84,6 +87,66 @@ func TestOpenWhileItsBodyReachesDisk(t *testing.T) {
 		after, err := os.ReadFile(path)
 		if err != nil || !bytes.Equal(after, first) {
 			t.Errorf("after opens to write that wrote nothing: %d bytes (%v), %d before", len(after), err, len(first))
+		}
+	})
+}
+
+// TestReaderOfAnEditStaysOnIt: a descriptor opened to read while another
+// program writes over a message sees the new bytes, and keeps seeing them
+// once they are stored as a new version; it never goes back to the
+// version written over (found by a breaking session).
+func TestReaderOfAnEditStaysOnIt(t *testing.T) {
+	eachServer(t, func(t *testing.T, s *server) {
+		s.seedSample(t)
+		m := s.mount(t, imapback.Config{}, nil)
+		ents, err := os.ReadDir(filepath.Join(m.dir, "INBOX"))
+		if err != nil || len(ents) == 0 {
+			t.Fatalf("INBOX: %d entries, %v", len(ents), err)
+		}
+		path := filepath.Join(m.dir, "INBOX", ents[0].Name())
+		old, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write([]byte("WRITER-APPENDED\r\n")); err != nil {
+			t.Fatal(err)
+		}
+		r, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		whole := func() ([]byte, int64) {
+			b := make([]byte, len(old)+1024)
+			n, _ := r.ReadAt(b, 0)
+			st, err := r.Stat()
+			if err != nil {
+				t.Fatal(err)
+			}
+			return b[:n], st.Size()
+		}
+		want := append(append([]byte(nil), old...), "WRITER-APPENDED\r\n"...)
+		if b, size := whole(); !bytes.Equal(b, want) || size != int64(len(want)) {
+			t.Fatalf("while written: %d bytes, size %d; want %d", len(b), size, len(want))
+		}
+		w.Close()
+		p := s.peek(t)
+		id := messageIDOf(old)
+		eventually(t, 20*time.Second, "the edit stored", func() error {
+			msg, ok := p.find("INBOX", id)
+			if !ok || !bytes.Equal(msg.Body, want) {
+				return errors.New("not stored yet")
+			}
+			return nil
+		})
+		// Let the model let the file go (its stored bytes are a message).
+		m.files.Settle(context.Background())
+		if b, size := whole(); !bytes.Equal(b, want) || size != int64(len(want)) {
+			t.Errorf("once stored: %d bytes, size %d; want the new %d (the old had %d)", len(b), size, len(want), len(old))
 		}
 	})
 }

@@ -97,7 +97,11 @@ func (n *msgNode) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse.Att
 	n.mu.Lock()
 	n.reported = e.Size
 	n.mu.Unlock()
-	if f := n.editing(); f != nil {
+	f := n.editing()
+	if h, ok := fh.(*modeHandle); ok && h.writing != nil {
+		f = h.writing // what this descriptor reads (see File.ReadAt)
+	}
+	if f != nil {
 		out.Size = uint64(f.Attr().Size)
 		out.SetTimeout(0)
 	}
@@ -127,7 +131,7 @@ func (n *msgNode) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint
 				return nil, 0, errno
 			}
 			n.opened(ioDirect)
-			return &modeHandle{ioDirect}, fuse.FOPEN_DIRECT_IO, 0 // the bytes being written
+			return &modeHandle{mode: ioDirect, writing: f}, fuse.FOPEN_DIRECT_IO, 0 // the bytes being written
 		}
 		if h, ok := n.openOnDisk(); ok {
 			n.opened(modeOfHandle(h))
@@ -209,11 +213,18 @@ func (n *msgNode) openToRead(ctx context.Context) (gofs.FileHandle, uint32, sysc
 	if stale {
 		n.NotifyContent(0, 0)
 	}
-	return &modeHandle{ioCached}, fuse.FOPEN_KEEP_CACHE | fuse.FOPEN_NOFLUSH, 0
+	return &modeHandle{mode: ioCached}, fuse.FOPEN_KEEP_CACHE | fuse.FOPEN_NOFLUSH, 0
 }
 
 // Read serves from the body cache, fetching the whole body once on a miss.
 func (n *msgNode) Read(ctx context.Context, fh gofs.FileHandle, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
+	if h, ok := fh.(*modeHandle); ok && h.writing != nil {
+		b, err := h.writing.ReadAt(ctx, dest, off)
+		if err != nil {
+			return nil, n.v.errno("read", err)
+		}
+		return fuse.ReadResultData(b), 0
+	}
 	if f := n.editing(); f != nil && f.Loaded() {
 		b, err := f.Read(ctx, dest, off)
 		if err != nil {

@@ -193,6 +193,35 @@ func (f *File) Read(ctx context.Context, dest []byte, off int64) ([]byte, error)
 	return append([]byte(nil), f.data[off:min(off+int64(len(dest)), int64(len(f.data)))]...), nil
 }
 
+// ReadAt copies bytes at off for a reader that opened the file while
+// it was being written: its bytes while the model holds them, then those
+// of the message they were stored as (the file let go), so that reader
+// never goes back to the version written over.
+func (f *File) ReadAt(ctx context.Context, dest []byte, off int64) ([]byte, error) {
+	m := f.m
+	m.mu.Lock()
+	if f.loaded {
+		defer m.mu.Unlock()
+		if off >= int64(len(f.data)) {
+			return nil, nil
+		}
+		return append([]byte(nil), f.data[off:min(off+int64(len(dest)), int64(len(f.data)))]...), nil
+	}
+	cur := f._current()
+	m.mu.Unlock()
+	if cur == nil {
+		return nil, nil
+	}
+	b, _, err := cur.mb.Body(ctx, cur.entry.Ref())
+	if err != nil {
+		return nil, err
+	}
+	if off >= int64(len(b)) {
+		return nil, nil
+	}
+	return b[off:min(off+int64(len(dest)), int64(len(b)))], nil
+}
+
 // Write writes p at off. A write that fails breaks the file: nothing of
 // it is stored until it is rewritten from the start.
 func (f *File) Write(ctx context.Context, p []byte, off int64) error {
