@@ -36,9 +36,10 @@ func TestServerRefusalsGetTheirErrno(t *testing.T) {
 		{"e1", no(imap.ResponseCodeAlreadyExists, "Taken e1"), syscall.EEXIST},
 		{"n1", no(imap.ResponseCodeNonExistent, "No such parent n1"), syscall.ENOENT},
 		{"l1", no(imap.ResponseCodeLimit, "Too many mailboxes l1"), syscall.EIO},
-		{"c1", no(imap.ResponseCodeCannot, "Cannot do that l1"), syscall.EIO},
-		// A NO without a code, in words not known above, to CREATE
-		// refuses the name (see TestMailboxNameRefusedWithoutCode).
+		// [CANNOT], or a NO without a code in words not known above, to
+		// CREATE refuses the name (see TestMailboxNameRefusedWithoutCode
+		// and TestMailboxNameRefusedCannot).
+		{"c1", no(imap.ResponseCodeCannot, "Cannot do that l1"), syscall.EINVAL},
 		{"u1", no("", "Odd failure u1"), syscall.EINVAL},
 	}
 	s := startMemOpts(t, demoserver.Options{Refuse: func(cmd, mailbox string, _ int64) *imap.Error {
@@ -341,4 +342,18 @@ func notStored(fm *files.Model) map[string]string {
 		out[n.Label] = n.Why
 	}
 	return out
+}
+
+// TestMailboxNameRefusedCannot: a name the server refuses with [CANNOT]
+// (Dovecot: a name ending in the hierarchy separator's neighbour ".",
+// invalid for its Maildir layout) is EINVAL to mkdir, not EIO.
+func TestMailboxNameRefusedCannot(t *testing.T) {
+	d := startDovecot(t)
+	d.seedSample(t)
+	m := d.mount(t, imapback.Config{}, nil)
+	err := os.Mkdir(filepath.Join(m.dir, "trailing."), 0o700)
+	wantErrno(t, "mkdir of a name Dovecot cannot take", err, syscall.EINVAL)
+	if _, ok := d.peek(t).mailboxes()["trailing."]; ok {
+		t.Error("the mailbox was made")
+	}
 }

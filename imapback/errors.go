@@ -110,12 +110,13 @@ func sentinelFor(ie *imap.Error) error {
 const codeExpungeIssued imap.ResponseCode = "EXPUNGEISSUED"
 
 // refusedAs reads a tagged NO without a response code, in words that
-// sentinelFor does not know (ErrRefused), as sentinel: what such a NO
-// means depends on the command it answers. Other errors are returned as
-// they are.
+// sentinelFor does not know (ErrRefused), or with [CANNOT] (RFC 5530:
+// it can never succeed; Dovecot's answer to a name it will not take),
+// as sentinel: what such a NO means depends on the command it answers.
+// Other errors are returned as they are.
 func refusedAs(err, sentinel error) error {
 	var r *mail.ServerRefusal
-	if errors.As(err, &r) && r.Type == string(imap.StatusResponseTypeNo) && r.Code == "" && r.Err == ErrRefused {
+	if errors.As(err, &r) && r.Type == string(imap.StatusResponseTypeNo) && (r.Code == "" || r.Code == string(imap.ResponseCodeCannot)) && r.Err == ErrRefused {
 		again := *r
 		again.Err = sentinel
 		return &again
