@@ -105,10 +105,14 @@ func dial(ctx context.Context, cfg *Config, stats *counters, events *imapclient.
 	}
 	if err != nil {
 		nc.Close()
+		what := "greeting from"
 		if ep.Security == StartTLS {
-			return nil, fmt.Errorf("STARTTLS with %s: %w: %v", ep.Addr(), ErrUnavailable, err)
+			what = "STARTTLS with"
 		}
-		return nil, fmt.Errorf("greeting from %s: %w: %v", ep.Addr(), ErrUnavailable, err)
+		if errors.Is(err, ErrUnavailable) { // a timeout says so already
+			return nil, fmt.Errorf("%s %s: %w", what, ep.Addr(), err)
+		}
+		return nil, fmt.Errorf("%s %s: %w: %v", what, ep.Addr(), ErrUnavailable, err)
 	}
 	if err := cn.login(ctx, cfg, red); err != nil {
 		cn.broken = true

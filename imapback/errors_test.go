@@ -6,8 +6,10 @@ import (
 	"encoding/base64"
 	"errors"
 	"io"
+	"net"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-imap/v2"
 )
@@ -145,4 +147,35 @@ func TestRedactorLayers(t *testing.T) {
 			t.Errorf("want three masked places: %q", got)
 		}
 	})
+}
+
+// TestGreetingTimeoutSaysUnavailableOnce: a server that accepts but never
+// greets is "server unavailable" once in the error, not twice (found by
+// a breaking session: "server unavailable: server unavailable: timed out").
+func TestGreetingTimeoutSaysUnavailableOnce(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // silent: no greeting
+		}
+	}()
+	ep, err := ParseURL("imap+insecure://a@" + l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Dial(context.Background(), Config{Endpoint: ep, Password: "x", Timeout: 200 * time.Millisecond})
+	if !errors.Is(err, ErrTimeout) {
+		t.Fatalf("a silent server: %v, want a timeout", err)
+	}
+	if n := strings.Count(err.Error(), "server unavailable"); n != 1 {
+		t.Errorf("%q says server unavailable %d times", err, n)
+	}
 }
