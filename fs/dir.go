@@ -134,7 +134,7 @@ func (v *view) itemInode(ctx context.Context, parent *gofs.Inode, mb *mail.Mailb
 // message was before this mount moved it (a move made elsewhere than by
 // rename of this node: .maildir, rm to Trash) is pointed at where it is.
 func (v *view) msgInode(ctx context.Context, parent *gofs.Inode, mb *mail.Mailbox, e mail.Entry, out *fuse.EntryOut) *gofs.Inode {
-	n := &msgNode{v: v, mb: mb, ref: e.Ref(), last: e}
+	n := &msgNode{v: v, mb: mb, ref: e.Ref()}
 	ino := parent.NewInode(ctx, n, gofs.StableAttr{Mode: syscall.S_IFREG, Ino: v.msgIno(mb, e.Ref())})
 	live, ok := ino.Operations().(*msgNode)
 	if !ok {
@@ -158,19 +158,54 @@ func (d *dirNode) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
 		ino := d.v.acct.Mailbox(f.Children[leaf]).ID()
 		list = append(list, fuse.DirEntry{Name: escapeLeaf(d.mb.Name() == "", leaf), Mode: syscall.S_IFDIR, Ino: ino})
 	}
-	if f.Selectable {
-		d.v.dirInode(d.mb, d.EmbeddedInode())
-		items, err := d.v.files.List(ctx, d.mb)
-		if err != nil {
-			return nil, d.v.errno("readdir", err)
-		}
-		list = d.v.appendItems(list, d.mb, items)
-		for _, e := range d.v.files.LocalList(d.mb, "") {
-			list = append(list, fuse.DirEntry{Name: e.Name, Mode: syscall.S_IFDIR, Ino: d.v.localDirIno(d.mb, e.Name)})
+	if !f.Selectable {
+		return gofs.NewListDirStream(list), 0
+	}
+	d.v.dirInode(d.mb, d.EmbeddedInode())
+	for _, e := range d.v.files.LocalList(d.mb, "") {
+		list = append(list, fuse.DirEntry{Name: e.Name, Mode: syscall.S_IFDIR, Ino: d.v.localDirIno(d.mb, e.Name)})
+	}
+	s, err := d.v.files.Stream(ctx, d.mb)
+	if err != nil {
+		return nil, d.v.errno("readdir", err)
+	}
+	return &itemStream{v: d.v, mb: d.mb, head: list, s: s}, 0
+}
+
+// itemStream is a mailbox directory as the kernel reads it: the
+// directories first, then the files and messages a part at a time, so
+// that a directory of a million messages is never one list in memory.
+type itemStream struct {
+	v     *view
+	mb    *mail.Mailbox
+	head  []fuse.DirEntry // what is listed before the items, then a part of them
+	s     *files.Stream
+	items []files.Item    // reused for each part
+	buf   []fuse.DirEntry // reused for each part
+}
+
+// streamPart is how many items are named at a time.
+const streamPart = 256
+
+func (st *itemStream) HasNext() bool {
+	if len(st.head) == 0 && st.s != nil {
+		st.items = st.s.Next(st.items[:0], streamPart)
+		st.buf = st.v.appendItems(st.buf[:0], st.mb, st.items)
+		st.head = st.buf
+		if len(st.head) == 0 {
+			st.s = nil
 		}
 	}
-	return gofs.NewListDirStream(list), 0
+	return len(st.head) > 0
 }
+
+func (st *itemStream) Next() (fuse.DirEntry, syscall.Errno) {
+	e := st.head[0]
+	st.head = st.head[1:]
+	return e, 0
+}
+
+func (st *itemStream) Close() {}
 
 // appendItems lists the names of a mailbox's directory (messages, with
 // their inode numbers, and files of this mount).

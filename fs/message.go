@@ -22,12 +22,17 @@ type msgNode struct {
 	gofs.Inode
 	v *view
 
-	mu       sync.Mutex    // protects the following
-	modes    *openModes    // opens by I/O mode (see iomode.go); nil until the first open
-	mb       *mail.Mailbox // where the message is
-	ref      mail.Ref
-	last     mail.Entry // last known state, kept when the listing drops it
-	reported int64      // the st_size the kernel was last given
+	mu    sync.Mutex    // protects the following
+	modes *openModes    // opens by I/O mode (see iomode.go); nil until the first open
+	mb    *mail.Mailbox // where the message is
+	ref   mail.Ref
+	// last is the message's state as last known, kept from its first
+	// open (or this mount's move of it) for as long as the node lives,
+	// so that a descriptor still open on a message that went answers
+	// fstat. A node only listed keeps none (most nodes: ls -l of a big
+	// mailbox makes one per message).
+	last     *mail.Entry
+	reported int64 // the st_size the kernel was last given
 }
 
 var (
@@ -45,20 +50,65 @@ func (n *msgNode) where() (*mail.Mailbox, mail.Ref) {
 	return n.mb, n.ref
 }
 
-// state returns the freshest metadata of the message.
-func (n *msgNode) state() mail.Entry {
+// current returns the freshest metadata of the message: the model's,
+// else the last kept; ok is false when neither has it (it went, and the
+// node was never opened).
+func (n *msgNode) current() (e mail.Entry, ok bool) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if e, ok := n.mb.Current(n.ref); ok {
-		n.last = e
+		if n.last != nil {
+			*n.last = e
+		}
+		return e, true
 	}
-	return n.last
+	if n.last != nil {
+		return *n.last, true
+	}
+	return mail.Entry{Message: mail.Message{UID: n.ref.UID}, UIDValidity: n.ref.UIDValidity}, false
+}
+
+// state is current's entry.
+func (n *msgNode) state() mail.Entry {
+	e, _ := n.current()
+	return e
+}
+
+// found is current, asking the model when it knows nothing without
+// asking (a mailbox never listed forgets the messages it looked up
+// alone when it changes): ok is false when the message is gone.
+func (n *msgNode) found(ctx context.Context) (mail.Entry, bool, error) {
+	if e, ok := n.current(); ok {
+		return e, true, nil
+	}
+	mb, ref := n.where()
+	e, ok, err := mb.Lookup(ctx, ref.UID)
+	if err != nil || !ok || e.UIDValidity != ref.UIDValidity {
+		return e, false, err
+	}
+	return e, true, nil
+}
+
+// keep starts keeping the message's state (see last).
+func (n *msgNode) keep(ctx context.Context) {
+	if e, ok, _ := n.found(ctx); ok {
+		n.remember(e)
+	}
+}
+
+// remember keeps e as the message's state (see last) unless one is kept.
+func (n *msgNode) remember(e mail.Entry) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.last == nil {
+		n.last = &e
+	}
 }
 
 // moved points the node at where this mount moved its message.
 func (n *msgNode) moved(mb *mail.Mailbox, e mail.Entry) {
 	n.mu.Lock()
-	n.mb, n.ref, n.last = mb, e.Ref(), e
+	n.mb, n.ref, n.last = mb, e.Ref(), &e
 	n.mu.Unlock()
 }
 
@@ -91,7 +141,13 @@ func (n *msgNode) fillEntry(e mail.Entry, out *fuse.EntryOut) {
 }
 
 func (n *msgNode) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {
-	e := n.state()
+	e, ok, err := n.found(ctx)
+	if err != nil {
+		return n.v.errno("getattr", err)
+	}
+	if !ok && fh == nil && n.editing() == nil {
+		return syscall.ENOENT // it went, and nothing holds it open
+	}
 	n.fillAttr(e, &out.Attr)
 	out.SetTimeout(n.v.ttl)
 	n.mu.Lock()
@@ -124,6 +180,7 @@ func (n *msgNode) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint
 	mu := n.openLock()
 	mu.Lock()
 	defer mu.Unlock()
+	n.keep(ctx)
 	write := flags&(syscall.O_WRONLY|syscall.O_RDWR|syscall.O_TRUNC|syscall.O_APPEND) != 0
 	if !write {
 		if f := n.editing(); f != nil && f.Loaded() {

@@ -148,7 +148,9 @@ func (n *msgNode) storeFlags(ctx context.Context, flags []string) syscall.Errno 
 		return n.v.errno("set flags", err)
 	}
 	n.mu.Lock()
-	n.last.Flags = flags
+	if n.last != nil {
+		n.last.Flags = flags
+	}
 	n.mu.Unlock()
 	return 0
 }

@@ -332,7 +332,11 @@ func (n *searchNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut
 			}
 			for _, e := range h.Entries {
 				if (!pass || e.UID == uid) && n.v.files.NameOf(h.Mailbox, e) == name {
-					return n.v.msgInode(ctx, n.EmbeddedInode(), h.Mailbox, e, out), 0
+					in := n.v.msgInode(ctx, n.EmbeddedInode(), h.Mailbox, e, out)
+					if mn, ok := in.Operations().(*msgNode); ok {
+						mn.remember(e) // its mailbox may be unlisted
+					}
+					return in, 0
 				}
 			}
 		}

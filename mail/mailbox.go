@@ -130,6 +130,25 @@ func (m *Mailbox) Entries(ctx context.Context) ([]Entry, error) {
 	return out, nil
 }
 
+// UIDs lists the UID of every message the mailbox holds, ascending,
+// with their UIDVALIDITY, after revalidating when the listing is older
+// than the TTL: 4 bytes a message, for a directory read a part at a time
+// (Current finds each one's state when its part is read).
+func (m *Mailbox) UIDs(ctx context.Context) (uint32, []uint32, error) {
+	if err := m.refresh(ctx); err != nil {
+		return 0, nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]uint32, 0, len(m.listing.Messages))
+	for _, msg := range m.listing.Messages {
+		if _, gone := m.gone[msg.UID]; !gone {
+			out = append(out, msg.UID)
+		}
+	}
+	return m.listing.UIDValidity, out, nil
+}
+
 // Lookup finds a message by UID. Before the mailbox was ever listed, this
 // is one UID FETCH of that UID, not a listing.
 func (m *Mailbox) Lookup(ctx context.Context, uid uint32) (Entry, bool, error) {

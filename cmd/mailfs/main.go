@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"time"
 )
@@ -61,8 +62,8 @@ func main() {
 	// MAILFS_CPUPROFILE=file writes a CPU profile of the whole run to
 	// file.PID, for
 	// `go tool pprof` (see BENCHMARKS.md).
-	// MAILFS_MEMPROFILE=file writes the live heap to file.PID every 10 s
-	// (the last one written is near the peak of a listing's life).
+	// MAILFS_MEMPROFILE=file writes the live heap to file.PID whenever it
+	// reaches a new peak (checked every second).
 	if path := os.Getenv("MAILFS_MEMPROFILE"); path != "" {
 		go writeHeapProfiles(fmt.Sprintf("%s.%d", path, os.Getpid()))
 	}
@@ -78,13 +79,24 @@ func main() {
 	os.Exit(run(os.Args[1:]))
 }
 
-// writeHeapProfiles overwrites path with a heap profile every 10 s.
+// writeHeapProfiles overwrites path with a heap profile each time the
+// heap in use reaches a new peak, checked every second.
 func writeHeapProfiles(path string) {
-	for range time.Tick(10 * time.Second) {
+	var peak uint64
+	for range time.Tick(time.Second) {
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		if ms.HeapInuse <= peak+peak/20 {
+			continue
+		}
+		peak = ms.HeapInuse
 		if f, err := os.Create(path); err == nil {
 			pprof.WriteHeapProfile(f)
 			f.Close()
 		}
+		stats := fmt.Sprintf("HeapAlloc %d\nHeapInuse %d\nHeapIdle %d\nHeapReleased %d\nStackInuse %d\nSys %d\nNumGC %d\nNextGC %d\n",
+			ms.HeapAlloc, ms.HeapInuse, ms.HeapIdle, ms.HeapReleased, ms.StackInuse, ms.Sys, ms.NumGC, ms.NextGC)
+		os.WriteFile(path+".stats", []byte(stats), 0o644)
 	}
 }
 

@@ -89,32 +89,85 @@ func (m *Model) Lookup(ctx context.Context, mb *mail.Mailbox, name string) (Item
 // List lists a mailbox directory: its files, then its messages under
 // their names (kept ones, else their own), none twice.
 func (m *Model) List(ctx context.Context, mb *mail.Mailbox) ([]Item, error) {
-	entries, err := mb.Entries(ctx)
+	s, err := m.Stream(ctx, mb)
+	if err != nil {
+		return nil, err
+	}
+	var out []Item
+	for {
+		n := len(out)
+		if out = s.Next(out, 1024); len(out) == n {
+			return out, nil
+		}
+	}
+}
+
+// Stream is a mailbox directory's listing read a part at a time, as the
+// kernel reads a directory: its files as they were when it began, then
+// its messages as they are when their part is read (one that went
+// meanwhile is left out). It holds 4 bytes a message, where a listing of
+// Items holds more than a hundred, so that a mailbox of a million
+// messages can be read without a copy of it.
+type Stream struct {
+	m     *Model
+	mb    *mail.Mailbox
+	files []Item
+	v     uint32   // the UIDVALIDITY of uids
+	uids  []uint32 // the messages not read yet
+}
+
+// Stream starts reading mailbox mb's directory.
+func (m *Model) Stream(ctx context.Context, mb *mail.Mailbox) (*Stream, error) {
+	v, uids, err := mb.UIDs(ctx)
 	if err != nil {
 		return nil, err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	d := m._dir(mb)
-	out := make([]Item, 0, len(entries)+len(d.files))
+	s := &Stream{m: m, mb: mb, v: v, uids: uids}
 	for name, f := range d.files {
 		if !strings.HasPrefix(name, "\x00") { // tmp/ of .maildir, local directories
-			out = append(out, m._fileItem(f))
+			s.files = append(s.files, m._fileItem(f))
 		}
 	}
-	for _, e := range entries {
-		if m._hidden(d, e.Ref()) {
+	return s, nil
+}
+
+// Next appends up to max more items to out; none once the directory has
+// been read.
+func (s *Stream) Next(out []Item, max int) []Item {
+	for max > 0 && len(s.files) > 0 {
+		out = append(out, s.files[0])
+		s.files, max = s.files[1:], max-1
+	}
+	if max == 0 || len(s.uids) == 0 {
+		return out
+	}
+	m := s.m
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	d := m._dir(s.mb)
+	for max > 0 && len(s.uids) > 0 {
+		r := mail.Ref{UIDValidity: s.v, UID: s.uids[0]}
+		s.uids = s.uids[1:]
+		if m._hidden(d, r) {
 			continue
 		}
-		name, ok := d.keptAs[e.Ref()]
+		e, ok := s.mb.Current(r)
+		if !ok {
+			continue
+		}
+		name, ok := d.keptAs[r]
 		if !ok {
 			name = m.o.Name(e)
 		}
 		if d.files[name] == nil {
 			out = append(out, Item{Name: name, Entry: e, Message: true})
+			max--
 		}
 	}
-	return out, nil
+	return out
 }
 
 // NameOf is the name message e of mb has in mb's directory: the one this
