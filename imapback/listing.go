@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/textproto"
 	"strings"
+	"sync"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
@@ -126,13 +127,40 @@ func (cn *conn) collectListing(l *Listing, cmd *imapclient.FetchCommand) error {
 	return cmd.Close()
 }
 
+// flagStrings is flags as strings, one slice shared by every message
+// with the same flags: most messages have one of a handful of sets (none;
+// \Seen; \Seen \Answered), and a listing of a million messages should
+// not hold a million copies of them. The slices are never changed in
+// place (their capacity is their length, so an append copies).
 func flagStrings(flags []imap.Flag) []string {
+	var buf [256]byte
+	key := buf[:0]
+	for _, f := range flags {
+		key = append(append(key, f...), 0)
+	}
+	flagSets.Lock()
+	defer flagSets.Unlock()
+	if out, ok := flagSets.m[string(key)]; ok {
+		return out
+	}
 	out := make([]string, len(flags))
 	for i, f := range flags {
 		out[i] = string(f)
 	}
+	if len(flagSets.m) < maxFlagSets {
+		flagSets.m[string(key)] = out
+	}
 	return out
 }
+
+// flagSets are the flag sets flagStrings shares, up to maxFlagSets (a
+// server's keywords are many only when something is wrong).
+var flagSets = struct {
+	sync.Mutex
+	m map[string][]string
+}{m: map[string][]string{}}
+
+const maxFlagSets = 4096
 
 // decodeNameHeaders reads the Subject out of a HEADER.FIELDS reply,
 // decoding RFC 2047 words (undecodable text is returned as it came), and
