@@ -46,12 +46,11 @@ func (w *textWriter) alternative(e *entity, path []int, parts []leaf) {
 	}
 	plain := w.render(e.children[best], appendPath(path, best), parts)
 	htmlText := w.render(e.children[html], appendPath(path, html), parts)
-	pw, hw := words(plain, false), words(htmlText, true)
-	missing := lacks(pw, hw)
+	c := compare(plain, htmlText)
 	switch {
-	case pw.letters*10 < hw.letters || (pw.letters*2 < hw.letters && sendsToBrowser(plain)):
+	case c.plainLetters*10 < c.htmlLetters || (c.plainLetters*2 < c.htmlLetters && sendsToBrowser(plain)):
 		w.write(htmlText)
-	case missing >= minLacking && missing*10 > len(hw.words):
+	case c.lacking >= minLacking && c.lacking*10 > c.htmlWords:
 		w.write(plain)
 		w.section()
 		w.b.WriteString(alternativeHTMLNote)
@@ -104,6 +103,44 @@ func sendsToBrowser(text []byte) bool {
 	return false
 }
 
+// comparison is what reading the words of a plain text and of its
+// HTML's text found.
+type comparison struct {
+	plainLetters, htmlLetters int
+	htmlWords                 int // distinct words of the HTML
+	lacking                   int // of them, how many the plain text lacks
+}
+
+// compare reads the words of plain and of html (see eachWord): one map of
+// the plain text's words, and one of the HTML's words it lacks, which is
+// mostly small; every multipart/alternative of a scan of .text goes
+// through here.
+func compare(plain, html []byte) comparison {
+	var c comparison
+	in := make(map[string]bool, min(len(plain)/16, 4096)) // false once the HTML has it too
+	c.plainLetters = eachWord(plain, false, func(w []byte) {
+		if _, ok := in[string(w)]; !ok {
+			in[string(w)] = true
+		}
+	})
+	lacking := map[string]bool{}
+	c.htmlLetters = eachWord(html, true, func(w []byte) {
+		if fresh, ok := in[string(w)]; ok {
+			if fresh {
+				in[string(w)] = false
+				c.htmlWords++
+			}
+			return
+		}
+		if !lacking[string(w)] {
+			lacking[string(w)] = true
+			c.htmlWords++
+			c.lacking++
+		}
+	})
+	return c
+}
+
 // wordSet is the distinct lower-case words of a text and how many
 // letters and digits it has.
 type wordSet struct {
@@ -111,25 +148,39 @@ type wordSet struct {
 	letters int
 }
 
-// words reads text's words: runs of letters and digits, lower-cased.
-// With skipLinks, the "<url>" fields HTMLText adds after a link's text
-// are left out. One pass, no copy of the text: every multipart/
-// alternative of a scan of .text goes through here twice.
+// words is the wordSet of text (see eachWord).
 func words(text []byte, skipLinks bool) wordSet {
 	s := wordSet{words: map[string]bool{}}
+	s.letters = eachWord(text, skipLinks, func(w []byte) { s.words[string(w)] = true })
+	return s
+}
+
+// asciiSpace are the ASCII bytes unicode.IsSpace is true of.
+var asciiSpace = [utf8.RuneSelf]bool{'\t': true, '\n': true, '\v': true, '\f': true, '\r': true, ' ': true}
+
+// eachWord calls fn with each word of text, lower-cased (fn must not keep
+// it), and returns how many letters and digits the words have. Words are
+// runs of letters and digits within a field (what strings.Fields finds);
+// with skipLinks, the "<url>" fields HTMLText adds after a link's text
+// are left out. One pass, no copy of the text, ASCII without decoding.
+func eachWord(text []byte, skipLinks bool, fn func(w []byte)) (letters int) {
 	var w []byte // the word being read, lower-cased
 	end := func() {
 		if len(w) > 0 {
-			if !s.words[string(w)] {
-				s.words[string(w)] = true
-			}
+			fn(w)
 			w = w[:0]
 		}
 	}
 	for len(text) > 0 {
-		// A field: what lies between white space (strings.Fields).
 		i := 0
 		for i < len(text) {
+			if c := text[i]; c < utf8.RuneSelf {
+				if !asciiSpace[c] {
+					break
+				}
+				i++
+				continue
+			}
 			r, size := utf8.DecodeRune(text[i:])
 			if !unicode.IsSpace(r) {
 				break
@@ -139,6 +190,13 @@ func words(text []byte, skipLinks bool) wordSet {
 		text = text[i:]
 		j := 0
 		for j < len(text) {
+			if c := text[j]; c < utf8.RuneSelf {
+				if asciiSpace[c] {
+					break
+				}
+				j++
+				continue
+			}
 			r, size := utf8.DecodeRune(text[j:])
 			if unicode.IsSpace(r) {
 				break
@@ -151,27 +209,30 @@ func words(text []byte, skipLinks bool) wordSet {
 			continue
 		}
 		for k := 0; k < len(f); {
+			if c := f[k]; c < utf8.RuneSelf {
+				k++
+				switch {
+				case 'a' <= c && c <= 'z' || '0' <= c && c <= '9':
+					w = append(w, c)
+					letters++
+				case 'A' <= c && c <= 'Z':
+					w = append(w, c+'a'-'A')
+					letters++
+				default:
+					end()
+				}
+				continue
+			}
 			r, size := utf8.DecodeRune(f[k:])
 			k += size
 			if unicode.IsLetter(r) || unicode.IsDigit(r) {
 				w = utf8.AppendRune(w, unicode.ToLower(r))
-				s.letters++
+				letters++
 			} else {
 				end()
 			}
 		}
 		end()
 	}
-	return s
-}
-
-// lacks counts html's distinct words that plain lacks.
-func lacks(plain, html wordSet) int {
-	n := 0
-	for w := range html.words {
-		if !plain.words[w] {
-			n++
-		}
-	}
-	return n
+	return letters
 }

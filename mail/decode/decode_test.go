@@ -337,3 +337,26 @@ func TestWordsAsFields(t *testing.T) {
 		}
 	}
 }
+
+// TestCompareAsWordSets: compare finds what the word sets of both texts
+// say (the way it was first written).
+func TestCompareAsWordSets(t *testing.T) {
+	texts := []string{
+		"", "Hello, World! hello", "Café CAFÉ café\u00a0Straße", "hello world <https://x.example/a> café",
+		"see <https://x.example/a?b=c> and <b>bold</b> <", "İstanbul ǅ 123abc 4,5 WORLD", "invalid \xff\xfe bytes\xc3 world",
+	}
+	for _, p := range texts {
+		for _, h := range texts {
+			pw, hw := words([]byte(p), false), words([]byte(h), true)
+			want := comparison{plainLetters: pw.letters, htmlLetters: hw.letters, htmlWords: len(hw.words)}
+			for w := range hw.words {
+				if !pw.words[w] {
+					want.lacking++
+				}
+			}
+			if got := compare([]byte(p), []byte(h)); got != want {
+				t.Errorf("compare(%q, %q) = %+v, want %+v", p, h, got, want)
+			}
+		}
+	}
+}

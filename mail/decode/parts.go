@@ -278,6 +278,20 @@ func (l *leaf) transferDecoded() io.Reader {
 	}
 }
 
+// decoded is the part decoded from its transfer encoding: its bytes as
+// they came when there is none to undo (not a copy; never to be
+// changed), else read into one buffer of the encoded length, which
+// quoted-printable and base64 only shrink.
+func (l *leaf) decoded() ([]byte, error) {
+	r := l.transferDecoded()
+	if br, ok := r.(*bytes.Reader); ok && br.Len() == len(l.encoded) {
+		return l.encoded, nil
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, len(l.encoded)+bytes.MinRead))
+	_, err := buf.ReadFrom(r)
+	return buf.Bytes(), err
+}
+
 // content streams what Open serves: the decoded bytes, or the bytes as
 // they came when they cannot be decoded.
 func (l *leaf) content() io.Reader {

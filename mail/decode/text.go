@@ -24,15 +24,25 @@ var shownHeaders = []string{"From", "To", "Cc", "Date", "Subject"}
 // (name, type, size). Undecodable parts are shown as they came, with a note.
 func Text(raw []byte) []byte {
 	var b bytes.Buffer
+	b.Grow(textGuess(raw))
 	w := &textWriter{b: &b}
 	top := parse(raw)
 	w.headers(top)
 	b.WriteString("\n")
 	parts := leaves(top, false)
 	w.body(top, nil, parts)
-	out := bytes.TrimRight(b.Bytes(), "\n")
-	return append(out, '\n')
+	out := append(bytes.TrimRight(b.Bytes(), "\n"), '\n')
+	if cap(out)-len(out) > len(out)/4+4096 {
+		out = bytes.Clone(out) // kept in the cache: not with room to spare
+	}
+	return out
 }
+
+// textGuess is the room a message's text is given at first: about its
+// size (the text of a message is mostly its text parts), at most
+// 256 KiB (the text of one with attachments is a small part of it), so
+// that a text is rarely copied as it grows.
+func textGuess(raw []byte) int { return min(len(raw)+512, 256<<10) }
 
 type textWriter struct {
 	b *bytes.Buffer
@@ -95,7 +105,7 @@ func (w *textWriter) body(e *entity, path []int, parts []leaf) {
 	case l.Type == "message/rfc822":
 		w.section()
 		w.b.WriteString("---------- Forwarded message ----------\n")
-		inner, err := io.ReadAll(l.transferDecoded())
+		inner, err := l.decoded()
 		if err != nil {
 			inner = l.encoded
 		}
@@ -119,7 +129,7 @@ func (w *textWriter) body(e *entity, path []int, parts []leaf) {
 // decodedText is a text part in UTF-8; one that cannot be decoded from
 // its transfer encoding is shown as it came, after a note.
 func (w *textWriter) decodedText(l *leaf) []byte {
-	data, err := io.ReadAll(l.transferDecoded())
+	data, err := l.decoded()
 	if err != nil {
 		fmt.Fprintf(w.b, "[mailfs: part %d: %s could not be decoded (%v); shown as it came]\n", l.Index, transferEncoding(l.header), err)
 		return l.encoded
