@@ -68,7 +68,9 @@ func parse(raw []byte) *entity {
 
 func parseEntity(raw []byte, depth int) *entity {
 	head, body := splitHeader(raw)
-	h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(head)))
+	// A buffer of the header's size, not bufio's 4 KiB: a message has a
+	// header per part, and most are a few hundred bytes.
+	h, err := textproto.ReadHeader(bufio.NewReaderSize(bytes.NewReader(head), len(head)+16))
 	if err != nil || len(head) == 0 {
 		// No header (or a broken one): all of it is body.
 		return &entity{header: message.Header{}, body: raw}
