@@ -2,6 +2,7 @@ package fs
 
 import (
 	"context"
+	"mailfs/mail"
 	"sync"
 	"syscall"
 	"time"
@@ -35,14 +36,21 @@ const (
 	ioPassthrough               // the kernel reads the backing file
 )
 
-// openModes counts a node's opens by mode; a node has one from its
-// first open on (most listed messages are never opened). The counts are
-// guarded by the node's mu.
+// openModes is what a node holds from its first open (or this mount's
+// move of its message) on, made then so that the many listed messages
+// never opened cost nothing: its opens by mode, and the message's state
+// as last known. It is guarded by the node's mu.
 type openModes struct {
 	openMu sync.Mutex // one Open at a time
 
 	cached, direct, passthrough int
 	released                    chan struct{} // closed (and replaced) when a passthrough open is released
+
+	// last is the message's state as last known, kept (when kept is
+	// true) for as long as the node lives, so that a descriptor still
+	// open on a message that went answers fstat.
+	last mail.Entry
+	kept bool
 }
 
 // modesLocked returns the node's counts, made on first use; n.mu is held.

@@ -22,16 +22,10 @@ type msgNode struct {
 	gofs.Inode
 	v *view
 
-	mu    sync.Mutex    // protects the following
-	modes *openModes    // opens by I/O mode (see iomode.go); nil until the first open
-	mb    *mail.Mailbox // where the message is
-	ref   mail.Ref
-	// last is the message's state as last known, kept from its first
-	// open (or this mount's move of it) for as long as the node lives,
-	// so that a descriptor still open on a message that went answers
-	// fstat. A node only listed keeps none (most nodes: ls -l of a big
-	// mailbox makes one per message).
-	last     *mail.Entry
+	mu       sync.Mutex    // protects the following
+	modes    *openModes    // opens by I/O mode and last state (see iomode.go); nil until the first open
+	mb       *mail.Mailbox // where the message is
+	ref      mail.Ref
 	reported int64 // the st_size the kernel was last given
 }
 
@@ -57,13 +51,13 @@ func (n *msgNode) current() (e mail.Entry, ok bool) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if e, ok := n.mb.Current(n.ref); ok {
-		if n.last != nil {
-			*n.last = e
+		if n.modes != nil && n.modes.kept {
+			n.modes.last = e
 		}
 		return e, true
 	}
-	if n.last != nil {
-		return *n.last, true
+	if n.modes != nil && n.modes.kept {
+		return n.modes.last, true
 	}
 	return mail.Entry{Message: mail.Message{UID: n.ref.UID}, UIDValidity: n.ref.UIDValidity}, false
 }
@@ -89,26 +83,29 @@ func (n *msgNode) found(ctx context.Context) (mail.Entry, bool, error) {
 	return e, true, nil
 }
 
-// keep starts keeping the message's state (see last).
+// keep starts keeping the message's state (see openModes.last).
 func (n *msgNode) keep(ctx context.Context) {
 	if e, ok, _ := n.found(ctx); ok {
 		n.remember(e)
 	}
 }
 
-// remember keeps e as the message's state (see last) unless one is kept.
+// remember keeps e as the message's state (see openModes.last) unless
+// one is kept.
 func (n *msgNode) remember(e mail.Entry) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if n.last == nil {
-		n.last = &e
+	if m := n.modesLocked(); !m.kept {
+		m.last, m.kept = e, true
 	}
 }
 
 // moved points the node at where this mount moved its message.
 func (n *msgNode) moved(mb *mail.Mailbox, e mail.Entry) {
 	n.mu.Lock()
-	n.mb, n.ref, n.last = mb, e.Ref(), &e
+	n.mb, n.ref = mb, e.Ref()
+	m := n.modesLocked()
+	m.last, m.kept = e, true
 	n.mu.Unlock()
 }
 

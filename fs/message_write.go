@@ -148,8 +148,8 @@ func (n *msgNode) storeFlags(ctx context.Context, flags []string) syscall.Errno 
 		return n.v.errno("set flags", err)
 	}
 	n.mu.Lock()
-	if n.last != nil {
-		n.last.Flags = flags
+	if n.modes != nil && n.modes.kept {
+		n.modes.last.Flags = flags
 	}
 	n.mu.Unlock()
 	return 0

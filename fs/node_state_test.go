@@ -1,0 +1,85 @@
+package fs_test
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+
+	"mailfs/fs"
+	"mailfs/imapback"
+)
+
+// TestNodeOfAMessageThatWent: a message's node keeps no state of its own
+// until it is opened (ls -l of a big mailbox makes one per message), and
+// still answers as it did when it kept the last listing's: a descriptor
+// open on a message that went answers fstat with its size; a listed
+// message that went is ENOENT to stat; a message looked up alone in a
+// mailbox never listed is still there after the mailbox changed (the
+// model forgets such lookups then).
+func TestNodeOfAMessageThatWent(t *testing.T) {
+	eachServer(t, func(t *testing.T, s *server) {
+		s.seedSample(t)
+		m := s.mount(t, imapback.Config{}, func(o *options) {
+			o.TTL = time.Millisecond // every stat asks mailfs
+			o.Names = fs.NamesUID
+		})
+		p := s.peek(t)
+
+		work := p.messages("Work")[0]
+		workPath := filepath.Join(m.dir, "Work", fmt.Sprintf("%d.eml", work.UID))
+		for _, when := range []string{"looked up alone", "after the mailbox changed"} {
+			st, err := os.Stat(workPath)
+			if err != nil || st.Size() != int64(len(work.Body)) {
+				t.Fatalf("stat of a message of an unlisted mailbox, %s: %v, %v (want %d bytes)", when, st, err, len(work.Body))
+			}
+			m.acct.Changed("Work", false)
+		}
+
+		inbox := filepath.Join(m.dir, "INBOX")
+		names(t, inbox)
+		msgs := p.messages("INBOX")
+		opened, listed := msgs[0], msgs[1]
+		openedPath := filepath.Join(inbox, fmt.Sprintf("%d.eml", opened.UID))
+		listedPath := filepath.Join(inbox, fmt.Sprintf("%d.eml", listed.UID))
+		f, err := os.Open(openedPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if _, err := io.ReadAll(f); err != nil {
+			t.Fatal(err)
+		}
+
+		if _, err := p.c.Select("INBOX", nil).Wait(); err != nil {
+			t.Fatal(err)
+		}
+		set := imap.UIDSetNum(imap.UID(opened.UID), imap.UID(listed.UID))
+		if err := p.c.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.c.UIDExpunge(set).Close(); err != nil {
+			t.Fatal(err)
+		}
+		p.c.Unselect().Wait()
+		m.acct.Changed("INBOX", false)
+
+		eventually(t, 10*time.Second, "the expunge seen", func() error {
+			if names(t, inbox)[filepath.Base(listedPath)] {
+				return fmt.Errorf("still listed")
+			}
+			if _, err := os.Stat(listedPath); !os.IsNotExist(err) {
+				return fmt.Errorf("stat of the listed message that went: %v, want ENOENT", err)
+			}
+			return nil
+		})
+		st, err := f.Stat()
+		if err != nil || st.Size() != int64(len(opened.Body)) {
+			t.Fatalf("fstat of a descriptor open on a message that went: %v, %v (want %d bytes)", st, err, len(opened.Body))
+		}
+	})
+}
