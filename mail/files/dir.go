@@ -161,6 +161,9 @@ func (s *Stream) Next(out []Item, max int) []Item {
 		name, ok := d.keptAs[r]
 		if !ok {
 			name = m.o.Name(e)
+			if other, taken := d.kept[name]; taken && other != r {
+				continue // the name is kept for another message (Lookup finds that one)
+			}
 		}
 		if d.files[name] == nil {
 			out = append(out, Item{Name: name, Entry: e, Message: true})

@@ -386,6 +386,32 @@ func (s *machine) check(t *rapid.T) {
 			t.Fatalf("after settling, %s reads %q (found %v, %v); the reference says %q", p, got, found, err, ino.data)
 		}
 	}
+	// The directory lists every name once (read a part at a time, as
+	// the kernel does), and every name the reference has.
+	for _, box := range propBoxes {
+		st, err := e.m.Stream(bg, e.mb(box))
+		if err != nil {
+			t.Fatalf("listing %s: %v", box, err)
+		}
+		listed := map[string]bool{}
+		for {
+			part := st.Next(nil, 2)
+			if len(part) == 0 {
+				break
+			}
+			for _, it := range part {
+				if listed[it.Name] {
+					t.Fatalf("%s lists %s twice", box, it.Name)
+				}
+				listed[it.Name] = true
+			}
+		}
+		for p := range s.names {
+			if p.box == box && !listed[p.name] {
+				t.Fatalf("%s is not listed in %s: %v", p, box, listed)
+			}
+		}
+	}
 	s.checkTrash(t)
 }
 
