@@ -148,38 +148,21 @@ func (v *view) msgInode(ctx context.Context, parent *gofs.Inode, mb *mail.Mailbo
 }
 
 func (d *dirNode) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
-	d.v.dirInode(d.mb, d.EmbeddedInode())
-	f, err := d.v.acct.Folder(ctx, d.mb.Name())
-	if err != nil {
-		return nil, d.v.errno("readdir", err)
+	st := &itemStream{d: d}
+	if errno := st.start(ctx); errno != 0 {
+		return nil, errno
 	}
-	list := dots(d.EmbeddedInode())
-	for _, leaf := range f.ChildLeaves() {
-		ino := d.v.acct.Mailbox(f.Children[leaf]).ID()
-		list = append(list, fuse.DirEntry{Name: escapeLeaf(d.mb.Name() == "", leaf), Mode: syscall.S_IFDIR, Ino: ino})
-	}
-	if !f.Selectable {
-		return gofs.NewListDirStream(list), 0
-	}
-	d.v.dirInode(d.mb, d.EmbeddedInode())
-	for _, e := range d.v.files.LocalList(d.mb, "") {
-		list = append(list, fuse.DirEntry{Name: e.Name, Mode: syscall.S_IFDIR, Ino: d.v.localDirIno(d.mb, e.Name)})
-	}
-	s, err := d.v.files.Stream(ctx, d.mb)
-	if err != nil {
-		return nil, d.v.errno("readdir", err)
-	}
-	return &itemStream{v: d.v, mb: d.mb, head: list, s: s}, 0
+	return st, 0
 }
 
 // itemStream is a mailbox directory as the kernel reads it: the
 // directories first, then the files and messages a part at a time, so
 // that a directory of a million messages is never one list in memory.
 type itemStream struct {
-	v     *view
-	mb    *mail.Mailbox
+	d     *dirNode
 	head  []fuse.DirEntry // what is listed before the items, then a part of them
-	s     *files.Stream
+	s     *files.Stream   // nil: no more items
+	pos   uint64          // entries read since the start (the offset of the next)
 	items []files.Item    // reused for each part
 	buf   []fuse.DirEntry // reused for each part
 }
@@ -187,10 +170,40 @@ type itemStream struct {
 // streamPart is how many items are named at a time.
 const streamPart = 256
 
+var _ = (gofs.FileSeekdirer)((*itemStream)(nil))
+
+// start (re)starts reading the directory from its first entry.
+func (st *itemStream) start(ctx context.Context) syscall.Errno {
+	d := st.d
+	d.v.dirInode(d.mb, d.EmbeddedInode())
+	f, err := d.v.acct.Folder(ctx, d.mb.Name())
+	if err != nil {
+		return d.v.errno("readdir", err)
+	}
+	list := dots(d.EmbeddedInode())
+	for _, leaf := range f.ChildLeaves() {
+		ino := d.v.acct.Mailbox(f.Children[leaf]).ID()
+		list = append(list, fuse.DirEntry{Name: escapeLeaf(d.mb.Name() == "", leaf), Mode: syscall.S_IFDIR, Ino: ino})
+	}
+	st.head, st.s, st.pos = list, nil, 0
+	if !f.Selectable {
+		return 0
+	}
+	for _, e := range d.v.files.LocalList(d.mb, "") {
+		st.head = append(st.head, fuse.DirEntry{Name: e.Name, Mode: syscall.S_IFDIR, Ino: d.v.localDirIno(d.mb, e.Name)})
+	}
+	s, err := d.v.files.Stream(ctx, d.mb)
+	if err != nil {
+		return d.v.errno("readdir", err)
+	}
+	st.s = s
+	return 0
+}
+
 func (st *itemStream) HasNext() bool {
 	if len(st.head) == 0 && st.s != nil {
 		st.items = st.s.Next(st.items[:0], streamPart)
-		st.buf = st.v.appendItems(st.buf[:0], st.mb, st.items)
+		st.buf = st.d.v.appendItems(st.buf[:0], st.d.mb, st.items)
 		st.head = st.buf
 		if len(st.head) == 0 {
 			st.s = nil
@@ -202,7 +215,26 @@ func (st *itemStream) HasNext() bool {
 func (st *itemStream) Next() (fuse.DirEntry, syscall.Errno) {
 	e := st.head[0]
 	st.head = st.head[1:]
+	st.pos++
+	e.Off = st.pos
 	return e, 0
+}
+
+// Seekdir goes to the entry at offset off: from the start again
+// (rewinddir, or an offset already read), then forward.
+func (st *itemStream) Seekdir(ctx context.Context, off uint64) syscall.Errno {
+	if off < st.pos {
+		if errno := st.start(ctx); errno != 0 {
+			return errno
+		}
+	}
+	for st.pos < off {
+		if !st.HasNext() {
+			return syscall.EINVAL
+		}
+		st.Next()
+	}
+	return 0
 }
 
 func (st *itemStream) Close() {}
