@@ -360,3 +360,20 @@ func TestCompareAsWordSets(t *testing.T) {
 		}
 	}
 }
+
+// TestTextLineEndsWithLF (found by a breaking session): every line of a
+// text ends with LF alone, the body of a single-part message too (it
+// kept the CRLF it came with, so grep 'word$' missed it).
+func TestTextLineEndsWithLF(t *testing.T) {
+	for _, raw := range []string{
+		crlf("From: a@x\nSubject: one part\n\nfirst line\nnumber 4\n"),
+		crlf("From: a@x\nSubject: qp\nContent-Type: text/plain; charset=iso-8859-1\nContent-Transfer-Encoding: quoted-printable\n\nGr=FC=DFe\nnumber 4\n"),
+		crlf("From: a@x\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nnumber 4\n--b\nContent-Type: text/plain\n\nsecond\nnumber 4\n--b--\n"),
+		"From: a@x\r\nSubject: mixed\r\n\r\nlf line\nnumber 4\r\nlone \r carriage\r\n",
+	} {
+		text := string(Text([]byte(raw)))
+		if strings.Contains(text, "\r\n") || !strings.Contains(text, "number 4\n") {
+			t.Errorf("text of %q is %q: want lines ending in LF alone", raw, text)
+		}
+	}
+}

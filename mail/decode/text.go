@@ -31,9 +31,31 @@ func Text(raw []byte) []byte {
 	b.WriteString("\n")
 	parts := leaves(top, false)
 	w.body(top, nil, parts)
-	out := append(bytes.TrimRight(b.Bytes(), "\n"), '\n')
+	out := append(bytes.TrimRight(lf(b.Bytes()), "\n"), '\n')
 	if cap(out)-len(out) > len(out)/4+4096 {
 		out = bytes.Clone(out) // kept in the cache: not with room to spare
+	}
+	return out
+}
+
+// lf ends every line of text with LF alone, in place: the parts of a
+// message come with CRLF or LF, and a text with both would defeat
+// grep 'word$'.
+func lf(text []byte) []byte {
+	i := bytes.Index(text, []byte("\r\n"))
+	if i < 0 {
+		return text
+	}
+	out := text[:i]
+	for rest := text[i:]; len(rest) > 0; {
+		if j := bytes.Index(rest, []byte("\r\n")); j >= 0 {
+			out = append(out, rest[:j]...)
+			out = append(out, '\n')
+			rest = rest[j+2:]
+			continue
+		}
+		out = append(out, rest...)
+		break
 	}
 	return out
 }
