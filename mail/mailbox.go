@@ -35,6 +35,10 @@ type Mailbox struct {
 	// flagsDirty: the server said flags changed; the next revalidation
 	// fetches every message's flags when it has no CONDSTORE.
 	flagsDirty bool
+	// marks counts the server's notices (changed); refreshing is marks
+	// when the refresh running began. A notice that comes while it runs
+	// may not be in what it fetched: it leaves the listing stale.
+	marks, refreshing uint64
 	epoch      int // bumped when UIDVALIDITY changes
 	// persisting: the listing is being written to the disk cache;
 	// persistAgain: it changed meanwhile.
@@ -328,6 +332,7 @@ func (m *Mailbox) changed(flags bool) (listed bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.fetched = time.Time{}
+	m.marks++
 	if flags {
 		m.flagsDirty = true
 	}

@@ -27,6 +27,7 @@ func (m *Mailbox) refresh(ctx context.Context) error {
 	}
 	m.mu.Lock()
 	have, state, known, name, start := m.listing != nil, m.state, m._visible(), m.name, m.seq
+	m.refreshing = m.marks
 	// Without CONDSTORE (no HIGHESTMODSEQ) flag changes cannot be asked
 	// for; fetch every message's flags instead.
 	allFlags := m.flagsDirty || state.HighestModSeq == 0
@@ -79,6 +80,17 @@ func (m *Mailbox) refresh(ctx context.Context) error {
 	return nil
 }
 
+// _refreshed records that the listing is current as of the refresh
+// that began at marks m.refreshing, unless the server gave notice of a
+// change meanwhile: then it stays stale, so that the revalidation that
+// notice started (waiting for this one) asks the server again instead
+// of finding the listing fresh. m.mu held.
+func (m *Mailbox) _refreshed() {
+	if m.marks == m.refreshing {
+		m.fetched, m.flagsDirty = time.Now(), false
+	}
+}
+
 // relist fetches the whole listing. reset: the UIDVALIDITY changed, so
 // everything known under the old one is dropped.
 func (m *Mailbox) relist(ctx context.Context, name string, start uint64, reset bool) error {
@@ -111,7 +123,8 @@ func (m *Mailbox) relist(ctx context.Context, name string, start uint64, reset b
 		}
 	}
 	m.singles = map[uint32]single{}
-	m.listing, m.state, m.fetched, m.flagsDirty = l, l.State, time.Now(), false
+	m.listing, m.state = l, l.State
+	m._refreshed()
 	m._settle(start)
 	m._index()
 	m.mu.Unlock()
@@ -159,7 +172,8 @@ func (m *Mailbox) apply(d *Delta, start uint64) (Change, bool) {
 	defer m.mu.Unlock()
 	c := Change{Mailbox: m}
 	changed := m.state != d.State
-	m.state, m.fetched, m.flagsDirty = d.State, time.Now(), false
+	m.state = d.State
+	m._refreshed()
 	if d.Unchanged || m.listing == nil {
 		return c, changed
 	}
