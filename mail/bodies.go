@@ -78,18 +78,24 @@ func (m *Mailbox) Chunk(ctx context.Context, r Ref, i int64) (chunk []byte, corr
 	return chunk, corrected, nil
 }
 
-// stale reacts to a fetch that found the UIDVALIDITY changed: the listing
-// is replaced now, in the background, instead of when the TTL runs out.
+// stale reacts to a fetch that found the listing out of date: the
+// UIDVALIDITY changed, or the message (or its mailbox) is gone, expunged
+// or moved elsewhere before the mount saw it go. The listing is
+// revalidated now, in the background, and the kernel told, instead of
+// when the TTL runs out, so that ls and stat agree with the open that
+// failed.
 func (m *Mailbox) stale(err error) {
-	if !errors.Is(err, ErrStale) {
+	if !errors.Is(err, ErrStale) && !errors.Is(err, ErrNotFound) {
 		return
 	}
-	m.changed(false)
-	m.acct.goSafe("relist after UIDVALIDITY change", func() {
+	if m.changed(false) {
+		m.acct.notify(Change{Mailbox: m, Noticed: true})
+	}
+	m.acct.goSafe("revalidate a listing found stale", func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
 		if err := m.refresh(ctx); err != nil {
-			m.acct.log.Debug("relist after UIDVALIDITY change failed", "mailbox", m.Name(), "err", err)
+			m.acct.log.Debug("revalidating a listing found stale failed", "mailbox", m.Name(), "err", err)
 		}
 	})
 }

@@ -2,6 +2,7 @@ package mail
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -58,6 +59,36 @@ func TestNoticeDuringARevalidation(t *testing.T) {
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("listing %v long after the notice of UID %d", uids(es), late)
+		}
+		time.Sleep(10 * time.Millisecond) // polling interval, not a barrier
+	}
+}
+
+// TestGoneFetchRevalidates (found by a breaking session: cat said ENOENT
+// while stat and ls went on showing the message until the next poll): a
+// fetch that finds a listed message gone revalidates the listing at
+// once, so the message goes from it too.
+func TestGoneFetchRevalidates(t *testing.T) {
+	f := newFake("Work")
+	f.add("Work", "a", "A", 1)
+	b := f.add("Work", "b", "B", 1)
+	a := newTestAccount(f)
+	mb := a.Mailbox("Work")
+	es, err := mb.Entries(bg)
+	if err != nil || len(es) != 2 {
+		t.Fatalf("listing %v, %v", uids(es), err)
+	}
+	f.expunge("Work", b)
+	if _, _, err := mb.Body(bg, es[1].Ref()); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("fetch of a message expunged elsewhere: %v, want ErrNotFound", err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, ok := mb.Current(es[1].Ref()); !ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the listing still has the message the fetch found gone")
 		}
 		time.Sleep(10 * time.Millisecond) // polling interval, not a barrier
 	}
