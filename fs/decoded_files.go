@@ -70,7 +70,23 @@ func (n *textNode) fillAttr(out *fuse.Attr, ino uint64) time.Duration {
 	return n.v.ttl
 }
 
-func (n *textNode) Getattr(ctx context.Context, _ gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+// present checks that the message a decoded view's node stands for has
+// not gone as far as the model knows (expunged or moved elsewhere): a
+// view answers ENOENT then, as the message's own file does, even with
+// its text or body still cached. It asks nothing of the server.
+func (v *view) present(mb *mail.Mailbox, e mail.Entry) syscall.Errno {
+	if mb.Gone(e.Ref()) {
+		return syscall.ENOENT
+	}
+	return 0
+}
+
+func (n *textNode) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	if fh == nil {
+		if errno := n.v.present(n.mb, n.e); errno != 0 {
+			return errno
+		}
+	}
 	out.SetTimeout(n.fillAttr(&out.Attr, n.StableAttr().Ino))
 	return 0
 }
@@ -84,6 +100,9 @@ func (n *textNode) Setattr(ctx context.Context, fh gofs.FileHandle, in *fuse.Set
 func (n *textNode) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint32, syscall.Errno) {
 	if flags&writeFlags != 0 {
 		return nil, 0, n.v.readOnlyView().refuse("open for writing", n.v.name(n.e))
+	}
+	if errno := n.v.present(n.mb, n.e); errno != 0 {
+		return nil, 0, errno
 	}
 	n.mb.Opened(n.e.UID) // read-ahead sees a scan of .text as one of the mailbox
 	if _, err := n.mb.Text(ctx, n.e.Ref()); err != nil {
@@ -136,6 +155,9 @@ func (d *partsDir) Getattr(ctx context.Context, _ gofs.FileHandle, out *fuse.Att
 }
 
 func (d *partsDir) parts(ctx context.Context) ([]decode.Part, syscall.Errno) {
+	if errno := d.v.present(d.mb, d.e); errno != 0 {
+		return nil, errno
+	}
 	parts, err := d.mb.Parts(ctx, d.e.Ref())
 	if err != nil {
 		return nil, d.v.errno("parts of "+d.v.name(d.e), err)
@@ -229,6 +251,9 @@ type partHandle struct {
 func (n *partNode) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint32, syscall.Errno) {
 	if flags&writeFlags != 0 {
 		return nil, 0, n.v.readOnlyView().refuse("open for writing", n.p.Name)
+	}
+	if errno := n.v.present(n.mb, n.e); errno != 0 {
+		return nil, 0, errno
 	}
 	body, _, err := n.mb.Body(ctx, n.e.Ref())
 	if err != nil {

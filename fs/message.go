@@ -69,18 +69,13 @@ func (n *msgNode) state() mail.Entry {
 }
 
 // found is current, asking the model when it knows nothing without
-// asking (a mailbox never listed forgets the messages it looked up
-// alone when it changes): ok is false when the message is gone.
+// asking (Mailbox.Find): ok is false when the message is gone.
 func (n *msgNode) found(ctx context.Context) (mail.Entry, bool, error) {
 	if e, ok := n.current(); ok {
 		return e, true, nil
 	}
 	mb, ref := n.where()
-	e, ok, err := mb.Lookup(ctx, ref.UID)
-	if err != nil || !ok || e.UIDValidity != ref.UIDValidity {
-		return e, false, err
-	}
-	return e, true, nil
+	return mb.Find(ctx, ref)
 }
 
 // keep starts keeping the message's state (see openModes.last).

@@ -83,3 +83,60 @@ func TestNodeOfAMessageThatWent(t *testing.T) {
 		}
 	})
 }
+
+// TestViewsOfAMessageThatWent (found by a breaking session: .text and
+// .parts of a message expunged elsewhere went on serving its cached text
+// until the kernel forgot their names): once the mount knows a message
+// went, its .txt and its parts are ENOENT too, though the kernel still
+// has their names.
+func TestViewsOfAMessageThatWent(t *testing.T) {
+	eachServer(t, func(t *testing.T, s *server) {
+		s.seedSample(t)
+		m := s.mount(t, imapback.Config{}, func(o *options) {
+			o.TTL = time.Hour // the kernel keeps every name
+			o.Names = fs.NamesUID
+		})
+		p := s.peek(t)
+		inbox := filepath.Join(m.dir, "INBOX")
+		names(t, inbox)
+		victim := p.messages("INBOX")[0]
+		name := fmt.Sprintf("%d", victim.UID)
+		text := filepath.Join(m.dir, ".text", "INBOX", name+".txt")
+		parts := filepath.Join(m.dir, ".parts", "INBOX", name)
+		if _, err := os.ReadFile(text); err != nil {
+			t.Fatal(err)
+		}
+		ps, err := os.ReadDir(parts)
+		if err != nil || len(ps) == 0 {
+			t.Fatalf("parts %v, %v", ps, err)
+		}
+		part := filepath.Join(parts, ps[0].Name())
+
+		if _, err := p.c.Select("INBOX", nil).Wait(); err != nil {
+			t.Fatal(err)
+		}
+		set := imap.UIDSetNum(imap.UID(victim.UID))
+		if err := p.c.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.c.UIDExpunge(set).Close(); err != nil {
+			t.Fatal(err)
+		}
+		p.c.Unselect().Wait()
+		m.acct.Changed("INBOX", false)
+		eventually(t, 10*time.Second, "the expunge seen", func() error {
+			if names(t, inbox)[name+".eml"] {
+				return fmt.Errorf("still listed")
+			}
+			return nil
+		})
+		for _, path := range []string{text, part} {
+			if _, err := os.ReadFile(path); !os.IsNotExist(err) {
+				t.Errorf("read %s of a message that went: %v, want ENOENT", path, err)
+			}
+		}
+		if _, err := os.ReadDir(parts); !os.IsNotExist(err) {
+			t.Errorf("readdir %s of a message that went: %v, want ENOENT", parts, err)
+		}
+	})
+}

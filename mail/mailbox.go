@@ -39,7 +39,7 @@ type Mailbox struct {
 	// when the refresh running began. A notice that comes while it runs
 	// may not be in what it fetched: it leaves the listing stale.
 	marks, refreshing uint64
-	epoch      int // bumped when UIDVALIDITY changes
+	epoch             int // bumped when UIDVALIDITY changes
 	// persisting: the listing is being written to the disk cache;
 	// persistAgain: it changed meanwhile.
 	persisting, persistAgain bool
@@ -210,6 +210,42 @@ func (m *Mailbox) Current(r Ref) (Entry, bool) {
 		return Entry{}, false
 	}
 	return m._entry(i), true
+}
+
+// Find is Current, asking the server when the model knows nothing
+// without asking (a mailbox never listed forgets the messages it looked
+// up alone when it changes): ok is false when the message is gone.
+func (m *Mailbox) Find(ctx context.Context, r Ref) (Entry, bool, error) {
+	if e, ok := m.Current(r); ok {
+		return e, true, nil
+	}
+	e, ok, err := m.Lookup(ctx, r.UID)
+	if err != nil || !ok || e.UIDValidity != r.UIDValidity {
+		return Entry{}, false, err
+	}
+	return e, true, nil
+}
+
+// Gone reports whether the model knows the message is no longer there:
+// the mailbox is listed, and its listing lacks it (or has another
+// UIDVALIDITY) though it is older than the listing. Without a listing,
+// or for a message newer than it (found by a search), it does not know,
+// and says false; nothing is asked of the server.
+func (m *Mailbox) Gone(r Ref) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.listing == nil {
+		return false
+	}
+	if m.listing.UIDValidity != r.UIDValidity {
+		return true
+	}
+	if r.UID >= m.state.UIDNext {
+		return false
+	}
+	_, listed := m.byUID[r.UID]
+	_, gone := m.gone[r.UID]
+	return !listed || gone
 }
 
 // _entry builds an entry; m.mu held.
