@@ -85,16 +85,15 @@ func (s accountSource) messages(ctx context.Context, mailbox string) (*mail.Mail
 }
 
 func (s accountSource) message(ctx context.Context, mailbox, name string) (*mail.Mailbox, mail.Entry, bool, error) {
-	uid, ok := ParseMessageUID(name)
-	if !ok || mailbox == "" {
+	if mailbox == "" {
 		return nil, mail.Entry{}, false, nil
 	}
 	mb := s.v.acct.Mailbox(mailbox)
-	e, found, err := mb.Lookup(ctx, uid)
-	if err != nil || !found || s.v.name(e) != name {
+	it, found, err := s.v.files.Lookup(ctx, mb, name) // the name the mailbox has for it
+	if err != nil || !found || !it.Message {
 		return nil, mail.Entry{}, false, err
 	}
-	return mb, e, true, nil
+	return mb, it.Entry, true, nil
 }
 
 // resultSource is a search result's tree.
@@ -135,13 +134,17 @@ func (s resultSource) message(ctx context.Context, mailbox, name string) (*mail.
 	if err != nil || mb == nil {
 		return nil, mail.Entry{}, false, err
 	}
-	uid, ok := ParseMessageUID(name)
-	if !ok {
-		return nil, mail.Entry{}, false, nil
-	}
-	for _, e := range entries {
-		if e.UID == uid && s.res.v.name(e) == name {
-			return mb, e, true, nil
+	// Named as the mailbox names it (NameOf): mostly its own name, found
+	// by its UID; a name this mount kept for it by a look at each.
+	uid, byUID := ParseMessageUID(name)
+	for _, pass := range []bool{true, false} {
+		if pass && !byUID {
+			continue
+		}
+		for _, e := range entries {
+			if (!pass || e.UID == uid) && s.res.v.files.NameOf(mb, e) == name {
+				return mb, e, true, nil
+			}
 		}
 	}
 	return nil, mail.Entry{}, false, nil
@@ -198,8 +201,8 @@ func (d *decodedDir) Getattr(ctx context.Context, _ gofs.FileHandle, out *fuse.A
 }
 
 // fileName is what a message is called in this view.
-func (d *decodedDir) fileName(e mail.Entry) string {
-	base := strings.TrimSuffix(d.v.name(e), ".eml")
+func (d *decodedDir) fileName(mb *mail.Mailbox, e mail.Entry) string {
+	base := strings.TrimSuffix(d.v.files.NameOf(mb, e), ".eml")
 	if d.kind == textView {
 		return base + ".txt"
 	}
@@ -234,7 +237,7 @@ func (d *decodedDir) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno
 		mode = syscall.S_IFDIR
 	}
 	for _, e := range entries {
-		list = append(list, fuse.DirEntry{Name: d.fileName(e), Mode: mode, Ino: d.v.decodedIno(d.kind, d.src, mb, e.Ref())})
+		list = append(list, fuse.DirEntry{Name: d.fileName(mb, e), Mode: mode, Ino: d.v.decodedIno(d.kind, d.src, mb, e.Ref())})
 	}
 	return gofs.NewListDirStream(list), 0
 }
