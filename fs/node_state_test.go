@@ -55,17 +55,7 @@ func TestNodeOfAMessageThatWent(t *testing.T) {
 			t.Fatal(err)
 		}
 
-		if _, err := p.c.Select("INBOX", nil).Wait(); err != nil {
-			t.Fatal(err)
-		}
-		set := imap.UIDSetNum(imap.UID(opened.UID), imap.UID(listed.UID))
-		if err := p.c.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Close(); err != nil {
-			t.Fatal(err)
-		}
-		if err := p.c.UIDExpunge(set).Close(); err != nil {
-			t.Fatal(err)
-		}
-		p.c.Unselect().Wait()
+		expungeElsewhere(t, p, "INBOX", opened.UID, listed.UID)
 		m.acct.Changed("INBOX", false)
 
 		eventually(t, 10*time.Second, "the expunge seen", func() error {
@@ -112,17 +102,7 @@ func TestViewsOfAMessageThatWent(t *testing.T) {
 		}
 		part := filepath.Join(parts, ps[0].Name())
 
-		if _, err := p.c.Select("INBOX", nil).Wait(); err != nil {
-			t.Fatal(err)
-		}
-		set := imap.UIDSetNum(imap.UID(victim.UID))
-		if err := p.c.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Close(); err != nil {
-			t.Fatal(err)
-		}
-		if err := p.c.UIDExpunge(set).Close(); err != nil {
-			t.Fatal(err)
-		}
-		p.c.Unselect().Wait()
+		expungeElsewhere(t, p, "INBOX", victim.UID)
 		m.acct.Changed("INBOX", false)
 		eventually(t, 10*time.Second, "the expunge seen", func() error {
 			if names(t, inbox)[name+".eml"] {
@@ -139,4 +119,25 @@ func TestViewsOfAMessageThatWent(t *testing.T) {
 			t.Errorf("readdir %s of a message that went: %v, want ENOENT", parts, err)
 		}
 	})
+}
+
+// expungeElsewhere expunges messages of mailbox as another client would.
+func expungeElsewhere(t *testing.T, p *peek, mailbox string, uids ...uint32) {
+	t.Helper()
+	if _, err := p.c.Select(mailbox, nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	var set imap.UIDSet
+	for _, uid := range uids {
+		set.AddNum(imap.UID(uid))
+	}
+	if err := p.c.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.c.UIDExpunge(set).Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.c.Unselect().Wait(); err != nil {
+		t.Fatal(err)
+	}
 }
