@@ -357,3 +357,42 @@ func TestMailboxNameRefusedCannot(t *testing.T) {
 		t.Error("the mailbox was made")
 	}
 }
+
+// TestTruncatedMessageIsNotStored (found by a breaking session):
+// truncate -s 10 of a message leaves a file cut short in its header; it
+// is refused (listed as not stored), and the message stays where it was
+// on the server instead of going to Trash for a 10-byte "message".
+func TestTruncatedMessageIsNotStored(t *testing.T) {
+	eachServer(t, func(t *testing.T, s *server) {
+		s.seedSample(t)
+		m := s.mount(t, imapback.Config{}, nil)
+		p := s.peek(t)
+		inbox := filepath.Join(m.dir, "INBOX")
+		victim := p.messages("INBOX")[0]
+		path := fileWith(t, inbox, messageIDOf(victim.Body))
+		if err := os.Truncate(path, 10); err != nil {
+			t.Fatal(err)
+		}
+		m.settled(t)
+		if len(m.files.NotStored()) != 1 {
+			t.Errorf("not stored: %v, want the truncated file", m.files.NotStored())
+		}
+		held := 0
+		for _, msg := range p.messages("INBOX") {
+			if len(msg.Body) <= 10 {
+				t.Errorf("INBOX holds a %d-byte message %q", len(msg.Body), msg.Body)
+			}
+			if string(msg.Body) == string(victim.Body) {
+				held++
+			}
+		}
+		if held != 1 {
+			t.Errorf("INBOX holds the message %d times, want once", held)
+		}
+		for _, msg := range p.messages("Trash") {
+			if string(msg.Body) == string(victim.Body) {
+				t.Error("the message went to Trash")
+			}
+		}
+	})
+}

@@ -17,9 +17,11 @@ var subjectDecoder = &mime.WordDecoder{CharsetReader: charset.Reader}
 const MaxMessageBytes = 256 << 20
 
 // PrepareMessage checks that b is an RFC 5322 message (a header of at
-// least one field, parsed by go-message, then optionally a body) and
-// returns it with bare LF line endings turned into CRLF, as IMAP requires,
-// plus its decoded subject. Anything else is ErrInvalid.
+// least one field, parsed by go-message, whose every line ends, then
+// optionally a body) and returns it with bare LF line endings turned into
+// CRLF, as IMAP requires, plus its decoded subject. Anything else is
+// ErrInvalid: a file cut short in its header (truncate -s 10) is not
+// stored in place of the message it was.
 func PrepareMessage(b []byte) ([]byte, string, error) {
 	if len(b) == 0 {
 		return nil, "", fmt.Errorf("%w: empty file is not a message", ErrInvalid)
@@ -31,6 +33,9 @@ func PrepareMessage(b []byte) ([]byte, string, error) {
 	}
 	if hdr.Len() == 0 {
 		return nil, "", fmt.Errorf("%w: not an RFC 5322 message: no header fields", ErrInvalid)
+	}
+	if !bytes.Contains(b, []byte("\r\n\r\n")) && !bytes.HasSuffix(b, []byte("\r\n")) {
+		return nil, "", fmt.Errorf("%w: not an RFC 5322 message: its header ends in the middle of a line (cut short?)", ErrInvalid)
 	}
 	subject := hdr.Get("Subject")
 	if dec, err := subjectDecoder.DecodeHeader(subject); err == nil {

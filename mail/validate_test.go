@@ -36,7 +36,15 @@ func TestPrepareMessage(t *testing.T) {
 	if err != nil || string(b) != "From: a@b\r\nSubject: lf\r\n\r\nline1\r\nline2\r\n" {
 		t.Errorf("LF message: %q %v", b, err)
 	}
-	for _, bad := range []string{"", "hello world\n", "just text without any header line\r\n\r\nbody", "\r\nbody only"} {
+	for _, ok := range []string{"From: a@b\r\nSubject: header only\r\n", "From: a@b\n\nbody without a line end"} {
+		if _, _, err := PrepareMessage([]byte(ok)); err != nil {
+			t.Errorf("PrepareMessage(%q) = %v, want a message", ok, err)
+		}
+	}
+	// Cut short in the header (truncate -s 10 of a message, found by a
+	// breaking session: it was stored in place of the message).
+	for _, bad := range []string{"", "hello world\n", "just text without any header line\r\n\r\nbody", "\r\nbody only",
+		"From: a@b.", "From: a@b\r\nSubject: cut sh"} {
 		if _, _, err := PrepareMessage([]byte(bad)); !errors.Is(err, ErrInvalid) {
 			t.Errorf("PrepareMessage(%q) = %v, want ErrInvalid", bad, err)
 		}
