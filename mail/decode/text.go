@@ -40,22 +40,30 @@ func Text(raw []byte) []byte {
 
 // lf ends every line of text with LF alone, in place: the parts of a
 // message come with CRLF or LF, and a text with both would defeat
-// grep 'word$'.
+// grep 'word$'. CRs before a line's LF (QP's =0D) go with it; a lone CR
+// (an old Mac line end) is a line end too.
 func lf(text []byte) []byte {
-	i := bytes.Index(text, []byte("\r\n"))
+	i := bytes.IndexByte(text, '\r')
 	if i < 0 {
 		return text
 	}
 	out := text[:i]
-	for rest := text[i:]; len(rest) > 0; {
-		if j := bytes.Index(rest, []byte("\r\n")); j >= 0 {
-			out = append(out, rest[:j]...)
-			out = append(out, '\n')
-			rest = rest[j+2:]
+	for j := i; j < len(text); j++ {
+		c := text[j]
+		if c != '\r' {
+			out = append(out, c)
 			continue
 		}
-		out = append(out, rest...)
-		break
+		k := j
+		for k < len(text) && text[k] == '\r' {
+			k++
+		}
+		if k < len(text) && text[k] == '\n' {
+			j = k // CRs then LF: the LF stands
+			out = append(out, '\n')
+			continue
+		}
+		out = append(out, '\n') // a lone CR
 	}
 	return out
 }
