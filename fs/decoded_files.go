@@ -18,6 +18,22 @@ import (
 // writeFlags are the open flags that would change a file.
 const writeFlags = syscall.O_WRONLY | syscall.O_RDWR | syscall.O_TRUNC | syscall.O_APPEND
 
+// where is where the message of a decoded view's node (made for mb's
+// message e) is now: a node is found again by the message's first
+// identity (its inode number), so after this mount moves the message to
+// another mailbox the node made where it was stands for it there too.
+func (v *view) where(mb *mail.Mailbox, e mail.Entry) (*mail.Mailbox, mail.Entry) {
+	now, r, moved := v.acct.Latest(mb, e.Ref())
+	if !moved {
+		return mb, e
+	}
+	if cur, ok := now.Current(r); ok {
+		return now, cur
+	}
+	e.UIDValidity, e.UID = r.UIDValidity, r.UID
+	return now, e
+}
+
 // textNode is NAME.txt in .text. Its size is exact once its text has been
 // made (the first open, or read-ahead during a scan); before that it
 // shows the message's size, with no attribute timeout, so the kernel
@@ -43,14 +59,16 @@ var (
 )
 
 func (n *textNode) size() (int64, bool) {
-	if s, ok := n.mb.TextSize(n.e.Ref()); ok {
+	mb, e := n.v.where(n.mb, n.e)
+	if s, ok := mb.TextSize(e.Ref()); ok {
 		return s, true
 	}
-	return n.e.Size, false
+	return e.Size, false
 }
 
 // fillAttr fills out and returns how long the kernel may keep it.
 func (n *textNode) fillAttr(out *fuse.Attr, ino uint64) time.Duration {
+	_, e := n.v.where(n.mb, n.e)
 	size, exact := n.size()
 	out.Mode = syscall.S_IFREG | 0o400
 	out.Nlink = 1
@@ -59,7 +77,7 @@ func (n *textNode) fillAttr(out *fuse.Attr, ino uint64) time.Duration {
 	out.Blocks = (out.Size + 511) / 512
 	out.Blksize = 4096
 	out.Owner = n.v.owner()
-	t := n.e.InternalDate
+	t := e.InternalDate
 	out.SetTimes(&t, &t, &t)
 	n.mu.Lock()
 	n.reported = int64(out.Size)
@@ -82,8 +100,9 @@ func (v *view) present(mb *mail.Mailbox, e mail.Entry) syscall.Errno {
 }
 
 func (n *textNode) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	mb, e := n.v.where(n.mb, n.e)
 	if fh == nil {
-		if errno := n.v.present(n.mb, n.e); errno != 0 {
+		if errno := n.v.present(mb, e); errno != 0 {
 			return errno
 		}
 	}
@@ -92,29 +111,32 @@ func (n *textNode) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse.At
 }
 
 func (n *textNode) Setattr(ctx context.Context, fh gofs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
-	return n.v.readOnlyView().refuse("setattr", n.v.name(n.e))
+	_, e := n.v.where(n.mb, n.e)
+	return n.v.readOnlyView().refuse("setattr", n.v.name(e))
 }
 
 // Open makes the text (fetching the body if it is not cached), so that
 // its exact size is known before any read.
 func (n *textNode) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint32, syscall.Errno) {
+	mb, e := n.v.where(n.mb, n.e)
 	if flags&writeFlags != 0 {
-		return nil, 0, n.v.readOnlyView().refuse("open for writing", n.v.name(n.e))
+		return nil, 0, n.v.readOnlyView().refuse("open for writing", n.v.name(e))
 	}
-	if errno := n.v.present(n.mb, n.e); errno != 0 {
+	if errno := n.v.present(mb, e); errno != 0 {
 		return nil, 0, errno
 	}
-	n.mb.Opened(n.e.UID) // read-ahead sees a scan of .text as one of the mailbox
-	if _, err := n.mb.Text(ctx, n.e.Ref()); err != nil {
-		return nil, 0, n.v.errno("open text of "+n.v.name(n.e), err)
+	mb.Opened(e.UID) // read-ahead sees a scan of .text as one of the mailbox
+	if _, err := mb.Text(ctx, e.Ref()); err != nil {
+		return nil, 0, n.v.errno("open text of "+n.v.name(e), err)
 	}
 	return nil, fuse.FOPEN_KEEP_CACHE | fuse.FOPEN_NOFLUSH, 0
 }
 
 func (n *textNode) Read(ctx context.Context, fh gofs.FileHandle, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
-	text, err := n.mb.Text(ctx, n.e.Ref())
+	mb, e := n.v.where(n.mb, n.e)
+	text, err := mb.Text(ctx, e.Ref())
 	if err != nil {
-		return nil, n.v.errno("read text of "+n.v.name(n.e), err)
+		return nil, n.v.errno("read text of "+n.v.name(e), err)
 	}
 	return readAt(text, dest, off), 0
 }
@@ -140,27 +162,35 @@ var (
 )
 
 func (d *partsDir) fillAttr(out *fuse.Attr, ino uint64) {
+	_, e := d.v.where(d.mb, d.e)
 	out.Mode = syscall.S_IFDIR | 0o500
 	out.Nlink = 2
 	out.Ino = ino
 	out.Owner = d.v.owner()
-	t := d.e.InternalDate
+	t := e.InternalDate
 	out.SetTimes(&t, &t, &t)
 }
 
-func (d *partsDir) Getattr(ctx context.Context, _ gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+func (d *partsDir) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	if fh == nil {
+		mb, e := d.v.where(d.mb, d.e)
+		if errno := d.v.present(mb, e); errno != 0 {
+			return errno
+		}
+	}
 	d.fillAttr(&out.Attr, d.StableAttr().Ino)
 	out.SetTimeout(d.v.ttl)
 	return 0
 }
 
 func (d *partsDir) parts(ctx context.Context) ([]decode.Part, syscall.Errno) {
-	if errno := d.v.present(d.mb, d.e); errno != 0 {
+	mb, e := d.v.where(d.mb, d.e)
+	if errno := d.v.present(mb, e); errno != 0 {
 		return nil, errno
 	}
-	parts, err := d.mb.Parts(ctx, d.e.Ref())
+	parts, err := mb.Parts(ctx, e.Ref())
 	if err != nil {
-		return nil, d.v.errno("parts of "+d.v.name(d.e), err)
+		return nil, d.v.errno("parts of "+d.v.name(e), err)
 	}
 	return parts, 0
 }
@@ -182,6 +212,7 @@ func (d *partsDir) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) 
 }
 
 func (d *partsDir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
+	mb, e := d.v.where(d.mb, d.e)
 	parts, errno := d.parts(ctx)
 	if errno != 0 {
 		return nil, errno
@@ -190,7 +221,7 @@ func (d *partsDir) Lookup(ctx context.Context, name string, out *fuse.EntryOut) 
 		if p.Name != name {
 			continue
 		}
-		n := &partNode{v: d.v, mb: d.mb, e: d.e, p: p}
+		n := &partNode{v: d.v, mb: mb, e: e, p: p}
 		ino := d.partIno(p)
 		n.fillAttr(&out.Attr, ino)
 		out.SetEntryTimeout(d.v.ttl)
@@ -218,6 +249,7 @@ var (
 )
 
 func (n *partNode) fillAttr(out *fuse.Attr, ino uint64) {
+	_, e := n.v.where(n.mb, n.e)
 	out.Mode = syscall.S_IFREG | 0o400
 	out.Nlink = 1
 	out.Ino = ino
@@ -225,7 +257,7 @@ func (n *partNode) fillAttr(out *fuse.Attr, ino uint64) {
 	out.Blocks = (out.Size + 511) / 512
 	out.Blksize = 4096
 	out.Owner = n.v.owner()
-	t := n.e.InternalDate
+	t := e.InternalDate
 	out.SetTimes(&t, &t, &t)
 }
 
@@ -249,13 +281,14 @@ type partHandle struct {
 }
 
 func (n *partNode) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint32, syscall.Errno) {
+	mb, e := n.v.where(n.mb, n.e)
 	if flags&writeFlags != 0 {
 		return nil, 0, n.v.readOnlyView().refuse("open for writing", n.p.Name)
 	}
-	if errno := n.v.present(n.mb, n.e); errno != 0 {
+	if errno := n.v.present(mb, e); errno != 0 {
 		return nil, 0, errno
 	}
-	body, _, err := n.mb.Body(ctx, n.e.Ref())
+	body, _, err := mb.Body(ctx, e.Ref())
 	if err != nil {
 		return nil, 0, n.v.errno("open part "+n.p.Name, err)
 	}

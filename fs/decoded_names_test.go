@@ -53,5 +53,24 @@ func TestDecodedViewsNameAsTheMailbox(t *testing.T) {
 		if ps, err := os.ReadDir(filepath.Join(m.dir, ".parts", "Work", "renamed")); err != nil || len(ps) == 0 {
 			t.Fatalf(".parts/Work/renamed: %v, %v", ps, err)
 		}
+
+		// Moved to another mailbox by this mount, under a name of its own
+		// (found by a second breaking session: its .txt was listed there
+		// and ENOENT to open, its parts directory empty).
+		if err := os.Rename(filepath.Join(work, "renamed.eml"), filepath.Join(m.dir, "INBOX", "moved.eml")); err != nil {
+			t.Fatal(err)
+		}
+		m.settled(t)
+		b, err = os.ReadFile(filepath.Join(m.dir, ".text", "INBOX", "moved.txt"))
+		if err != nil || !strings.Contains(string(b), "zanzibar") {
+			t.Fatalf("read .text/INBOX/moved.txt: %q, %v", b, err)
+		}
+		ps, err := os.ReadDir(filepath.Join(m.dir, ".parts", "INBOX", "moved"))
+		if err != nil || len(ps) == 0 {
+			t.Fatalf(".parts/INBOX/moved: %v, %v", ps, err)
+		}
+		if b, err := os.ReadFile(filepath.Join(m.dir, ".parts", "INBOX", "moved", ps[0].Name())); err != nil || !strings.Contains(string(b), "zanzibar") {
+			t.Fatalf("read .parts/INBOX/moved/%s: %q, %v", ps[0].Name(), b, err)
+		}
 	})
 }

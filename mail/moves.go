@@ -122,3 +122,32 @@ func (a *Account) FirstIdentity(mb *Mailbox, r Ref) (mailboxID uint64, first Ref
 func (a *Account) MovedAway(mb *Mailbox, r Ref) bool {
 	return a.moves.movedAway(mb, r)
 }
+
+// Latest is where this mount last moved message r of mb (ok false: it
+// did not move it on from there): a view's node found again by the
+// message's first identity (its inode number) follows it there.
+func (a *Account) Latest(mb *Mailbox, r Ref) (*Mailbox, Ref, bool) {
+	mv := &a.moves
+	if mv.n.Load() == 0 {
+		return nil, Ref{}, false
+	}
+	here := ident{mb.ID(), r}
+	mv.mu.Lock()
+	ch := mv.by[here]
+	var last ident
+	if ch != nil {
+		last = (*ch)[len(*ch)-1]
+	}
+	mv.mu.Unlock()
+	if ch == nil || last == here {
+		return nil, Ref{}, false
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, m := range a.mailboxes {
+		if m.ID() == last.mb {
+			return m, last.ref, true
+		}
+	}
+	return nil, Ref{}, false
+}
