@@ -3,6 +3,7 @@ package mail
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -36,6 +37,7 @@ func TestNoticeDuringARevalidation(t *testing.T) {
 	f.add("INBOX", "a", "A", 1)
 	h := &heldChanges{fake: f, entered: make(chan struct{}), release: make(chan struct{})}
 	a := NewAccount(Options{ID: "test", Backend: h, TTL: time.Hour, Delete: DeleteExpunge})
+	changes := observe(a)
 	mb := a.Mailbox("INBOX")
 	if _, err := mb.Entries(bg); err != nil {
 		t.Fatal(err)
@@ -48,20 +50,35 @@ func TestNoticeDuringARevalidation(t *testing.T) {
 	a.Changed("INBOX", false) // comes while the answer is on its way
 	close(h.release)
 
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		es, err := mb.Entries(bg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if slices.Contains(uids(es), late) {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("listing %v long after the notice of UID %d", uids(es), late)
-		}
-		time.Sleep(10 * time.Millisecond) // polling interval, not a barrier
+	waitChange(t, changes, fmt.Sprintf("UID %d seen to come", late), func(c Change) bool {
+		return slices.ContainsFunc(c.Added, func(e Entry) bool { return e.UID == late })
+	})
+	if es, err := mb.Entries(bg); err != nil || !slices.Contains(uids(es), late) {
+		t.Fatalf("listing %v, %v: want UID %d", uids(es), err, late)
 	}
+}
+
+// waitChange waits for a change the model reports that ok accepts.
+func waitChange(t *testing.T, changes <-chan Change, what string, ok func(Change) bool) {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case c := <-changes:
+			if ok(c) {
+				return
+			}
+		case <-deadline:
+			t.Fatalf("never reported: %s", what)
+		}
+	}
+}
+
+// observe reports every change of a's mailboxes on the channel returned.
+func observe(a *Account) <-chan Change {
+	changes := make(chan Change, 256)
+	a.Observe(func(c Change) { changes <- c })
+	return changes
 }
 
 // TestGoneFetchRevalidates (found by a breaking session: cat said ENOENT
@@ -73,6 +90,7 @@ func TestGoneFetchRevalidates(t *testing.T) {
 	f.add("Work", "a", "A", 1)
 	b := f.add("Work", "b", "B", 1)
 	a := newTestAccount(f)
+	changes := observe(a)
 	mb := a.Mailbox("Work")
 	es, err := mb.Entries(bg)
 	if err != nil || len(es) != 2 {
@@ -82,14 +100,10 @@ func TestGoneFetchRevalidates(t *testing.T) {
 	if _, _, err := mb.Body(bg, es[1].Ref()); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("fetch of a message expunged elsewhere: %v, want ErrNotFound", err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if _, ok := mb.Current(es[1].Ref()); !ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the listing still has the message the fetch found gone")
-		}
-		time.Sleep(10 * time.Millisecond) // polling interval, not a barrier
+	waitChange(t, changes, "the message seen to go", func(c Change) bool {
+		return slices.ContainsFunc(c.Gone, func(e Entry) bool { return e.UID == b })
+	})
+	if _, ok := mb.Current(es[1].Ref()); ok {
+		t.Fatal("the listing still has the message the fetch found gone")
 	}
 }
