@@ -134,18 +134,8 @@ func (s resultSource) message(ctx context.Context, mailbox, name string) (*mail.
 	if err != nil || mb == nil {
 		return nil, mail.Entry{}, false, err
 	}
-	// Named as the mailbox names it (NameOf): mostly its own name, found
-	// by its UID; a name this mount kept for it by a look at each.
-	uid, byUID := ParseMessageUID(name)
-	for _, pass := range []bool{true, false} {
-		if pass && !byUID {
-			continue
-		}
-		for _, e := range entries {
-			if (!pass || e.UID == uid) && s.res.v.files.NameOf(mb, e) == name {
-				return mb, e, true, nil
-			}
-		}
+	if e, ok := s.res.v.hitNamed(mb, entries, name); ok {
+		return mb, e, true, nil
 	}
 	return nil, mail.Entry{}, false, nil
 }

@@ -322,23 +322,12 @@ func (n *searchNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut
 		}
 	}
 	if h, ok := hits[n.name]; ok && n.name != "" {
-		// A hit is named as its mailbox names it (NameOf): mostly its
-		// own name, found by its UID; a name this mount kept for it
-		// (cp x Work/mine.eml) by a look at each.
-		uid, byUID := ParseMessageUID(name)
-		for _, pass := range []bool{true, false} {
-			if pass && !byUID {
-				continue
+		if e, ok := n.v.hitNamed(h.Mailbox, h.Entries, name); ok {
+			in := n.v.msgInode(ctx, n.EmbeddedInode(), h.Mailbox, e, out)
+			if mn, ok := in.Operations().(*msgNode); ok {
+				mn.remember(e) // its mailbox may be unlisted
 			}
-			for _, e := range h.Entries {
-				if (!pass || e.UID == uid) && n.v.files.NameOf(h.Mailbox, e) == name {
-					in := n.v.msgInode(ctx, n.EmbeddedInode(), h.Mailbox, e, out)
-					if mn, ok := in.Operations().(*msgNode); ok {
-						mn.remember(e) // its mailbox may be unlisted
-					}
-					return in, 0
-				}
-			}
+			return in, 0
 		}
 	}
 	return nil, syscall.ENOENT
@@ -353,4 +342,22 @@ func escapeLeaf(root bool, leaf string) string {
 		return "%2E" + e[1:]
 	}
 	return e
+}
+
+// hitNamed finds the search hit of mb called name. A hit is named as its
+// mailbox names it (NameOf): mostly its own name, found by its UID; a
+// name this mount kept for it (cp x Work/mine.eml) by a look at each.
+func (v *view) hitNamed(mb *mail.Mailbox, hits []mail.Entry, name string) (mail.Entry, bool) {
+	uid, byUID := ParseMessageUID(name)
+	for _, pass := range []bool{true, false} {
+		if pass && !byUID {
+			continue
+		}
+		for _, e := range hits {
+			if (!pass || e.UID == uid) && v.files.NameOf(mb, e) == name {
+				return e, true
+			}
+		}
+	}
+	return mail.Entry{}, false
 }
