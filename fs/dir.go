@@ -115,36 +115,45 @@ func (d *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (
 	if !ok {
 		return nil, syscall.ENOENT
 	}
-	return d.v.itemInode(ctx, d.EmbeddedInode(), d.mb, it, out), 0
+	return d.v.itemInode(ctx, d.EmbeddedInode(), d.mb, it, out)
 }
 
-// itemInode makes (or finds) the inode of what a name opens and fills
-// out: a message's (also when a file of this mount stands for it), or a
-// file's not stored yet.
-func (v *view) itemInode(ctx context.Context, parent *gofs.Inode, mb *mail.Mailbox, it files.Item, out *fuse.EntryOut) *gofs.Inode {
+// itemInode answers a lookup of what a name opens and fills out: a
+// message's node (also when a file of this mount stands for it), which
+// is msgNodes', not go-fuse's (errMessage), or a file's not stored yet.
+func (v *view) itemInode(ctx context.Context, parent *gofs.Inode, mb *mail.Mailbox, it files.Item, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
 	if it.Message {
-		return v.msgInode(ctx, parent, mb, it.Entry, out)
+		v.msgEntry(mb, it.Entry, out)
+		return nil, errMessage
 	}
-	return v.fileInode(ctx, parent, it.File, out)
+	return v.fileInode(ctx, parent, it.File, out), 0
 }
 
-// msgInode is the inode of a message under parent: one per message,
-// whichever directory reaches it (its mailbox, a search result), since
-// its number comes from its identity. A node that still names where the
-// message was before this mount moved it (a move made elsewhere than by
-// rename of this node: .maildir, rm to Trash) is pointed at where it is.
-func (v *view) msgInode(ctx context.Context, parent *gofs.Inode, mb *mail.Mailbox, e mail.Entry, out *fuse.EntryOut) *gofs.Inode {
-	n := &msgNode{v: v, mb: mb, ref: e.Ref()}
-	ino := parent.NewInode(ctx, n, gofs.StableAttr{Mode: syscall.S_IFREG, Ino: v.msgIno(mb, e.Ref())})
-	live, ok := ino.Operations().(*msgNode)
-	if !ok {
-		live = n
+// msgEntry makes (or finds) the node of message e of mb and fills the
+// kernel's answer to a lookup of it with it: one node per message,
+// whichever directory reaches it (its mailbox, a search result, the
+// .maildir view), since its number comes from its identity. A node that
+// still names where the message was before this mount moved it (a move
+// made elsewhere than by rename of this node: .maildir, rm to Trash) is
+// pointed at where it is.
+func (v *view) msgEntry(mb *mail.Mailbox, e mail.Entry, out *fuse.EntryOut) *msgNode {
+	n := v.nodes.lookedUp(v, mb, e)
+	if was, r := n.where(); (was != mb || r != e.Ref()) && v.acct.MovedAway(was, r) && !v.acct.MovedAway(mb, e.Ref()) {
+		n.moved(mb, e)
 	}
-	if was, r := live.where(); (was != mb || r != e.Ref()) && v.acct.MovedAway(was, r) && !v.acct.MovedAway(mb, e.Ref()) {
-		live.moved(mb, e)
+	n.fillEntry(e, out)
+	out.NodeId = n.ino | msgBit
+	out.Generation = 0
+	return n
+}
+
+// followMove points the node the kernel holds for a message this mount
+// just moved (if it holds one) at where it is now, e: the node keeps its
+// number, as a file keeps its inode through rename(2).
+func (v *view) followMove(mb *mail.Mailbox, e mail.Entry) {
+	if n := v.nodes.find(v.msgIno(mb, e.Ref())); n != nil {
+		n.moved(mb, e)
 	}
-	live.fillEntry(e, out)
-	return ino
 }
 
 func (d *dirNode) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {

@@ -64,7 +64,7 @@ func (n *msgNode) readHeadFirst(ctx context.Context, h *headHandle, dest []byte,
 		return nil, n.v.errno("read "+mb.Name(), err)
 	}
 	if corrected {
-		n.v.goSafe("kernel notification", func() { n.NotifyContent(0, 0) })
+		n.v.goSafe("kernel notification", func() { n.v.nodes.notifyContent(n) })
 	}
 	return readAt(body, dest, off), 0
 }

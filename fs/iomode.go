@@ -51,6 +51,11 @@ type openModes struct {
 	// open on a message that went answers fstat.
 	last mail.Entry
 	kept bool
+
+	// The kernel's backing file of passthrough opens, and how many
+	// opens use it (see msgNodes.addBacking).
+	backingID   int32
+	backingRefs int
 }
 
 // modesLocked returns the node's counts, made on first use; n.mu is held.

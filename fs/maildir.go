@@ -128,11 +128,11 @@ func (s *maildirSub) Lookup(ctx context.Context, name string, out *fuse.EntryOut
 	if !ok {
 		return nil, syscall.ENOENT
 	}
-	in := s.v.itemInode(ctx, s.EmbeddedInode(), s.mb, it, out)
+	in, errno := s.v.itemInode(ctx, s.EmbeddedInode(), s.mb, it, out)
 	if it.Message {
 		out.SetEntryTimeout(0) // the name changes with the flags
 	}
-	return in, 0
+	return in, errno
 }
 
 func (s *maildirSub) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
@@ -185,10 +185,8 @@ func (s *maildirSub) Rename(ctx context.Context, name string, newParent gofs.Ino
 		}
 		return s.v.errno("rename "+name, err)
 	}
-	if child := s.GetChild(name); child != nil && moved.UID != 0 {
-		if n, ok := child.Operations().(*msgNode); ok {
-			n.moved(dst.mb, moved)
-		}
+	if moved.UID != 0 {
+		s.v.followMove(dst.mb, moved)
 	}
 	return 0
 }

@@ -18,9 +18,13 @@ const flagsXattr = "user.mail.flags"
 // msgNode is one message file. Its identity (mailbox, UIDVALIDITY, UID)
 // changes only when this mount moves it; its attributes come from the
 // model's latest listing.
+//
+// It is not a go-fuse node: msgNodes keeps it and routes the kernel's
+// requests to it (see msgnodes.go).
 type msgNode struct {
-	gofs.Inode
-	v *view
+	v       *view
+	ino     uint64 // its inode number; its node id is ino|msgBit
+	lookups uint64 // the kernel's lookups not forgotten; guarded by msgNodes.mu
 
 	mu       sync.Mutex    // protects the following
 	modes    *openModes    // opens by I/O mode and last state (see iomode.go); nil until the first open
@@ -28,14 +32,6 @@ type msgNode struct {
 	ref      mail.Ref
 	reported int64 // the st_size the kernel was last given
 }
-
-var (
-	_ = (gofs.NodeGetattrer)((*msgNode)(nil))
-	_ = (gofs.NodeOpener)((*msgNode)(nil))
-	_ = (gofs.NodeReader)((*msgNode)(nil))
-	_ = (gofs.NodeGetxattrer)((*msgNode)(nil))
-	_ = (gofs.NodeListxattrer)((*msgNode)(nil))
-)
 
 // where returns the message's mailbox and identity now.
 func (n *msgNode) where() (*mail.Mailbox, mail.Ref) {
@@ -107,7 +103,7 @@ func (n *msgNode) moved(mb *mail.Mailbox, e mail.Entry) {
 func (n *msgNode) fillAttr(e mail.Entry, out *fuse.Attr) {
 	out.Mode = syscall.S_IFREG | 0o600
 	out.Nlink = 1
-	out.Ino = n.StableAttr().Ino
+	out.Ino = n.ino
 	out.Size = uint64(e.Size)
 	out.Blocks = (out.Size + 511) / 512
 	out.Blksize = 4096
@@ -223,7 +219,7 @@ func (n *msgNode) openOnDisk() (*diskHandle, bool) {
 	stale := n.reported != size
 	n.mu.Unlock()
 	if stale {
-		n.NotifyContent(0, 0)
+		n.v.nodes.notifyContent(n)
 	}
 	return h, true
 }
@@ -260,7 +256,7 @@ func (n *msgNode) openToRead(ctx context.Context) (gofs.FileHandle, uint32, sysc
 	stale := n.reported != e.Size
 	n.mu.Unlock()
 	if stale {
-		n.NotifyContent(0, 0)
+		n.v.nodes.notifyContent(n)
 	}
 	return &modeHandle{mode: ioCached}, fuse.FOPEN_KEEP_CACHE | fuse.FOPEN_NOFLUSH, 0
 }

@@ -11,16 +11,6 @@ import (
 	"mailfs/mail/files"
 )
 
-var (
-	_ = (gofs.NodeWriter)((*msgNode)(nil))
-	_ = (gofs.NodeSetattrer)((*msgNode)(nil))
-	_ = (gofs.NodeFlusher)((*msgNode)(nil))
-	_ = (gofs.NodeFsyncer)((*msgNode)(nil))
-	_ = (gofs.NodeReleaser)((*msgNode)(nil))
-	_ = (gofs.NodeSetxattrer)((*msgNode)(nil))
-	_ = (gofs.NodeRemovexattrer)((*msgNode)(nil))
-)
-
 // openForEdit starts (or joins) writing over a message: an editor saving
 // in place, `>>`, `dd conv=notrunc`, `cp` over it. The file model holds
 // one file for every descriptor, whichever version's node the kernel

@@ -119,6 +119,7 @@ func Mount(dir string, opts Options) (*Mounted, error) {
 	b := files.NewBudget(opts.WriteBuffer) // shared by every account
 	pt := &passthrough{}
 	reads := &readKind{}
+	nodes := newMsgNodes()
 	newView := func(acct *mail.Account, fm *files.Model, log *slog.Logger, searches map[string]string) *view {
 		if log == nil {
 			log = acct.Log()
@@ -130,7 +131,7 @@ func Mount(dir string, opts Options) (*Mounted, error) {
 			acct: acct, files: fm, log: log, style: opts.Names, ttl: acct.TTL(), started: started,
 			uid: uint32(os.Getuid()), gid: uint32(os.Getgid()), readOnly: acct.ReadOnly(),
 			inodes: map[uint64]*gofs.Inode{}, settled: make(chan struct{}),
-			searches: searches, pt: pt, reads: reads,
+			searches: searches, pt: pt, reads: reads, nodes: nodes,
 		}
 		v.results, _ = lru.New[string, *searchResult](searchResultsKept)
 		close(v.settled) // nothing open for writing yet
@@ -171,7 +172,6 @@ func Mount(dir string, opts Options) (*Mounted, error) {
 		r.settle = func() { settleAll(views, settleLimit) }
 		root = r
 	}
-	neg := negativeTimeout
 	fsName := opts.FsName
 	if fsName == "" {
 		fsName = "mailfs"
@@ -184,9 +184,10 @@ func Mount(dir string, opts Options) (*Mounted, error) {
 	if readOnly {
 		mountOpts = append(mountOpts, "ro")
 	}
-	server, err := mountWith(dir, root, reads, &gofs.Options{
-		NegativeTimeout: &neg,
-		RootStableAttr:  &gofs.StableAttr{Ino: 1, Mode: fuse.S_IFDIR},
+	// NegativeTimeout is left nil too: msgNodes.Lookup sets it (go-fuse
+	// would also apply it to a message's answer in READDIRPLUS).
+	server, err := mountWith(dir, root, reads, nodes, &gofs.Options{
+		RootStableAttr: &gofs.StableAttr{Ino: 1, Mode: fuse.S_IFDIR},
 		MountOptions: fuse.MountOptions{
 			FsName:       fsName,
 			Name:         "mailfs",
@@ -204,10 +205,11 @@ func Mount(dir string, opts Options) (*Mounted, error) {
 	return m, nil
 }
 
-// mountWith is gofs.Mount with the read-kind wrapper around the node
-// file system.
-func mountWith(dir string, root gofs.InodeEmbedder, reads *readKind, options *gofs.Options) (*fuse.Server, error) {
-	reads.RawFileSystem = gofs.NewNodeFS(root, options)
+// mountWith is gofs.Mount with the read-kind wrapper and the message
+// nodes in front of the node file system.
+func mountWith(dir string, root gofs.InodeEmbedder, reads *readKind, nodes *msgNodes, options *gofs.Options) (*fuse.Server, error) {
+	nodes.RawFileSystem = gofs.NewNodeFS(root, options)
+	reads.RawFileSystem = nodes
 	server, err := fuse.NewServer(reads, dir, &options.MountOptions)
 	if err != nil {
 		return nil, err

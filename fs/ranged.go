@@ -36,7 +36,7 @@ func (n *msgNode) wantsRanged(mb *mail.Mailbox, e mail.Entry) bool {
 func (n *msgNode) chunk(ctx context.Context, mb *mail.Mailbox, ref mail.Ref, i int64) ([]byte, error) {
 	c, corrected, err := mb.Chunk(ctx, ref, i)
 	if corrected {
-		n.v.goSafe("kernel notification", func() { n.NotifyContent(0, 0) })
+		n.v.goSafe("kernel notification", func() { n.v.nodes.notifyContent(n) })
 	}
 	return c, err
 }

@@ -75,11 +75,7 @@ func (d *dirNode) Rename(ctx context.Context, name string, newParent gofs.InodeE
 	if moved.UID != 0 {
 		// The kernel keeps the node it had for the name: it follows the
 		// message.
-		if child := d.GetChild(name); child != nil {
-			if n, ok := child.Operations().(*msgNode); ok {
-				n.moved(dst.mb, moved)
-			}
-		}
+		d.v.followMove(dst.mb, moved)
 	}
 	return 0
 }

@@ -295,9 +295,8 @@ func (n *searchNode) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno
 }
 
 func (n *searchNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
-	if in, ok, fout := n.fileHere(ctx, name); ok {
-		*out = *fout
-		return in, 0
+	if mb, it, ok := n.fileHere(ctx, name); ok {
+		return n.v.itemInode(ctx, n.EmbeddedInode(), mb, it, out)
 	}
 	if n.name == "" {
 		if in, ok := n.v.lookupDecoded(ctx, n.EmbeddedInode(), name, resultSource{n.res}, out); ok {
@@ -323,11 +322,8 @@ func (n *searchNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut
 	}
 	if h, ok := hits[n.name]; ok && n.name != "" {
 		if e, ok := n.v.hitNamed(h.Mailbox, h.Entries, name); ok {
-			in := n.v.msgInode(ctx, n.EmbeddedInode(), h.Mailbox, e, out)
-			if mn, ok := in.Operations().(*msgNode); ok {
-				mn.remember(e) // its mailbox may be unlisted
-			}
-			return in, 0
+			n.v.msgEntry(h.Mailbox, e, out).remember(e) // its mailbox may be unlisted
+			return nil, errMessage
 		}
 	}
 	return nil, syscall.ENOENT

@@ -28,17 +28,16 @@ func (n *searchNode) mailbox() *mail.Mailbox {
 
 // fileHere finds a file of this mount under name in the result's
 // mailbox.
-func (n *searchNode) fileHere(ctx context.Context, name string) (*gofs.Inode, bool, *fuse.EntryOut) {
+func (n *searchNode) fileHere(ctx context.Context, name string) (*mail.Mailbox, files.Item, bool) {
 	mb := n.mailbox()
 	if mb == nil {
-		return nil, false, nil
+		return nil, files.Item{}, false
 	}
 	it, ok, err := n.v.files.Lookup(ctx, mb, name)
 	if err != nil || !ok || it.File == nil {
-		return nil, false, nil
+		return nil, files.Item{}, false
 	}
-	var out fuse.EntryOut
-	return n.v.itemInode(ctx, n.EmbeddedInode(), mb, it, &out), true, &out
+	return mb, it, true
 }
 
 func (n *searchNode) Create(ctx context.Context, name string, flags uint32, mode uint32, out *fuse.EntryOut) (*gofs.Inode, gofs.FileHandle, uint32, syscall.Errno) {
@@ -59,7 +58,7 @@ func (n *searchNode) Create(ctx context.Context, name string, flags uint32, mode
 
 func (n *searchNode) Unlink(ctx context.Context, name string) syscall.Errno {
 	mb := n.mailbox()
-	if _, ok, _ := n.fileHere(ctx, name); !ok || n.v.readOnly {
+	if _, _, ok := n.fileHere(ctx, name); !ok || n.v.readOnly {
 		return n.refusing.Unlink(ctx, name)
 	}
 	if err := n.v.files.Unlink(ctx, mb, name); err != nil {

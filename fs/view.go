@@ -32,6 +32,7 @@ type view struct {
 	results  *lru.Cache[string, *searchResult]
 	pt       *passthrough   // shared by the mount's views
 	reads    *readKind      // tells read(2) from page-cache fills
+	nodes    *msgNodes      // the kernel's nodes of messages
 	bg       sync.WaitGroup // kernel notifications in flight
 
 	mu        sync.Mutex             // protects the following
