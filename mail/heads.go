@@ -131,7 +131,7 @@ func (m *Mailbox) headsAfter(r Ref) (now, later []uint32) {
 	m.mu.Lock()
 	var uids []uint32
 	if l := m.listing; l != nil && l.UIDValidity == r.UIDValidity {
-		if i, ok := m.byUID[r.UID]; ok {
+		if i, ok := m._at(r.UID); ok {
 			// After it, then from the start: in whatever order the
 			// heads are read, each miss covers a window of them.
 			for k := 1; k < len(l.Messages) && len(uids) < most; k++ {

@@ -1,7 +1,9 @@
 package mail
 
 import (
+	"cmp"
 	"context"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,7 +22,7 @@ type Mailbox struct {
 	name    string     // full name; changes when the mailbox is renamed
 	listing *Listing
 	fetched time.Time
-	byUID   map[uint32]int   // UID -> index in listing.Messages
+	byUID   map[uint32]int   // UID -> index in listing.Messages; nil while they are in UID order (see _at)
 	sizes   map[uint32]int64 // sizes measured from fetched bodies
 	state   State            // STATUS the listing corresponds to
 	// seq counts this mount's changes; gone and ours remember at which
@@ -96,12 +98,36 @@ func (m *Mailbox) Name() string {
 // Account is the account the mailbox belongs to.
 func (m *Mailbox) Account() *Account { return m.acct }
 
-// _index rebuilds the UID map; m.mu held.
+// _index prepares finding messages by UID after the listing changed;
+// m.mu held. A listing in UID order (as servers send it, and as a
+// refresh leaves it) is searched by halves, which costs no memory: a map
+// of a million UIDs is about 20 MB. Only another order gets a map.
 func (m *Mailbox) _index() {
-	m.byUID = make(map[uint32]int, len(m.listing.Messages))
-	for i, msg := range m.listing.Messages {
-		m.byUID[msg.UID] = i
+	m.byUID = nil
+	msgs := m.listing.Messages
+	for i := 1; i < len(msgs); i++ {
+		if msgs[i-1].UID >= msgs[i].UID {
+			m.byUID = make(map[uint32]int, len(msgs))
+			for i, msg := range msgs {
+				m.byUID[msg.UID] = i
+			}
+			return
+		}
 	}
+}
+
+// _at finds the message uid in the listing (if any); m.mu held.
+func (m *Mailbox) _at(uid uint32) (int, bool) {
+	if m.byUID != nil {
+		i, ok := m.byUID[uid]
+		return i, ok
+	}
+	if m.listing == nil {
+		return 0, false
+	}
+	msgs := m.listing.Messages
+	i, ok := slices.BinarySearchFunc(msgs, uid, func(msg Message, uid uint32) int { return cmp.Compare(msg.UID, uid) })
+	return i, ok
 }
 
 func (m *Mailbox) fresh() bool {
@@ -164,7 +190,7 @@ func (m *Mailbox) Lookup(ctx context.Context, uid uint32) (Entry, bool, error) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	i, ok := m.byUID[uid]
+	i, ok := m._at(uid)
 	if _, gone := m.gone[uid]; !ok || gone {
 		return Entry{}, false, nil
 	}
@@ -205,7 +231,7 @@ func (m *Mailbox) Current(r Ref) (Entry, bool) {
 	if m.listing.UIDValidity != r.UIDValidity {
 		return Entry{}, false
 	}
-	i, ok := m.byUID[r.UID]
+	i, ok := m._at(r.UID)
 	if _, gone := m.gone[r.UID]; !ok || gone {
 		return Entry{}, false
 	}
@@ -243,7 +269,7 @@ func (m *Mailbox) Gone(r Ref) bool {
 	if r.UID >= m.state.UIDNext {
 		return false
 	}
-	_, listed := m.byUID[r.UID]
+	_, listed := m._at(r.UID)
 	_, gone := m.gone[r.UID]
 	return !listed || gone
 }
@@ -272,7 +298,7 @@ func (m *Mailbox) measured(r Ref, n int64) bool {
 	if m.listing == nil || m.listing.UIDValidity != r.UIDValidity {
 		return wrong
 	}
-	i, ok := m.byUID[r.UID]
+	i, ok := m._at(r.UID)
 	if !ok {
 		return wrong
 	}
@@ -301,12 +327,25 @@ func (m *Mailbox) _added(p Placed, msg Message, sizeKnown bool) (Entry, bool) {
 	if sizeKnown {
 		m.sizes[p.UID] = msg.Size
 	}
-	if i, dup := m.byUID[p.UID]; dup {
+	if i, dup := m._at(p.UID); dup {
 		return m._entry(i), true
 	}
 	m.listing.Messages = append(m.listing.Messages, msg)
-	m.byUID[msg.UID] = len(m.listing.Messages) - 1
+	m._indexAdded()
 	return m._entry(len(m.listing.Messages) - 1), true
+}
+
+// _indexAdded keeps finding by UID right after a message was appended
+// to the listing; m.mu held.
+func (m *Mailbox) _indexAdded() {
+	msgs := m.listing.Messages
+	last := len(msgs) - 1
+	switch {
+	case m.byUID != nil:
+		m.byUID[msgs[last].UID] = last
+	case last > 0 && msgs[last-1].UID >= msgs[last].UID:
+		m._index() // out of UID order: a map from now on
+	}
 }
 
 // added is _added with the lock taken. Without a listing, the entry is
@@ -354,7 +393,7 @@ func (m *Mailbox) flagsStored(r Ref, flags []string) {
 	if m.listing == nil || m.listing.UIDValidity != r.UIDValidity {
 		return
 	}
-	if i, ok := m.byUID[r.UID]; ok {
+	if i, ok := m._at(r.UID); ok {
 		m.listing.Messages[i].Flags = flags
 	}
 }

@@ -54,7 +54,7 @@ func (m *Mailbox) Reading(uid uint32) {
 		return
 	}
 	m.mu.Lock()
-	i, ok := m.byUID[uid]
+	i, ok := m._at(uid)
 	if !ok || m.listing == nil {
 		m.mu.Unlock()
 		return

@@ -201,7 +201,7 @@ func (m *Mailbox) apply(d *Delta, start uint64) (Change, bool) {
 		msgs = append(msgs, msg)
 	}
 	for _, msg := range d.New {
-		if _, known := m.byUID[msg.UID]; known {
+		if _, known := m._at(msg.UID); known {
 			continue
 		}
 		if f, ok := d.Flags[msg.UID]; ok {
