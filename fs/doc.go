@@ -13,7 +13,11 @@
 //     is the file model's answer (files.Model.Lookup, List);
 //   - msgNode: a message; inode from (account, mailbox ID, UIDVALIDITY,
 //     UID). While a file of the file model stands for it (being written,
-//     an editor's backup), reads and writes go to that file;
+//     an editor's backup), reads and writes go to that file. It is not a
+//     go-fuse node: msgNodes, the raw front of the node file system,
+//     keeps one per message the kernel holds and answers the kernel's
+//     requests on it (msgnodes.go), so a listed message costs a table
+//     entry, not go-fuse's node;
 //   - fileNode: a file of the file model the server holds no version of
 //     yet (created here, or a scratch file);
 //   - the views .search, .text, .parts and the hidden .mailfs/status.
@@ -37,7 +41,8 @@
 //
 // # Lock order
 //
-// A node's mu, then the file model's lock, then the mail model's; view.mu
+// msgNodes.mu, then a node's mu, then the file model's lock, then the
+// mail model's (msgNodes.mu is never held while a model is called); view.mu
 // is a leaf, never held while a model is called. The mail model calls
 // Observe with none of its locks held; the file model calls its notify
 // function with its own lock held, and that function only takes view.mu

@@ -32,6 +32,7 @@ var errnoTable = []struct {
 	{files.ErrTooLarge, syscall.EFBIG},
 	{files.ErrGone, syscall.ESTALE},
 	{files.ErrBroken, syscall.EIO},
+	{files.ErrBusy, syscall.EBUSY},
 	{mail.ErrTooBig, syscall.EFBIG},
 	{mail.ErrTryLater, syscall.EIO},
 	{mail.ErrUnavailable, syscall.EIO},
@@ -61,7 +62,7 @@ func (v *view) errno(op string, err error) syscall.Errno {
 // ENOENT, EEXIST and EINVAL are everyday answers (shells probe names,
 // mkdir -p, editors try things) and are logged at debug level.
 var loud = map[syscall.Errno]bool{syscall.EIO: true, syscall.EPERM: true, syscall.EACCES: true,
-	syscall.EDQUOT: true, syscall.EFBIG: true, syscall.ENOSPC: true, syscall.ENOTSUP: true}
+	syscall.EDQUOT: true, syscall.EFBIG: true, syscall.ENOSPC: true, syscall.ENOTSUP: true, syscall.EBUSY: true}
 
 // toErrno is the one place errors become errnos. go-fuse would turn an
 // unmapped error into ENOSYS; here every error gets a real errno.

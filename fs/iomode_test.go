@@ -2,6 +2,7 @@ package fs_test
 
 import (
 	"bytes"
+	"fmt"
 	"context"
 	"errors"
 	"os"
@@ -147,6 +148,74 @@ func TestReaderOfAnEditStaysOnIt(t *testing.T) {
 		m.files.Settle(context.Background())
 		if b, size := whole(); !bytes.Equal(b, want) || size != int64(len(want)) {
 			t.Errorf("once stored: %d bytes, size %d; want the new %d (the old had %d)", len(b), size, len(want), len(old))
+		}
+	})
+}
+
+// TestReadOpensWhileHeldForPassthrough (found by a breaking session): a
+// message held open (for passthrough, where the kernel allows it) and
+// moved by mv could not be opened for reading under its new name: its
+// new identity has no disk file, so the open waited for the held one to
+// close and failed with ETXTBSY. It now reads the file the held open
+// reads. And a message held so whose new version was stored (truncate(2)
+// by path) opens as the new version once it is stored.
+func TestReadOpensWhileHeldForPassthrough(t *testing.T) {
+	eachServer(t, func(t *testing.T, s *server) {
+		s.seedSample(t)
+		m := mountWithDisk(t, s, s.addr, filepath.Join(t.TempDir(), "cache"))
+		p := s.peek(t)
+		inbox := filepath.Join(m.dir, "INBOX")
+		ents, err := os.ReadDir(inbox)
+		if err != nil || len(ents) < 2 {
+			t.Fatalf("INBOX: %d entries, %v", len(ents), err)
+		}
+		hold := func(path string) ([]byte, *os.File) {
+			t.Helper()
+			body, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m.disk.Flush() // the body is on disk: the next open may be passthrough
+			f, err := os.Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return body, f
+		}
+
+		moved := filepath.Join(m.dir, "Work", ents[0].Name())
+		body, held := hold(filepath.Join(inbox, ents[0].Name()))
+		defer held.Close()
+		if err := os.Rename(filepath.Join(inbox, ents[0].Name()), moved); err != nil {
+			t.Fatal(err)
+		}
+		got, err := os.ReadFile(moved)
+		if err != nil || !bytes.Equal(got, body) {
+			t.Fatalf("read of the moved message while held: %d bytes, %v (want %d)", len(got), err, len(body))
+		}
+		t.Logf("moved: %s", m.fs.PassthroughStatus())
+
+		path := filepath.Join(inbox, ents[1].Name())
+		body, held2 := hold(path)
+		defer held2.Close()
+		cut := bytes.LastIndex(body[:len(body)-2], []byte("\n")) + 1 // a whole line off its end
+		if err := os.Truncate(path, int64(cut)); err != nil {
+			t.Fatal(err)
+		}
+		// Until it is stored, the new version can only be read in a
+		// mode the kernel refuses while the old one is held for
+		// passthrough (ETXTBSY, documented).
+		eventually(t, 30*time.Second, "the new version stored", func() error {
+			for _, msg := range p.messages("INBOX") {
+				if bytes.Equal(msg.Body, body[:cut]) {
+					return nil
+				}
+			}
+			return fmt.Errorf("not stored yet")
+		})
+		got, err = os.ReadFile(path)
+		if err != nil || !bytes.Equal(got, body[:cut]) {
+			t.Fatalf("read of the new version while the old one is held: %d bytes, %v (want %d)", len(got), err, cut)
 		}
 	})
 }

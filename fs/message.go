@@ -100,6 +100,21 @@ func (n *msgNode) moved(mb *mail.Mailbox, e mail.Entry) {
 	n.mu.Unlock()
 }
 
+// follow points the node at where this mount moved its message on
+// from where the node last saw it, by a path the node was not told of:
+// rm to Trash, a move in .maildir. A descriptor still open on it then
+// reads and sets its flags there.
+func (n *msgNode) follow(ctx context.Context) {
+	mb, ref := n.where()
+	to, r, ok := n.v.acct.Latest(mb, ref)
+	if !ok {
+		return
+	}
+	if e, ok, err := to.Find(ctx, r); err == nil && ok {
+		n.moved(to, e)
+	}
+}
+
 func (n *msgNode) fillAttr(e mail.Entry, out *fuse.Attr) {
 	out.Mode = syscall.S_IFREG | 0o600
 	out.Nlink = 1
@@ -180,6 +195,10 @@ func (n *msgNode) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint
 		}
 		if h, ok := n.openOnDisk(); ok {
 			n.opened(modeOfHandle(h))
+			return h, fuse.FOPEN_KEEP_CACHE | fuse.FOPEN_NOFLUSH, 0
+		}
+		if h := n.v.nodes.sharedDiskFile(n); h != nil {
+			n.opened(ioPassthrough)
 			return h, fuse.FOPEN_KEEP_CACHE | fuse.FOPEN_NOFLUSH, 0
 		}
 	}
@@ -298,6 +317,7 @@ func (n *msgNode) Getxattr(ctx context.Context, attr string, dest []byte) (uint3
 	if attr != flagsXattr {
 		return 0, gofs.ENOATTR
 	}
+	n.follow(ctx)
 	return xattrValue(mail.SettableFlags(n.state().Flags), dest)
 }
 

@@ -132,8 +132,15 @@ func (n *msgNode) storeFlags(ctx context.Context, flags []string) syscall.Errno 
 		f.SetFlags(flags)
 		return 0
 	}
-	mb, _ := n.where()
-	e := n.state()
+	n.follow(ctx)
+	mb, ref := n.where()
+	e, ok, err := mb.Find(ctx, ref)
+	if err != nil {
+		return n.v.errno("set flags", err)
+	}
+	if !ok {
+		return syscall.ENOENT // expunged: no copy is left to flag
+	}
 	if err := mb.SetFlags(ctx, e, flags); err != nil {
 		return n.v.errno("set flags", err)
 	}

@@ -1,6 +1,7 @@
 package fs
 
 import (
+	"os"
 	"sync"
 	"syscall"
 
@@ -109,11 +110,9 @@ func (k *msgNodes) handle(n *msgNode, fh uint64) gofs.FileHandle {
 	if f := k.files[fh]; f != nil && fh != 0 {
 		return f.h
 	}
-	if n.modes != nil {
-		for _, f := range k.files {
-			if f.n == n {
-				return f.h
-			}
+	for _, f := range k.files { // few: the files open now
+		if f.n == n {
+			return f.h
 		}
 	}
 	return nil
@@ -284,6 +283,31 @@ func (k *msgNodes) Release(cancel <-chan struct{}, in *fuse.ReleaseIn) {
 		}
 		m.backingID = 0
 	}
+}
+
+// sharedDiskFile opens again the file that a passthrough open of n
+// reads, nil when n has none: a message this mount moved while a
+// program read it keeps its node (and its bytes), but its disk cache
+// file is the one of where it was, so a new read joins the kernel's
+// passthrough mode of the node instead of waiting for that program to
+// close it.
+func (k *msgNodes) sharedDiskFile(n *msgNode) *diskHandle {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for _, f := range k.files {
+		h, ok := f.h.(*diskHandle)
+		if !ok || f.n != n || !h.passthrough() {
+			continue
+		}
+		fd, err := syscall.Dup(int(h.f.Fd())) // not closed: Release deletes from k.files first
+		if err != nil {
+			return nil
+		}
+		syscall.CloseOnExec(fd)
+		h.pt.opens.Add(1)
+		return &diskHandle{f: os.NewFile(uintptr(fd), h.f.Name()), pt: h.pt}
+	}
+	return nil
 }
 
 // opened returns the node and handle of a request on an open message.

@@ -1,14 +1,17 @@
 package fs_test
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
+	"golang.org/x/sys/unix"
 
 	"mailfs/fs"
 	"mailfs/imapback"
@@ -140,4 +143,56 @@ func expungeElsewhere(t *testing.T, p *peek, mailbox string, uids ...uint32) {
 	if err := p.c.Unselect().Wait(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestFlagsThroughADescriptorAfterRm (found by a breaking session: the
+// flags were set on the UID the message had left, which the server
+// ignores, and the call said it worked): a descriptor open on a message
+// that rm moved to Trash sets its flags on the copy in Trash; after an
+// expunging rm it is ENOENT.
+func TestFlagsThroughADescriptorAfterRm(t *testing.T) {
+	eachServer(t, func(t *testing.T, s *server) {
+		for _, expunge := range []bool{false, true} {
+			s.seedSample(t)
+			m := s.mount(t, imapback.Config{}, func(o *options) {
+				o.Names = fs.NamesUID
+				if expunge {
+					expunging(o)
+				}
+			})
+			p := s.peek(t)
+			victim := p.messages("Work")[0]
+			path := filepath.Join(m.dir, "Work", fmt.Sprintf("%d.eml", victim.UID))
+			f, err := os.Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Remove(path); err != nil {
+				t.Fatal(err)
+			}
+			err = unix.Fsetxattr(int(f.Fd()), "user.mail.flags", []byte(`\Flagged`), 0)
+			f.Close()
+			if expunge {
+				if err != unix.ENOENT {
+					t.Fatalf("flags through a descriptor on an expunged message: %v, want ENOENT", err)
+				}
+				continue
+			}
+			if err != nil {
+				t.Fatalf("flags through a descriptor on a message in Trash: %v", err)
+			}
+			found := false
+			for _, msg := range p.messages("Trash") {
+				if bytes.Equal(msg.Body, victim.Body) {
+					found = true
+					if !strings.Contains(msg.Flags, `\flagged`) {
+						t.Fatalf("the copy in Trash has flags %q, want \\Flagged", msg.Flags)
+					}
+				}
+			}
+			if !found {
+				t.Fatal("the message is not in Trash")
+			}
+		}
+	})
 }

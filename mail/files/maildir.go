@@ -202,9 +202,16 @@ func (m *Model) MaildirUnlink(ctx context.Context, mb *mail.Mailbox, sub, name s
 	if it.File != nil {
 		return m.unlinkFile(ctx, it.File, it.File.Name())
 	}
+	if m.Editing(mb, it.Entry.Ref()) != nil {
+		return ErrBusy // removed now, the new version would bring it back
+	}
+	emlName := m.NameOf(mb, it.Entry)
 	if err := mb.Remove(ctx, it.Entry.Ref()); err != nil && !errors.Is(err, mail.ErrNotFound) {
 		return err
 	}
+	m.mu.Lock()
+	m._notify(mb, emlName) // the kernel may still hold the message's name in the mail tree
+	m.mu.Unlock()
 	return nil
 }
 
@@ -290,10 +297,19 @@ func (m *Model) maildirRename(ctx context.Context, src *mail.Mailbox, ssub, name
 		exists = false
 	}
 	if dst != src {
+		if m.Editing(src, e.Ref()) != nil {
+			// Moved now, the old bytes would go and the new version be
+			// stored where the message was.
+			return mail.Entry{}, ErrBusy
+		}
+		emlName := m.NameOf(src, e)
 		moved, err := src.Move(ctx, e, dst)
 		if err != nil {
 			return mail.Entry{}, err
 		}
+		m.mu.Lock()
+		m._notify(src, emlName) // the kernel may still hold the message's name in the mail tree
+		m.mu.Unlock()
 		e = moved
 		if e.UID == 0 {
 			return e, nil

@@ -3,6 +3,7 @@ package files
 import (
 	"errors"
 	"slices"
+	"sync"
 	"testing"
 
 	"mailfs/mail"
@@ -82,5 +83,84 @@ func TestMdeliverNameKeptInNew(t *testing.T) {
 	e.settle()
 	if got := maildirNames(t, e, "INBOX", MaildirNew); !slices.Equal(got, []string{"1700000000.123_1.host:2,S"}) {
 		t.Fatalf("new/ after mflag -S: %v", got)
+	}
+}
+
+// TestMaildirMoveOfAMessageBeingWritten: a message open for writing on
+// this mount is not moved to another mailbox through .maildir (EBUSY): it
+// was moved, and the new version then stored in the mailbox it left,
+// with the old bytes in the new one. After the writer closes it, the
+// move takes the new version.
+func TestMaildirMoveOfAMessageBeingWritten(t *testing.T) {
+	e := newEnv(t, mail.DeleteExpunge, nil, nil)
+	maildirDeliver(t, e, "INBOX", MaildirCur, "B:2,S", msg("b", "old"))
+	h, err := e.open("INBOX", maildirMessageName(t, e, "INBOX"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.File().Write(bg, []byte(msg("b", "new")), 0); err != nil {
+		t.Fatal(err)
+	}
+	name := maildirNames(t, e, "INBOX", MaildirCur)[0]
+	if _, err := e.m.MaildirRename(bg, e.mb("INBOX"), MaildirCur, name, e.mb("Drafts"), MaildirCur, name); !errors.Is(err, ErrBusy) {
+		t.Fatalf("move of a message being written: %v, want ErrBusy", err)
+	}
+	h.Release()
+	e.settle()
+	e.wantHeld("INBOX", msg("b", "new"))
+	name = maildirNames(t, e, "INBOX", MaildirCur)[0]
+	if _, err := e.m.MaildirRename(bg, e.mb("INBOX"), MaildirCur, name, e.mb("Drafts"), MaildirCur, name); err != nil {
+		t.Fatalf("move once it is stored: %v", err)
+	}
+	e.settle()
+	e.wantHeld("INBOX")
+	e.wantHeld("Drafts", msg("b", "new"))
+}
+
+// maildirMessageName is the .eml tree's name of box's only message.
+func maildirMessageName(t *testing.T, e *env, box string) string {
+	t.Helper()
+	items, err := e.m.List(bg, e.mb(box))
+	if err != nil || len(items) != 1 {
+		t.Fatalf("%s lists %d items, %v; want 1", box, len(items), err)
+	}
+	return items[0].Name
+}
+
+// TestMaildirMoveForgetsTheMailTreeName: a message moved or removed
+// through .maildir has its name in the mail tree's directory notified
+// (the kernel held it for the TTL: stat, open and setxattr of the old
+// name went on working, on the moved message).
+func TestMaildirMoveForgetsTheMailTreeName(t *testing.T) {
+	e := newEnv(t, mail.DeleteExpunge, nil, nil)
+	var mu sync.Mutex
+	notified := map[string]bool{}
+	e.m.SetNotify(func(mb *mail.Mailbox, names ...string) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, n := range names {
+			notified[mb.Name()+"/"+n] = true
+		}
+	})
+	for _, remove := range []bool{false, true} {
+		maildirDeliver(t, e, "INBOX", MaildirCur, "B:2,S", msg("b", "body"))
+		eml := "INBOX/" + maildirMessageName(t, e, "INBOX")
+		name := maildirNames(t, e, "INBOX", MaildirCur)[0]
+		clear(notified)
+		var err error
+		if remove {
+			err = e.m.MaildirUnlink(bg, e.mb("INBOX"), MaildirCur, name)
+		} else {
+			_, err = e.m.MaildirRename(bg, e.mb("INBOX"), MaildirCur, name, e.mb("Drafts"), MaildirCur, name)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.settle()
+		mu.Lock()
+		if !notified[eml] {
+			t.Errorf("removed %v: %s not notified (notified %v)", remove, eml, notified)
+		}
+		mu.Unlock()
 	}
 }

@@ -24,6 +24,11 @@ var (
 	// unusable (and nothing of it is stored) until it is rewritten from
 	// the start (O_TRUNC).
 	ErrBroken = errors.New("an earlier write to this file failed; rewrite it from the start")
+	// ErrBusy: a new version of the message is being written on this
+	// mount, and the operation would part it from that version; it
+	// changes nothing and can be tried again once the writer closes it
+	// (EBUSY).
+	ErrBusy = errors.New("a new version is being written on this mount; try again once it is closed")
 )
 
 // Runner runs the model's steps: goroutines and timers in a mount, a
