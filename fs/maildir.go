@@ -45,7 +45,6 @@ var (
 	_ = (gofs.NodeCreater)((*maildirSub)(nil))
 	_ = (gofs.NodeUnlinker)((*maildirSub)(nil))
 	_ = (gofs.NodeRenamer)((*maildirSub)(nil))
-	_ = (gofs.NodeLinker)((*maildirSub)(nil))
 )
 
 // maildirIno is the inode number of a directory of the view.
@@ -189,10 +188,4 @@ func (s *maildirSub) Rename(ctx context.Context, name string, newParent gofs.Ino
 		s.v.followMove(dst.mb, moved)
 	}
 	return 0
-}
-
-// Link is refused with EPERM, which mutt, neomutt and mblaze take for
-// "this file system has no hard links" and rename instead.
-func (s *maildirSub) Link(ctx context.Context, target gofs.InodeEmbedder, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
-	return nil, syscall.EPERM
 }

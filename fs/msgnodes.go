@@ -518,13 +518,11 @@ func (k *msgNodes) Readlink(cancel <-chan struct{}, in *fuse.InHeader) ([]byte, 
 	return k.RawFileSystem.Readlink(cancel, in)
 }
 
-// Link of a message is refused with EPERM: this file system has no hard
-// links (mutt, neomutt and mblaze rename instead).
+// Link is refused with EPERM everywhere: this file system has no hard
+// links, and EPERM is how link(2) says so (mutt, neomutt and mblaze then
+// rename instead). go-fuse would answer ENOTSUP for most directories.
 func (k *msgNodes) Link(cancel <-chan struct{}, in *fuse.LinkIn, name string, out *fuse.EntryOut) fuse.Status {
-	if isMsgNode(in.Oldnodeid) {
-		return fuse.EPERM
-	}
-	return k.RawFileSystem.Link(cancel, in, name, out)
+	return fuse.EPERM
 }
 
 // StatFs of a message is its file system's.

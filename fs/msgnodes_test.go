@@ -2,9 +2,11 @@ package fs_test
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -66,4 +68,46 @@ func TestMessageNodesForgotten(t *testing.T) {
 			t.Fatalf("after reading %d messages again the kernel holds %d message nodes", len(msgs), n)
 		}
 	})
+}
+
+// TestNoHardLinks: link(2) is EPERM for a message, a scratch file and
+// in .maildir (a scratch file's was ENOTSUP), and makes nothing.
+func TestNoHardLinks(t *testing.T) {
+	s := startMem(t)
+	s.seedSample(t)
+	m := s.mount(t, imapback.Config{}, nil)
+	inbox := filepath.Join(m.dir, "INBOX")
+	scratch := filepath.Join(inbox, "scratch.txt")
+	if err := os.WriteFile(scratch, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ents, err := os.ReadDir(inbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var message string
+	for _, e := range ents {
+		if filepath.Ext(e.Name()) == ".eml" {
+			message = filepath.Join(inbox, e.Name())
+			break
+		}
+	}
+	cur := filepath.Join(m.dir, ".maildir", "INBOX", "cur")
+	mails, err := os.ReadDir(cur)
+	if err != nil || len(mails) == 0 || message == "" {
+		t.Fatalf("INBOX %q, cur %d entries, %v", message, len(mails), err)
+	}
+	for _, c := range []struct{ from, to string }{
+		{message, filepath.Join(inbox, "linked.eml")},
+		{scratch, filepath.Join(inbox, "linked.txt")},
+		{filepath.Join(cur, mails[0].Name()), filepath.Join(m.dir, ".maildir", "INBOX", "tmp", "linked")},
+	} {
+		err := os.Link(c.from, c.to)
+		if !errors.Is(err, syscall.EPERM) {
+			t.Errorf("link %s: %v, want EPERM", c.from, err)
+		}
+		if _, err := os.Lstat(c.to); !os.IsNotExist(err) {
+			t.Errorf("after a refused link, %s: %v", c.to, err)
+		}
+	}
 }
