@@ -172,6 +172,14 @@ func TestSearchDirectories(t *testing.T) {
 		}
 		// Writes are refused; the message stays.
 		wantErrno(t, "rm in a result", os.Remove(hitPath), syscall.EPERM)
+		// Also while it is open for writing (a breaking session found it
+		// removed then, the versions stored by this mount with it).
+		w, err := os.OpenFile(hitPath, os.O_WRONLY|os.O_APPEND, 0)
+		if err != nil {
+			t.Fatalf("open a result's message for writing: %v", err)
+		}
+		wantErrno(t, "rm in a result while it is open for writing", os.Remove(hitPath), syscall.EPERM)
+		w.Close()
 		wantErrno(t, "create in a result", os.WriteFile(filepath.Join(filepath.Dir(hitPath), "x.eml"), []byte("Subject: x\r\n\r\nx"), 0o600), syscall.EPERM)
 		wantErrno(t, "mkdir in a result", os.Mkdir(filepath.Join(res, "New"), 0o700), syscall.EPERM)
 		wantErrno(t, "mv out of a result", os.Rename(hitPath, filepath.Join(m.dir, "INBOX", filepath.Base(hitPath))), syscall.EPERM)

@@ -58,7 +58,9 @@ func (n *searchNode) Create(ctx context.Context, name string, flags uint32, mode
 
 func (n *searchNode) Unlink(ctx context.Context, name string) syscall.Errno {
 	mb := n.mailbox()
-	if _, _, ok := n.fileHere(ctx, name); !ok || n.v.readOnly {
+	if _, it, ok := n.fileHere(ctx, name); !ok || it.Message || n.v.readOnly {
+		// Messages stay, also while a file of this mount is a new
+		// version of one.
 		return n.refusing.Unlink(ctx, name)
 	}
 	if err := n.v.files.Unlink(ctx, mb, name); err != nil {
