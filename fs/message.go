@@ -318,6 +318,11 @@ func (n *msgNode) Getxattr(ctx context.Context, attr string, dest []byte) (uint3
 		return 0, gofs.ENOATTR
 	}
 	n.follow(ctx)
+	if f := n.editing(); f != nil && f.Pending() {
+		// A new version is being written or stored: the flags it will
+		// have (what setxattr set meanwhile).
+		return xattrValue(mail.SettableFlags(f.Flags()), dest)
+	}
 	return xattrValue(mail.SettableFlags(n.state().Flags), dest)
 }
 

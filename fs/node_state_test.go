@@ -196,3 +196,34 @@ func TestFlagsThroughADescriptorAfterRm(t *testing.T) {
 		}
 	})
 }
+
+// TestFlagsReadBackWhileWritten (found by a breaking session): while a
+// message is open for writing, flags set on it are kept for the new
+// version, and getxattr now reads them back (it showed the old ones).
+func TestFlagsReadBackWhileWritten(t *testing.T) {
+	eachServer(t, func(t *testing.T, s *server) {
+		s.seedSample(t)
+		m := s.mount(t, imapback.Config{}, func(o *options) { o.Names = fs.NamesUID })
+		p := s.peek(t)
+		victim := p.messages("Work")[0]
+		path := filepath.Join(m.dir, "Work", fmt.Sprintf("%d.eml", victim.UID))
+		w, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Close() // before the unmount, also when the test fails
+		if _, err := w.Write([]byte("X-More: 1\r\n")); err != nil {
+			t.Fatal(err)
+		}
+		for _, set := range []string{`\Answered \Seen`, `\Seen`} {
+			if err := unix.Setxattr(path, "user.mail.flags", []byte(set), 0); err != nil {
+				t.Fatal(err)
+			}
+			buf := make([]byte, 256)
+			n, err := unix.Getxattr(path, "user.mail.flags", buf)
+			if err != nil || string(buf[:n]) != set {
+				t.Fatalf("flags read back while written: %q, %v; want %q", buf[:n], err, set)
+			}
+		}
+	})
+}

@@ -315,7 +315,14 @@ func (m *Model) maildirRename(ctx context.Context, src *mail.Mailbox, ssub, name
 			return e, nil
 		}
 	}
-	if hasInfo {
+	if f := m.Editing(dst, e.Ref()); hasInfo && f != nil && f.Pending() {
+		// A new version is being written or stored (within its mailbox:
+		// a move away is refused above): the flags go with it, as a
+		// setxattr's do.
+		want := FlagsFromLetters(mail.SettableFlags(f.Flags()), letters)
+		f.SetFlags(want)
+		e.Flags = want
+	} else if hasInfo {
 		want := FlagsFromLetters(mail.SettableFlags(e.Flags), letters)
 		if !slices.Equal(want, FlagsFromLetters(mail.SettableFlags(e.Flags), MaildirFlags(e.Flags))) {
 			if err := dst.SetFlags(ctx, e, want); err != nil {

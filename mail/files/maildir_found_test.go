@@ -3,6 +3,7 @@ package files
 import (
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -162,5 +163,39 @@ func TestMaildirMoveForgetsTheMailTreeName(t *testing.T) {
 			t.Errorf("removed %v: %s not notified (notified %v)", remove, eml, notified)
 		}
 		mu.Unlock()
+	}
+}
+
+// TestMaildirFlagsWhileWritten (found by a breaking session: the new
+// version was stored with the flags of when the writing began, and the
+// rename's flags went to the old version only): a flag change through a
+// .maildir rename while the message is being written goes with the new
+// version.
+func TestMaildirFlagsWhileWritten(t *testing.T) {
+	e := newEnv(t, mail.DeleteExpunge, nil, nil)
+	maildirDeliver(t, e, "INBOX", MaildirCur, "B:2,F", msg("b", "old"))
+	h, err := e.open("INBOX", maildirMessageName(t, e, "INBOX"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.File().Write(bg, []byte(msg("b", "new")), 0); err != nil {
+		t.Fatal(err)
+	}
+	name := maildirNames(t, e, "INBOX", MaildirCur)[0]
+	if _, err := e.m.MaildirRename(bg, e.mb("INBOX"), MaildirCur, name, e.mb("INBOX"), MaildirCur, strings.TrimSuffix(name, "F")+"FS"); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.File().Flags(); !slices.Equal(got, []string{`\Flagged`, `\Seen`}) {
+		t.Errorf("flags the new version will have: %q", got)
+	}
+	h.Release()
+	e.settle()
+	e.wantHeld("INBOX", msg("b", "new"))
+	l, err := e.fake.Messages(bg, "INBOX")
+	if err != nil || len(l.Messages) != 1 {
+		t.Fatalf("INBOX: %v, %v", l, err)
+	}
+	if got := l.Messages[0].Flags; !slices.Equal(mail.SettableFlags(got), []string{`\Flagged`, `\Seen`}) {
+		t.Fatalf("the stored version has flags %q, want \\Flagged \\Seen", got)
 	}
 }
