@@ -94,15 +94,7 @@ func TestMdeliverNameKeptInNew(t *testing.T) {
 // move takes the new version.
 func TestMaildirMoveOfAMessageBeingWritten(t *testing.T) {
 	e := newEnv(t, mail.DeleteExpunge, nil, nil)
-	maildirDeliver(t, e, "INBOX", MaildirCur, "B:2,S", msg("b", "old"))
-	h, err := e.open("INBOX", maildirMessageName(t, e, "INBOX"), false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := h.File().Write(bg, []byte(msg("b", "new")), 0); err != nil {
-		t.Fatal(err)
-	}
-	name := maildirNames(t, e, "INBOX", MaildirCur)[0]
+	h, name := maildirWriting(t, e, "B:2,S")
 	if _, err := e.m.MaildirRename(bg, e.mb("INBOX"), MaildirCur, name, e.mb("Drafts"), MaildirCur, name); !errors.Is(err, ErrBusy) {
 		t.Fatalf("move of a message being written: %v, want ErrBusy", err)
 	}
@@ -116,6 +108,23 @@ func TestMaildirMoveOfAMessageBeingWritten(t *testing.T) {
 	e.settle()
 	e.wantHeld("INBOX")
 	e.wantHeld("Drafts", msg("b", "new"))
+}
+
+// maildirWriting delivers a message to INBOX's cur/ as name, opens it
+// for writing in the mail tree and writes a new version ("new") over its
+// bytes ("old"); it returns the open handle and the message's name in
+// cur/.
+func maildirWriting(t *testing.T, e *env, name string) (*Handle, string) {
+	t.Helper()
+	maildirDeliver(t, e, "INBOX", MaildirCur, name, msg("b", "old"))
+	h, err := e.open("INBOX", maildirMessageName(t, e, "INBOX"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.File().Write(bg, []byte(msg("b", "new")), 0); err != nil {
+		t.Fatal(err)
+	}
+	return h, maildirNames(t, e, "INBOX", MaildirCur)[0]
 }
 
 // maildirMessageName is the .eml tree's name of box's only message.
@@ -173,15 +182,7 @@ func TestMaildirMoveForgetsTheMailTreeName(t *testing.T) {
 // version.
 func TestMaildirFlagsWhileWritten(t *testing.T) {
 	e := newEnv(t, mail.DeleteExpunge, nil, nil)
-	maildirDeliver(t, e, "INBOX", MaildirCur, "B:2,F", msg("b", "old"))
-	h, err := e.open("INBOX", maildirMessageName(t, e, "INBOX"), false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := h.File().Write(bg, []byte(msg("b", "new")), 0); err != nil {
-		t.Fatal(err)
-	}
-	name := maildirNames(t, e, "INBOX", MaildirCur)[0]
+	h, name := maildirWriting(t, e, "B:2,F")
 	if _, err := e.m.MaildirRename(bg, e.mb("INBOX"), MaildirCur, name, e.mb("INBOX"), MaildirCur, strings.TrimSuffix(name, "F")+"FS"); err != nil {
 		t.Fatal(err)
 	}
