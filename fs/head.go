@@ -22,7 +22,7 @@ type headHandle struct {
 	ranged  *rangedHandle // a large body: read in ranges (nil: whole)
 }
 
-func (n *msgNode) readHeadFirst(ctx context.Context, h *headHandle, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
+func (n *msgNode) readHeadFirst(ctx context.Context, h *headHandle, dest []byte, off int64, direct bool) (fuse.ReadResult, syscall.Errno) {
 	mb, ref := n.where()
 	h.mu.Lock()
 	headLen, reading := h.headLen, h.reading
@@ -31,7 +31,7 @@ func (n *msgNode) readHeadFirst(ctx context.Context, h *headHandle, dest []byte,
 	// takes a short read that fills its page cache (splice,
 	// copy_file_range, mmap) for the end of the file.
 	small := off == 0 && len(dest) <= mail.MaxHeadRead || off > 0 && off < int64(headLen)
-	if !reading && small && n.v.reads.isDirectRead(ctx) {
+	if !reading && small && direct {
 		if _, cached := mb.CachedBody(ref); !cached {
 			// An empty head (a message with no header, or a server that
 			// answers "" for one gone) is no answer: the body says.

@@ -281,7 +281,10 @@ func (n *msgNode) openToRead(ctx context.Context) (gofs.FileHandle, uint32, sysc
 }
 
 // Read serves from the body cache, fetching the whole body once on a miss.
-func (n *msgNode) Read(ctx context.Context, fh gofs.FileHandle, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
+//
+// direct: the read is a process's read(2) on a direct-I/O open, which
+// alone may be answered short (see readHeadFirst).
+func (n *msgNode) Read(ctx context.Context, fh gofs.FileHandle, dest []byte, off int64, direct bool) (fuse.ReadResult, syscall.Errno) {
 	if h, ok := fh.(*modeHandle); ok && h.writing != nil {
 		b, err := h.writing.ReadAt(ctx, dest, off)
 		if err != nil {
@@ -303,7 +306,7 @@ func (n *msgNode) Read(ctx context.Context, fh gofs.FileHandle, dest []byte, off
 		return h.Read(ctx, dest, off)
 	}
 	if h, ok := fh.(*headHandle); ok {
-		return n.readHeadFirst(ctx, h, dest, off)
+		return n.readHeadFirst(ctx, h, dest, off, direct)
 	}
 	mb, ref := n.where()
 	body, _, err := mb.Body(ctx, ref)

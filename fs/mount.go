@@ -118,7 +118,6 @@ func Mount(dir string, opts Options) (*Mounted, error) {
 	started := time.Now()
 	b := files.NewBudget(opts.WriteBuffer) // shared by every account
 	pt := &passthrough{}
-	reads := &readKind{}
 	nodes := newMsgNodes()
 	newView := func(acct *mail.Account, fm *files.Model, log *slog.Logger, searches map[string]string) *view {
 		if log == nil {
@@ -131,7 +130,7 @@ func Mount(dir string, opts Options) (*Mounted, error) {
 			acct: acct, files: fm, log: log, style: opts.Names, ttl: acct.TTL(), started: started,
 			uid: uint32(os.Getuid()), gid: uint32(os.Getgid()), readOnly: acct.ReadOnly(),
 			inodes: map[uint64]*gofs.Inode{}, settled: make(chan struct{}),
-			searches: searches, pt: pt, reads: reads, nodes: nodes,
+			searches: searches, pt: pt, nodes: nodes,
 		}
 		v.results, _ = lru.New[string, *searchResult](searchResultsKept)
 		close(v.settled) // nothing open for writing yet
@@ -186,7 +185,7 @@ func Mount(dir string, opts Options) (*Mounted, error) {
 	}
 	// NegativeTimeout is left nil too: msgNodes.Lookup sets it (go-fuse
 	// would also apply it to a message's answer in READDIRPLUS).
-	server, err := mountWith(dir, root, reads, nodes, &gofs.Options{
+	server, err := mountWith(dir, root, nodes, &gofs.Options{
 		RootStableAttr: &gofs.StableAttr{Ino: 1, Mode: fuse.S_IFDIR},
 		MountOptions: fuse.MountOptions{
 			FsName:       fsName,
@@ -205,12 +204,11 @@ func Mount(dir string, opts Options) (*Mounted, error) {
 	return m, nil
 }
 
-// mountWith is gofs.Mount with the read-kind wrapper and the message
-// nodes in front of the node file system.
-func mountWith(dir string, root gofs.InodeEmbedder, reads *readKind, nodes *msgNodes, options *gofs.Options) (*fuse.Server, error) {
+// mountWith is gofs.Mount with the message nodes in front of the node
+// file system.
+func mountWith(dir string, root gofs.InodeEmbedder, nodes *msgNodes, options *gofs.Options) (*fuse.Server, error) {
 	nodes.RawFileSystem = gofs.NewNodeFS(root, options)
-	reads.RawFileSystem = nodes
-	server, err := fuse.NewServer(reads, dir, &options.MountOptions)
+	server, err := fuse.NewServer(nodes, dir, &options.MountOptions)
 	if err != nil {
 		return nil, err
 	}

@@ -292,6 +292,12 @@ func (k *msgNodes) Release(cancel <-chan struct{}, in *fuse.ReleaseIn) {
 // passthrough mode of the node instead of waiting for that program to
 // close it.
 func (k *msgNodes) sharedDiskFile(n *msgNode) *diskHandle {
+	n.mu.Lock()
+	none := n.modes == nil || n.modes.passthrough == 0
+	n.mu.Unlock()
+	if none {
+		return nil // the common case: no look at the open files
+	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	for _, f := range k.files {
@@ -311,7 +317,7 @@ func (k *msgNodes) sharedDiskFile(n *msgNode) *diskHandle {
 }
 
 // opened returns the node and handle of a request on an open message.
-func (k *msgNodes) opened(id, fh uint64) (*msgNode, gofs.FileHandle, bool) {
+func (k *msgNodes) opened(fh uint64) (*msgNode, gofs.FileHandle, bool) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	f := k.files[fh]
@@ -325,11 +331,16 @@ func (k *msgNodes) Read(cancel <-chan struct{}, in *fuse.ReadIn, buf []byte) (fu
 	if !isMsgNode(in.NodeId) {
 		return k.RawFileSystem.Read(cancel, in, buf)
 	}
-	n, h, ok := k.opened(in.NodeId, in.Fh)
+	n, h, ok := k.opened(in.Fh)
 	if !ok {
 		return nil, fuse.EBADF
 	}
-	r, errno := n.Read(ctxOf(in.Caller, cancel), h, buf, int64(in.Offset))
+	// The kernel marks the reads it makes for a process's read(2) on a
+	// direct-I/O file (fuse_direct_io); splice, copy_file_range and mmap
+	// fill the page cache even for such a file, and take a short read
+	// for the end of the file.
+	direct := in.ReadFlags&fuse.READ_LOCKOWNER != 0
+	r, errno := n.Read(ctxOf(in.Caller, cancel), h, buf, int64(in.Offset), direct)
 	return r, fuse.Status(errno)
 }
 
@@ -337,7 +348,7 @@ func (k *msgNodes) Write(cancel <-chan struct{}, in *fuse.WriteIn, data []byte) 
 	if !isMsgNode(in.NodeId) {
 		return k.RawFileSystem.Write(cancel, in, data)
 	}
-	n, h, ok := k.opened(in.NodeId, in.Fh)
+	n, h, ok := k.opened(in.Fh)
 	if !ok {
 		return 0, fuse.EBADF
 	}
@@ -360,7 +371,7 @@ func (k *msgNodes) Flush(cancel <-chan struct{}, in *fuse.FlushIn) fuse.Status {
 	if !isMsgNode(in.NodeId) {
 		return k.RawFileSystem.Flush(cancel, in)
 	}
-	n, h, ok := k.opened(in.NodeId, in.Fh)
+	n, h, ok := k.opened(in.Fh)
 	if !ok {
 		return fuse.EBADF
 	}
@@ -371,7 +382,7 @@ func (k *msgNodes) Fsync(cancel <-chan struct{}, in *fuse.FsyncIn) fuse.Status {
 	if !isMsgNode(in.NodeId) {
 		return k.RawFileSystem.Fsync(cancel, in)
 	}
-	n, h, ok := k.opened(in.NodeId, in.Fh)
+	n, h, ok := k.opened(in.Fh)
 	if !ok {
 		return fuse.EBADF
 	}
@@ -430,7 +441,7 @@ func (k *msgNodes) Lseek(cancel <-chan struct{}, in *fuse.LseekIn, out *fuse.Lse
 	if !isMsgNode(in.NodeId) {
 		return k.RawFileSystem.Lseek(cancel, in, out)
 	}
-	n, h, ok := k.opened(in.NodeId, in.Fh)
+	n, h, ok := k.opened(in.Fh)
 	if !ok {
 		return fuse.EBADF
 	}

@@ -31,7 +31,6 @@ type view struct {
 	searches map[string]string // named searches under .search: name -> query
 	results  *lru.Cache[string, *searchResult]
 	pt       *passthrough   // shared by the mount's views
-	reads    *readKind      // tells read(2) from page-cache fills
 	nodes    *msgNodes      // the kernel's nodes of messages
 	bg       sync.WaitGroup // kernel notifications in flight
 
